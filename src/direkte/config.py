@@ -1,0 +1,61 @@
+"""Settings read from the environment (prefix ``DIREKTE_``), with safe defaults."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DIREKTE_", extra="ignore")
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "info"
+    token_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    db_pool_size: int = Field(default=10, ge=1)
+    sweep_interval_seconds: int = Field(default=60, ge=1)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL: the configured one, or the embedded SQLite file."""
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'direkte.sqlite3').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The signing key: configured, or one kept in the data folder so that
+        every process on this machine shares it and restarts keep tokens valid."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def normalize_database_url(url: str) -> str:
+    """Map the plain ``postgresql://`` scheme to the psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
