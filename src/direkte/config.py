@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from pydantic import Field
@@ -35,7 +35,8 @@ class Settings(BaseSettings):
             return normalize_database_url(self.database_url)
         return f"sqlite:///{(self.data_dir / 'direkte.sqlite3').resolve()}"
 
-    def resolved_secret_key(self) -> str:
+    @cached_property
+    def signing_key(self) -> str:
         """The signing key: configured, or one kept in the data folder so that
         every process on this machine shares it and restarts keep tokens valid."""
         if self.secret_key:

@@ -41,7 +41,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # noqa: ARG002
         if value is None:
             return None
         if value.tzinfo is None:
@@ -57,12 +57,13 @@ class ExactDecimal(sa.TypeDecorator[Decimal]):
 
     def __init__(self, precision: int = 18, scale: int = 4) -> None:
         super().__init__(precision=precision, scale=scale, asdecimal=True)
+        self.precision = precision
         self.scale = scale
 
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(sa.String(40))
-        return dialect.type_descriptor(sa.Numeric(self.impl.precision, self.scale))  # type: ignore[attr-defined]
+        return dialect.type_descriptor(sa.Numeric(self.precision, self.scale))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
@@ -72,7 +73,7 @@ class ExactDecimal(sa.TypeDecorator[Decimal]):
             return format(value, "f")
         return value
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:  # noqa: ARG002
         if value is None:
             return None
         return Decimal(str(value)) if not isinstance(value, Decimal) else value
@@ -141,3 +142,34 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def alembic_config(url: str) -> Any:
+    """The Alembic configuration for this project's migrations, aimed at ``url``."""
+    from pathlib import Path
+
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parents[2]
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "migrations"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(url: str) -> None:
+    """Run every migration up to the newest (a no-op on an up-to-date database)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "head")
+
+
+def database_is_current(engine: Engine) -> bool:
+    """Whether the database has every migration applied."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current == set(script.get_heads())

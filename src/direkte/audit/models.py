@@ -14,7 +14,9 @@ from direkte.db import Base, UTCDateTime
 class AuditEvent(Base):
     __tablename__ = "audit_events"
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor_kind: Mapped[str] = mapped_column(sa.String(16))  # user | api_key | system
     actor_id: Mapped[int | None] = mapped_column(sa.Integer)

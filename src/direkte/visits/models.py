@@ -122,9 +122,7 @@ class VisitStatusChange(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id"), index=True)
-    from_status: Mapped[VisitStatus | None] = mapped_column(
-        enum_column(VisitStatus, "from_status")
-    )
+    from_status: Mapped[VisitStatus | None] = mapped_column(enum_column(VisitStatus, "from_status"))
     to_status: Mapped[VisitStatus] = mapped_column(enum_column(VisitStatus, "to_status"))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(sa.String(254))

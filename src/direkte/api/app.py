@@ -1,0 +1,50 @@
+"""The ASGI application: routers, error handlers and shared state."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from direkte import __version__
+from direkte.api.errors import RequestIdMiddleware, install_error_handlers
+from direkte.auth.routes import router as auth_router
+from direkte.clock import Clock, SystemClock
+from direkte.config import Settings, get_settings
+from direkte.db import make_engine, make_sessionmaker
+from direkte.visits.routes import customer as visits_router
+from direkte.visits.routes import integration as integration_router
+from direkte.web.routes import router as web_router
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessionmaker_: sessionmaker[Session] | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """Build the app; tests pass their own sessionmaker and clock."""
+    settings = settings or get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    app = FastAPI(
+        title="direkte",
+        version=__version__,
+        summary="Direct escalation to service managers for vehicle service networks.",
+    )
+    if sessionmaker_ is None:
+        engine = make_engine(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+        sessionmaker_ = make_sessionmaker(engine)
+    app.state.settings = settings
+    app.state.sessionmaker = sessionmaker_
+    app.state.clock = clock or SystemClock()
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    for router in (auth_router, integration_router, visits_router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(web_router)
+    return app

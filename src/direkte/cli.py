@@ -1,0 +1,219 @@
+"""The ``direkte`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from direkte.audit.service import Actor
+from direkte.auth import service as auth_service
+from direkte.clock import SystemClock
+from direkte.config import Settings, get_settings
+from direkte.db import (
+    database_is_current,
+    make_engine,
+    make_sessionmaker,
+    session_scope,
+    upgrade_database,
+)
+from direkte.errors import DomainError
+from direkte.network import service as network_service
+from direkte.network.models import Region
+from direkte.network.service import KINDS, NetworkFileInvalid
+
+T = TypeVar("T")
+
+
+def _sessions(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
+    engine = make_engine(settings.resolved_database_url())
+    return engine, make_sessionmaker(engine)
+
+
+def _prepare_embedded(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.resolved_database_url())
+
+
+@click.group()
+def main() -> None:
+    """direkte: direct escalation to service managers."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (DIREKTE_HOST).")
+@click.option("--port", type=int, default=None, help="Port (DIREKTE_PORT).")
+@click.option("--workers", type=int, default=1, show_default=True, help="Server processes.")
+@click.option(
+    "--demo/--no-demo", default=None, help="Load the demo network into an empty database."
+)
+def serve(host: str | None, port: int | None, workers: int, demo: bool | None) -> None:
+    """Serve the web app and the API."""
+    import uvicorn
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    engine, factory = _sessions(settings)
+    if settings.embedded:
+        _prepare_embedded(settings)
+    elif not database_is_current(engine):
+        raise click.ClickException("the database is not up to date: run `direkte db upgrade` first")
+    if demo if demo is not None else settings.embedded:
+        from direkte.demo.generator import DEMO_PASSWORD, demo_logins, load_demo
+
+        with session_scope(factory) as session:
+            empty = session.scalar(sa.select(sa.func.count(Region.id))) == 0
+            if empty:
+                click.echo("direkte: loading the demo network (first start)…")
+                load_demo(session, seed=1, visits=400)
+                session.commit()
+            logins = demo_logins(session)
+        click.echo(f"\ndirekte is running at http://{host}:{port}/  (API docs: /docs)")
+        click.echo(f"Demo log-ins (password for all: {DEMO_PASSWORD}):")
+        for role, email in logins:
+            click.echo(f"  {role:<17} {email}")
+        click.echo("")
+    engine.dispose()
+    uvicorn.run(
+        "direkte.api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to DIREKTE_DATABASE_URL (or the embedded database)."""
+    settings = get_settings()
+    if settings.embedded:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.resolved_database_url())
+    click.echo("database is up to date")
+
+
+@main.group()
+def network() -> None:
+    """The service network: regions, centers, staff, customers."""
+
+
+@network.command("load")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def network_load(file: Path, as_json: bool) -> None:
+    """Validate FILE (YAML or JSON) whole, then upsert it in one transaction."""
+    settings = get_settings()
+    if settings.embedded:
+        _prepare_embedded(settings)
+    engine, factory = _sessions(settings)
+    try:
+        raw = network_service.read_network_file(file)
+        with session_scope(factory) as session:
+            report = network_service.load_network(
+                session, SystemClock(), raw=raw, actor=Actor.system(f"cli:network load {file.name}")
+            )
+            session.commit()
+    except NetworkFileInvalid as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        click.echo(f"{file}: {len(exc.problems)} problem(s); nothing was written", err=True)
+        sys.exit(1)
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(report.model_dump()))
+        return
+    click.echo(f"{'':<10} {'created':>8} {'updated':>8} {'unchanged':>10}")
+    for kind in KINDS:
+        click.echo(
+            f"{kind:<10} {report.created[kind]:>8} {report.updated[kind]:>8} "
+            f"{report.unchanged[kind]:>10}"
+        )
+
+
+@main.group()
+def apikey() -> None:
+    """Integration API keys."""
+
+
+def _run(action: Callable[[Session], T]) -> T:
+    settings = get_settings()
+    if settings.embedded:
+        _prepare_embedded(settings)
+    engine, factory = _sessions(settings)
+    try:
+        with session_scope(factory) as session:
+            result = action(session)
+            session.commit()
+            return result
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        engine.dispose()
+
+
+@apikey.command("create")
+@click.option("--name", required=True, help="Who uses the key (shown as the author of pushes).")
+def apikey_create(name: str) -> None:
+    """Create a key and print it once, alone on the last line."""
+    key = _run(lambda s: auth_service.create_api_key(s, SystemClock(), name=name.strip()))
+    click.echo(f"API key {name!r} created; it is shown only now:", err=True)
+    click.echo(key)
+
+
+@apikey.command("list")
+def apikey_list() -> None:
+    """List keys (names and prefixes; keys themselves are never stored)."""
+    rows = _run(
+        lambda s: [
+            (k.name, k.prefix, k.created_at.isoformat(), k.revoked_at)
+            for k in auth_service.list_api_keys(s)
+        ]
+    )
+    for name, prefix, created, revoked in rows:
+        state = f"revoked {revoked.isoformat()}" if revoked else "active"
+        click.echo(f"{name}\t{prefix}…\tcreated {created}\t{state}")
+
+
+@apikey.command("revoke")
+@click.argument("name")
+def apikey_revoke(name: str) -> None:
+    """Revoke the key called NAME."""
+    _run(lambda s: auth_service.revoke_api_key(s, SystemClock(), name=name))
+    click.echo(f"API key {name!r} revoked")
+
+
+@main.group()
+def demo() -> None:
+    """Demo data."""
+
+
+@demo.command("load")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--visits", type=int, default=400, show_default=True)
+@click.option("--customers", type=int, default=50, show_default=True)
+def demo_load(seed: int, visits: int, customers: int) -> None:
+    """Generate a deterministic demo network and visit history."""
+    from direkte.demo.generator import load_demo
+
+    summary = _run(lambda s: load_demo(s, seed=seed, visits=visits, customers=customers))
+    click.echo(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

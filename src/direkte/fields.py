@@ -1,0 +1,164 @@
+"""Value types checked at the edge: VIN, E.164 phone, time zone, currency, language."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from itertools import pairwise
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import phonenumbers
+from babel import Locale
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
+
+from direkte import money
+
+Language = Literal["en", "nb", "da", "sv", "de"]
+LANGUAGES: tuple[str, ...] = ("en", "nb", "da", "sv", "de")
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_VIN_RE = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
+_VIN_VALUES = dict(
+    zip(
+        "ABCDEFGHJKLMNPRSTUVWXYZ",
+        [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9],
+        strict=True,
+    )
+)
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+# North America (WMI 1-5) requires the check digit in position 9; China (L) uses it too.
+_CHECK_DIGIT_MARKETS = frozenset("12345L")
+
+
+def vin_check_digit(vin: str) -> str:
+    total = sum(
+        (int(ch) if ch.isdigit() else _VIN_VALUES[ch]) * weight
+        for ch, weight in zip(vin, _VIN_WEIGHTS, strict=True)
+    )
+    remainder = total % 11
+    return "X" if remainder == 10 else str(remainder)
+
+
+def check_vin(value: str) -> str:
+    vin = value.strip().upper()
+    if len(vin) != 17:
+        raise ValueError("a VIN has 17 characters")
+    if not _VIN_RE.match(vin):
+        raise ValueError("a VIN uses digits and letters other than I, O and Q")
+    if vin[0] in _CHECK_DIGIT_MARKETS and vin[8] != vin_check_digit(vin):
+        raise ValueError("VIN check digit (9th character) does not match")
+    return vin
+
+
+def check_phone(value: str) -> str:
+    if not value.startswith("+"):
+        raise ValueError("phone numbers are E.164: + and country code, e.g. +4791234567")
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise ValueError("not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number")
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if formatted != value.replace(" ", ""):
+        raise ValueError(f"write it in E.164: {formatted}")
+    return str(formatted)
+
+
+_ZONES: frozenset[str] = frozenset(available_timezones())
+
+
+def check_time_zone(value: str) -> str:
+    if value not in _ZONES:
+        raise ValueError("unknown time zone")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("unknown time zone") from None
+    return value
+
+
+def check_currency(value: str) -> str:
+    if not money.is_currency(value):
+        raise ValueError("unknown ISO 4217 currency")
+    return value
+
+
+_TERRITORIES = frozenset(
+    str(k) for k in Locale("en").territories if isinstance(k, str) and len(k) == 2 and k.isalpha()
+)
+
+
+def check_country(value: str) -> str:
+    if value not in _TERRITORIES:
+        raise ValueError("unknown ISO 3166 country code")
+    return value
+
+
+def _as_text(value: object) -> object:
+    # YAML 1.1 readers turn NO into False and 0800 into numbers; take the text back.
+    if value is False:
+        return "NO"
+    return value
+
+
+Vin = Annotated[str, AfterValidator(check_vin)]
+Phone = Annotated[str, AfterValidator(check_phone)]
+TimeZoneName = Annotated[str, AfterValidator(check_time_zone)]
+Currency = Annotated[str, StringConstraints(to_upper=True), AfterValidator(check_currency)]
+Country = Annotated[
+    str, BeforeValidator(_as_text), StringConstraints(to_upper=True), AfterValidator(check_country)
+]
+Code = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$"
+    ),
+]
+
+_INTERVAL_RE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+def parse_interval(text: str) -> tuple[time, time]:
+    """Parse ``HH:MM-HH:MM``; the end may be 24:00 (midnight)."""
+    match = _INTERVAL_RE.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not HH:MM-HH:MM")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2 != 0):
+        raise ValueError(f"{text!r} is not a time of day")
+    start = time(h1, m1)
+    end = time.max if h2 == 24 else time(h2, m2)
+    if end <= start:
+        raise ValueError(f"{text!r} ends before it starts")
+    return start, end
+
+
+def check_business_hours(value: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Weekdays ``mon``..``sun`` to lists of ``HH:MM-HH:MM``, without overlaps."""
+    problems: list[str] = []
+    normalized: dict[str, list[str]] = {}
+    for day, intervals in value.items():
+        if day not in WEEKDAYS:
+            problems.append(f"{day}: not a weekday (mon..sun)")
+            continue
+        parsed: list[tuple[time, time, str]] = []
+        for text in intervals:
+            try:
+                start, end = parse_interval(text)
+            except ValueError as exc:
+                problems.append(f"{day}: {exc}")
+                continue
+            parsed.append((start, end, text.strip()))
+        parsed.sort()
+        for (_, end, first), (start, _, second) in pairwise(parsed):
+            if start < end:
+                problems.append(f"{day}: {first} overlaps {second}")
+        normalized[day] = [text for _, _, text in parsed]
+    if problems:
+        raise ValueError("; ".join(problems))
+    return {day: normalized[day] for day in WEEKDAYS if normalized.get(day)}
+
+
+BusinessHours = Annotated[dict[str, list[str]], AfterValidator(check_business_hours)]

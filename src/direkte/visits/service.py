@@ -1,0 +1,643 @@
+"""Use cases on visits: the integration's upserts and revisions, and the reads of the visit."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+
+from direkte import money
+from direkte.audit.service import Actor, record_event
+from direkte.clock import Clock
+from direkte.errors import BadRequest, Conflict, InvalidField, NotFound, RuleViolation
+from direkte.network.models import Center, Role, User
+from direkte.visits.contacts import Contact, find_contacts, record_reveals
+from direkte.visits.models import (
+    CoverageKind,
+    Diagnosis,
+    Estimate,
+    EstimateLine,
+    Vehicle,
+    Visit,
+    VisitStatus,
+    VisitStatusChange,
+    WarrantyCoverage,
+    WarrantyDecision,
+)
+from direkte.visits.schemas import (
+    DiagnosisCreate,
+    EstimateCreate,
+    EstimateLineIn,
+    VehicleIn,
+    VisitUpsert,
+    WarrantyDecisionCreate,
+)
+
+# Applied when an integration sends a new vehicle without its coverages.
+DEFAULT_COVERAGES = {CoverageKind.basic: (4, 80_000), CoverageKind.battery_drive_unit: (8, 160_000)}
+
+_FLOW = (
+    VisitStatus.scheduled,
+    VisitStatus.checked_in,
+    VisitStatus.diagnosing,
+    VisitStatus.awaiting_approval,
+    VisitStatus.in_repair,
+    VisitStatus.ready,
+    VisitStatus.closed,
+)
+# Steps back that happen in a workshop: a re-diagnosis, a new estimate to approve.
+_BACKWARD = {
+    (VisitStatus.awaiting_approval, VisitStatus.diagnosing),
+    (VisitStatus.in_repair, VisitStatus.diagnosing),
+    (VisitStatus.in_repair, VisitStatus.awaiting_approval),
+    (VisitStatus.ready, VisitStatus.in_repair),
+}
+TERMINAL = frozenset({VisitStatus.closed, VisitStatus.cancelled})
+
+
+class InvalidStatusTransition(Conflict):
+    code = "invalid_status_transition"
+
+
+class VisitNotFound(NotFound):
+    code = "visit_not_found"
+
+
+class EstimateNotFound(NotFound):
+    code = "estimate_not_found"
+
+
+class EstimateSuperseded(Conflict):
+    code = "estimate_superseded"
+
+
+class VisitClosed(Conflict):
+    code = "visit_closed"
+
+
+class InvalidFields(RuleViolation):
+    code = "validation_error"
+
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        super().__init__(summary, problems)
+
+
+def can_transition(current: VisitStatus, target: VisitStatus) -> bool:
+    """Whether a visit may move from ``current`` to ``target`` (staying put is allowed)."""
+    if current == target:
+        return True
+    if current in TERMINAL:
+        return False
+    if target == VisitStatus.cancelled:
+        return True
+    return _FLOW.index(target) > _FLOW.index(current) or (current, target) in _BACKWARD
+
+
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _upsert_vehicle(session: Session, now: datetime, data: VehicleIn, owner: User) -> Vehicle:
+    values = {
+        "model": data.model,
+        "model_year": data.model_year,
+        "odometer_km": data.odometer_km,
+        "delivery_date": data.delivery_date,
+        "owner_id": owner.id,
+    }
+    stmt = (
+        _insert(session)(Vehicle)
+        .values(vin=data.vin, created_at=now, updated_at=now, **values)
+        .on_conflict_do_nothing(index_elements=["vin"])
+        .returning(Vehicle.id)
+    )
+    created = session.execute(stmt).scalar() is not None
+    vehicle = session.scalars(
+        sa.select(Vehicle)
+        .where(Vehicle.vin == data.vin)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    changed = False
+    for key, value in values.items():
+        if getattr(vehicle, key) != value:
+            setattr(vehicle, key, value)
+            changed = True
+    wanted = (
+        {c.kind: (c.years, c.distance_km) for c in data.warranty}
+        if data.warranty is not None
+        else (DEFAULT_COVERAGES if created else None)
+    )
+    if wanted is not None:
+        current = {c.kind: (c.years, c.distance_km) for c in vehicle.coverages}
+        if current != wanted:
+            vehicle.coverages.clear()
+            session.flush()
+            vehicle.coverages.extend(
+                WarrantyCoverage(kind=k, years=y, distance_km=d) for k, (y, d) in wanted.items()
+            )
+            changed = True
+    if changed and not created:
+        vehicle.updated_at = now
+    return vehicle
+
+
+def _resolve_refs(session: Session, data: VisitUpsert) -> tuple[Center, User, User | None]:
+    problems = []
+    center = session.scalar(sa.select(Center).where(Center.code == data.center))
+    if center is None:
+        problems.append({"field": "center", "message": f"unknown center {data.center!r}"})
+    customer = session.scalar(
+        sa.select(User).where(User.email == data.customer_email.lower(), User.role == Role.customer)
+    )
+    if customer is None:
+        problems.append({"field": "customer_email", "message": "unknown customer"})
+    advisor = None
+    if data.advisor_email is not None:
+        advisor = session.scalar(sa.select(User).where(User.email == data.advisor_email.lower()))
+        if advisor is None or center is None or advisor.center_id != center.id:
+            problems.append({"field": "advisor_email", "message": "not staff at this center"})
+    if problems:
+        raise InvalidFields(problems)
+    assert center is not None
+    assert customer is not None
+    return center, customer, advisor
+
+
+def upsert_visit(
+    session: Session, clock: Clock, *, external_id: str, data: VisitUpsert, actor: Actor
+) -> tuple[Visit, bool]:
+    """Create or update the visit with this external id; True when created.
+
+    Safe under concurrent calls for one id: the insert skips on conflict and the
+    loser updates the winner's row under a row lock. Raises InvalidFields for
+    an unknown center, customer or advisor, and InvalidStatusTransition.
+    """
+    now = clock.now()
+    center, customer, advisor = _resolve_refs(session, data)
+    vehicle = _upsert_vehicle(session, now, data.vehicle, customer)
+    refs = {
+        "center_id": center.id,
+        "customer_id": customer.id,
+        "vehicle_id": vehicle.id,
+        "advisor_id": advisor.id if advisor else None,
+        "currency": center.currency,
+    }
+    stmt = (
+        _insert(session)(Visit)
+        .values(
+            external_id=external_id,
+            created_at=now,
+            updated_at=now,
+            **refs,
+            **_visit_values(data, None, now),
+        )
+        .on_conflict_do_nothing(index_elements=["external_id"])
+        .returning(Visit.id)
+    )
+    created = session.execute(stmt).scalar() is not None
+    visit = _lock_visit(session, external_id)
+    if created:
+        _record_status(session, visit, None, now, actor)
+        record_event(
+            session,
+            at=now,
+            actor=actor,
+            action="visit.created",
+            subject_kind="visit",
+            subject_id=visit.id,
+            visit_id=visit.id,
+            data={"external_id": external_id},
+        )
+        return visit, True
+    previous = visit.status
+    if not can_transition(previous, data.status):
+        raise InvalidStatusTransition(
+            f"a {previous.value} visit cannot become {data.status.value}",
+            {"current_status": previous.value, "requested_status": data.status.value},
+        )
+    values = {**refs, **_visit_values(data, visit, now)}
+    changed = sorted(k for k, v in values.items() if getattr(visit, k) != v)
+    if changed:
+        for key in changed:
+            setattr(visit, key, values[key])
+        visit.updated_at = now
+        record_event(
+            session,
+            at=now,
+            actor=actor,
+            action="visit.updated",
+            subject_kind="visit",
+            subject_id=visit.id,
+            visit_id=visit.id,
+            data={"fields": changed},
+        )
+    if previous != visit.status:
+        _record_status(session, visit, previous, now, actor)
+    return visit, False
+
+
+def _visit_values(data: VisitUpsert, existing: Visit | None, now: datetime) -> dict[str, Any]:
+    """The visit's own fields; times the integration leaves out are kept or derived."""
+    status = data.status
+    checked_in_at = data.checked_in_at or (existing.checked_in_at if existing else None)
+    if checked_in_at is None and status not in (VisitStatus.scheduled, VisitStatus.cancelled):
+        checked_in_at = now
+    closed_at = None
+    if status == VisitStatus.closed:
+        closed_at = data.closed_at or (existing.closed_at if existing else None) or now
+    return {
+        "concern": data.concern,
+        "status": status,
+        "booked_at": data.booked_at,
+        "appointment_date": data.appointment_date,
+        "checked_in_at": checked_in_at,
+        "promised_at": data.promised_at,
+        "closed_at": closed_at,
+        "drivable": data.drivable,
+    }
+
+
+def _record_status(
+    session: Session,
+    visit: Visit,
+    previous: VisitStatus | None,
+    now: datetime,
+    actor: Actor,
+) -> None:
+    session.add(
+        VisitStatusChange(
+            visit_id=visit.id,
+            from_status=previous,
+            to_status=visit.status,
+            changed_at=now,
+            actor=actor.label,
+        )
+    )
+
+
+def _lock_visit(session: Session, external_id: str) -> Visit:
+    visit = session.scalars(
+        sa.select(Visit)
+        .where(Visit.external_id == external_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if visit is None:
+        raise VisitNotFound(f"no visit with external id {external_id!r}")
+    return visit
+
+
+def _next_seq(
+    session: Session, model: type[Diagnosis | Estimate | WarrantyDecision], visit_id: int
+) -> int:
+    current = session.scalar(sa.select(sa.func.max(model.seq)).where(model.visit_id == visit_id))
+    return (current or 0) + 1
+
+
+def _check_own(
+    session: Session,
+    model: type[Diagnosis | Estimate],
+    field: str,
+    obj_id: int | None,
+    visit: Visit,
+) -> None:
+    if obj_id is None:
+        return
+    found = session.scalar(sa.select(model.visit_id).where(model.id == obj_id))
+    if found != visit.id:
+        raise InvalidField(field, "not a revision of this visit")
+
+
+def add_diagnosis(
+    session: Session, clock: Clock, *, external_id: str, data: DiagnosisCreate, actor: Actor
+) -> Diagnosis:
+    """Append a diagnosis revision. Raises VisitNotFound, InvalidField, VisitClosed."""
+    visit = _lock_visit(session, external_id)
+    _check_open(visit)
+    _check_own(session, Diagnosis, "revises_id", data.revises_id, visit)
+    diagnosis = Diagnosis(
+        visit_id=visit.id,
+        seq=_next_seq(session, Diagnosis, visit.id),
+        findings=data.findings,
+        codes=list(data.codes),
+        safety_related=data.safety_related,
+        author=actor.label,
+        created_at=clock.now(),
+    )
+    session.add(diagnosis)
+    session.flush()
+    record_event(
+        session,
+        at=clock.now(),
+        actor=actor,
+        action="diagnosis.added",
+        subject_kind="diagnosis",
+        subject_id=diagnosis.id,
+        visit_id=visit.id,
+        data={"revision": diagnosis.seq},
+    )
+    return diagnosis
+
+
+def _check_open(visit: Visit) -> None:
+    if visit.status == VisitStatus.cancelled:
+        raise VisitClosed("the visit is cancelled", {"current_status": visit.status.value})
+
+
+def _priced_lines(
+    lines: Sequence[EstimateLineIn], currency: str, prefix: str
+) -> tuple[list[EstimateLine], Decimal, list[dict[str, str]]]:
+    problems: list[dict[str, str]] = []
+    priced: list[EstimateLine] = []
+    total = Decimal(0)
+    for i, line in enumerate(lines):
+        quantity = Decimal(line.quantity)
+        if quantity <= 0:
+            problems.append({"field": f"{prefix}[{i}].quantity", "message": "must be above 0"})
+        try:
+            unit_price = money.parse_amount(line.unit_price, currency)
+        except ValueError as exc:
+            problems.append({"field": f"{prefix}[{i}].unit_price", "message": str(exc)})
+            continue
+        amount = money.quantize(quantity * unit_price, currency)
+        total += amount
+        priced.append(
+            EstimateLine(
+                position=i,
+                kind=line.kind,
+                description=line.description,
+                quantity=quantity,
+                unit_price=unit_price,
+                amount=amount,
+            )
+        )
+    return priced, total, problems
+
+
+def _currency_for(visit: Visit, requested: str | None) -> str:
+    if requested is not None and requested != visit.currency:
+        raise InvalidField("currency", f"this visit is priced in {visit.currency}")
+    return visit.currency
+
+
+def add_estimate(
+    session: Session, clock: Clock, *, external_id: str, data: EstimateCreate, actor: Actor
+) -> Estimate:
+    """Append an estimate revision, its total computed exactly from the lines.
+
+    Raises VisitNotFound, InvalidField(s), VisitClosed.
+    """
+    visit = _lock_visit(session, external_id)
+    _check_open(visit)
+    currency = _currency_for(visit, data.currency)
+    lines, total, problems = _priced_lines(data.lines, currency, "lines")
+    if total < 0:
+        problems.append({"field": "lines", "message": "the total cannot be negative"})
+    if problems:
+        raise InvalidFields(problems)
+    now = clock.now()
+    estimate = Estimate(
+        visit_id=visit.id,
+        seq=_next_seq(session, Estimate, visit.id),
+        currency=currency,
+        total=total,
+        reason=data.reason,
+        author=actor.label,
+        created_at=now,
+        lines=lines,
+        approved_at=now if data.approved else None,
+        approved_by=f"counter ({actor.label})" if data.approved else None,
+    )
+    session.add(estimate)
+    session.flush()
+    record_event(
+        session,
+        at=now,
+        actor=actor,
+        action="estimate.added",
+        subject_kind="estimate",
+        subject_id=estimate.id,
+        visit_id=visit.id,
+        data={
+            "revision": estimate.seq,
+            "total": str(total),
+            "currency": currency,
+            "approved": data.approved,
+        },
+    )
+    return estimate
+
+
+def add_warranty_decision(
+    session: Session, clock: Clock, *, external_id: str, data: WarrantyDecisionCreate, actor: Actor
+) -> WarrantyDecision:
+    """Append a warranty decision on a claim. Raises VisitNotFound, InvalidField(s), VisitClosed."""
+    visit = _lock_visit(session, external_id)
+    _check_open(visit)
+    currency = _currency_for(visit, data.currency)
+    _check_own(session, Estimate, "estimate_id", data.estimate_id, visit)
+    problems: list[dict[str, str]] = []
+    amounts: dict[str, Decimal] = {}
+    for field in ("claimed", "covered"):
+        try:
+            amounts[field] = money.parse_amount(getattr(data, field), currency)
+        except ValueError as exc:
+            problems.append({"field": field, "message": str(exc)})
+            continue
+        if amounts[field] < 0:
+            problems.append({"field": field, "message": "cannot be negative"})
+    lines, _, line_problems = _priced_lines(data.lines, currency, "lines")
+    problems += line_problems
+    if not problems and amounts["covered"] > amounts["claimed"]:
+        problems.append({"field": "covered", "message": "cannot exceed the claimed amount"})
+    if problems:
+        raise InvalidFields(problems)
+    now = clock.now()
+    decision = WarrantyDecision(
+        visit_id=visit.id,
+        seq=_next_seq(session, WarrantyDecision, visit.id),
+        decision=data.decision,
+        currency=currency,
+        claimed=amounts["claimed"],
+        covered=amounts["covered"],
+        reason_code=data.reason_code,
+        safety_related=data.safety_related,
+        estimate_id=data.estimate_id,
+        author=actor.label,
+        created_at=now,
+        claim_lines=[
+            {
+                "kind": ln.kind.value,
+                "description": ln.description,
+                "quantity": str(ln.quantity),
+                "unit_price": str(ln.unit_price),
+            }
+            for ln in lines
+        ],
+    )
+    session.add(decision)
+    session.flush()
+    record_event(
+        session,
+        at=now,
+        actor=actor,
+        action="warranty_decision.added",
+        subject_kind="warranty_decision",
+        subject_id=decision.id,
+        visit_id=visit.id,
+        data={
+            "decision": data.decision.value,
+            "claimed": str(amounts["claimed"]),
+            "covered": str(amounts["covered"]),
+        },
+    )
+    return decision
+
+
+# ---- reads -------------------------------------------------------------------------
+
+
+def _visit_query() -> sa.Select[Visit]:
+    return sa.select(Visit).options(
+        selectinload(Visit.center).selectinload(Center.region),
+        selectinload(Visit.vehicle).selectinload(Vehicle.coverages),
+        selectinload(Visit.diagnoses),
+        selectinload(Visit.estimates).selectinload(Estimate.lines),
+        selectinload(Visit.warranty_decisions),
+        selectinload(Visit.status_changes),
+    )
+
+
+def visible_to(user: User) -> sa.ColumnElement[bool]:
+    """The filter on visits that a user may see: own, center, region or all."""
+    if user.role == Role.customer:
+        return Visit.customer_id == user.id
+    if user.role in (Role.service_advisor, Role.local_manager):
+        return Visit.center_id == (user.center_id or -1)
+    if user.role == Role.regional_manager:
+        region_centers = sa.select(Center.id).where(Center.region_id == (user.region_id or -1))
+        return Visit.center_id.in_(region_centers.scalar_subquery())
+    return sa.true()
+
+
+@dataclass(frozen=True, slots=True)
+class VisitView:
+    visit: Visit
+    contacts: list[Contact]
+
+
+def view_visit(session: Session, clock: Clock, *, viewer: User, visit_id: int) -> VisitView:
+    """Read a visit with its manager contacts, recording each contact revealed.
+
+    Raises VisitNotFound (also for visits the viewer may not see).
+    """
+    visit = get_visit(session, viewer=viewer, visit_id=visit_id)
+    now = clock.now()
+    contacts = find_contacts(session, visit, now)
+    record_reveals(session, at=now, viewer=viewer, visit=visit, contacts=contacts)
+    return VisitView(visit, contacts)
+
+
+def view_visits(
+    session: Session, clock: Clock, *, viewer: User, limit: int, cursor: str | None
+) -> tuple[list[VisitView], str | None]:
+    """A page of the viewer's visits with contacts, recording each reveal. Raises InvalidCursor."""
+    visits, next_cursor = list_visits(session, viewer=viewer, limit=limit, cursor=cursor)
+    now = clock.now()
+    cache: dict[int, list[Contact]] = {}
+    views = []
+    for visit in visits:
+        contacts = find_contacts(session, visit, now, cache)
+        record_reveals(session, at=now, viewer=viewer, visit=visit, contacts=contacts)
+        views.append(VisitView(visit, contacts))
+    return views, next_cursor
+
+
+def get_visit(session: Session, *, viewer: User, visit_id: int) -> Visit:
+    """The visit, if the viewer may see it. Raises VisitNotFound (also for others' visits)."""
+    visit = session.scalars(_visit_query().where(Visit.id == visit_id, visible_to(viewer))).first()
+    if visit is None:
+        raise VisitNotFound("visit not found")
+    return visit
+
+
+def _decode_cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind != "v":
+            raise ValueError
+        return int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidCursor(
+            "invalid cursor", [{"field": "cursor", "message": "invalid cursor"}]
+        ) from None
+
+
+class InvalidCursor(BadRequest):
+    code = "invalid_cursor"
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"v:{last_id}".encode()).decode()
+
+
+def list_visits(
+    session: Session, *, viewer: User, limit: int, cursor: str | None
+) -> tuple[list[Visit], str | None]:
+    """The viewer's visits, newest first, one page at a time. Raises InvalidCursor."""
+    before = _decode_cursor(cursor)
+    query = _visit_query().where(visible_to(viewer)).order_by(Visit.id.desc()).limit(limit + 1)
+    if before is not None:
+        query = query.where(Visit.id < before)
+    visits = list(session.scalars(query))
+    more = len(visits) > limit
+    visits = visits[:limit]
+    return visits, encode_cursor(visits[-1].id) if more and visits else None
+
+
+def approve_estimate(
+    session: Session, clock: Clock, *, viewer: User, visit_id: int, estimate_id: int
+) -> Estimate:
+    """The customer approves an estimate revision (approving twice changes nothing).
+
+    Raises VisitNotFound, EstimateNotFound, EstimateSuperseded, VisitClosed.
+    """
+    visit = get_visit(session, viewer=viewer, visit_id=visit_id)
+    if viewer.role != Role.customer:
+        raise VisitNotFound("visit not found")
+    estimate = next((e for e in visit.estimates if e.id == estimate_id), None)
+    if estimate is None:
+        raise EstimateNotFound("estimate not found")
+    if estimate.approved_at is not None:
+        return estimate
+    if visit.status in TERMINAL:
+        raise VisitClosed(
+            f"the visit is {visit.status.value}", {"current_status": visit.status.value}
+        )
+    if estimate.seq != max(e.seq for e in visit.estimates):
+        raise EstimateSuperseded("a newer estimate revision exists; approve that one")
+    now = clock.now()
+    estimate.approved_at = now
+    estimate.approved_by = viewer.email
+    record_event(
+        session,
+        at=now,
+        actor=Actor("user", viewer.id, viewer.email),
+        action="estimate.approved",
+        subject_kind="estimate",
+        subject_id=estimate.id,
+        visit_id=visit.id,
+        data={"revision": estimate.seq, "total": str(estimate.total)},
+    )
+    return estimate
