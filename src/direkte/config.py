@@ -6,7 +6,7 @@ import secrets
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
@@ -17,13 +17,20 @@ class Settings(BaseSettings):
 
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
-    secret_key: str = ""
+    secret_key: str = Field(default="", description="at least 32 characters when set")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "info"
     token_ttl_seconds: int = Field(default=8 * 3600, ge=60)
     db_pool_size: int = Field(default=10, ge=1)
     sweep_interval_seconds: int = Field(default=60, ge=1)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("DIREKTE_SECRET_KEY must have at least 32 characters")
+        return value
 
     @property
     def embedded(self) -> bool:

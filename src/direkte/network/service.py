@@ -97,7 +97,9 @@ def _check_references(session: Session, net: NetworkFile) -> list[str]:
     for i, center in enumerate(net.centers):
         if center.region not in region_codes:
             problems.append(f"centers[{i}].region: unknown region {center.region!r}")
-    existing = dict(session.execute(sa.select(User.email, User.role)).tuples().all())
+    existing: dict[str, Role] = {
+        email: role for email, role in session.execute(sa.select(User.email, User.role))
+    }
     staff_emails = {s.email.lower() for s in net.staff} | {
         email for email, role in existing.items() if role != Role.customer
     }
