@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from direkte.audit.service import Actor
 from direkte.auth import service as auth_service
-from direkte.clock import SystemClock
+from direkte.clock import SystemClock, ensure_utc
 from direkte.config import Settings, get_settings
 from direkte.db import (
     database_is_current,
@@ -196,6 +198,50 @@ def apikey_revoke(name: str) -> None:
     """Revoke the key called NAME."""
     _run(lambda s: auth_service.revoke_api_key(s, SystemClock(), name=name))
     click.echo(f"API key {name!r} revoked")
+
+
+@main.group()
+def sla() -> None:
+    """SLA timers."""
+
+
+@sla.command("sweep")
+@click.option("--now", "at", default=None, help="Sweep as if at this ISO 8601 time (with offset).")
+def sla_sweep(at: str | None) -> None:
+    """Move breached tier-1 cases to tier 2 once, and print how many moved."""
+    from direkte.jobs.sweeps import sla_sweep as sweep
+
+    now = _parse_now(at)
+    engine, factory = _sessions(get_settings())
+    try:
+        moved = sweep(factory, now=now)
+    finally:
+        engine.dispose()
+    click.echo(f"{moved} case(s) moved to tier 2 at {now.isoformat()}")
+
+
+def _parse_now(text: str | None) -> datetime:
+    if text is None:
+        return SystemClock().now()
+    try:
+        return ensure_utc(datetime.fromisoformat(text))
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r}: {exc}", param_hint="--now") from None
+
+
+@main.command()
+@click.option("--interval", type=float, default=None, help="Seconds between rounds.")
+def worker(interval: float | None) -> None:
+    """Run background work forever: SLA sweeps, settling, notifications."""
+    from direkte.jobs.sweeps import run_forever
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s"
+    )
+    _, factory = _sessions(settings)
+    click.echo(f"direkte worker: a round every {interval or settings.sweep_interval_seconds}s")
+    run_forever(factory, SystemClock(), interval=interval or settings.sweep_interval_seconds)
 
 
 @main.group()

@@ -85,8 +85,12 @@ def check_currency(value: str) -> str:
     return value
 
 
+# Babel's territories also hold CLDR groupings and pseudo-regions that are not ISO 3166-1.
+_NOT_COUNTRIES = frozenset({"CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "UN", "XA", "XB", "ZZ"})
 _TERRITORIES = frozenset(
-    str(k) for k in Locale("en").territories if isinstance(k, str) and len(k) == 2 and k.isalpha()
+    str(k)
+    for k in Locale("en").territories
+    if isinstance(k, str) and len(k) == 2 and k.isalpha() and k not in _NOT_COUNTRIES
 )
 
 

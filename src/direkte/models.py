@@ -3,7 +3,15 @@
 from direkte.audit.models import AuditEvent
 from direkte.auth.models import ApiKey
 from direkte.db import Base
+from direkte.escalations.models import (
+    Escalation,
+    EscalationEvent,
+    EscalationMessage,
+    EscalationRequest,
+)
+from direkte.idempotency import IdempotencyRecord
 from direkte.network.models import Center, Region, User
+from direkte.notifications.models import Notification, OutboxEvent
 from direkte.visits.models import (
     Diagnosis,
     Estimate,
@@ -21,8 +29,15 @@ __all__ = [
     "Base",
     "Center",
     "Diagnosis",
+    "Escalation",
+    "EscalationEvent",
+    "EscalationMessage",
+    "EscalationRequest",
     "Estimate",
     "EstimateLine",
+    "IdempotencyRecord",
+    "Notification",
+    "OutboxEvent",
     "Region",
     "User",
     "Vehicle",

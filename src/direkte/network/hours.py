@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,3 +71,83 @@ class OpeningHours:
             start <= now < end or (end == time.max and now >= start)
             for start, end in self.intervals_on(local.date())
         )
+
+
+# The longest closed stretch we look across (a center closed for longer is misconfigured).
+_HORIZON_DAYS = 400
+
+
+class NoOpeningHours(ValueError):
+    """The center has no opening hours within the search horizon."""
+
+
+def _local_interval(zone: ZoneInfo, day: date, start: time, end: time) -> tuple[datetime, datetime]:
+    opens = datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
+    if end == time.max:
+        closes = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    else:
+        closes = datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
+    return opens, closes
+
+
+def open_intervals(hours: OpeningHours, start: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """Open intervals in UTC, in order, from the local day of ``start`` on (clipped to it)."""
+    day = start.astimezone(hours.zone).date()
+    for _ in range(_HORIZON_DAYS):
+        for local_start, local_end in hours.intervals_on(day):
+            opens, closes = _local_interval(hours.zone, day, local_start, local_end)
+            if closes <= start or closes <= opens:
+                continue
+            yield max(opens, start), closes
+        day += timedelta(days=1)
+    raise NoOpeningHours("no opening hours within a year")
+
+
+def add_business_time(hours: OpeningHours, start: datetime, duration: timedelta) -> datetime:
+    """The instant when ``duration`` of business time has passed since ``start``.
+
+    A result that lands exactly on a closing time is that closing time; a zero
+    duration from closed hours gives the next opening.
+    """
+    if duration < timedelta(0):
+        raise ValueError("negative duration")
+    start = start.astimezone(UTC)
+    remaining = duration
+    for opens, closes in open_intervals(hours, start):
+        if remaining <= closes - opens:
+            return opens + remaining
+        remaining -= closes - opens
+    raise NoOpeningHours("no opening hours within a year")  # pragma: no cover
+
+
+def business_time_between(hours: OpeningHours, start: datetime, end: datetime) -> timedelta:
+    """Business time in [start, end); zero when end is not after start."""
+    total = timedelta(0)
+    if end <= start:
+        return total
+    day = start.astimezone(hours.zone).date()
+    last = end.astimezone(hours.zone).date()
+    while day <= last:
+        for local_start, local_end in hours.intervals_on(day):
+            opens, closes = _local_interval(hours.zone, day, local_start, local_end)
+            overlap = min(closes, end) - max(opens, start)
+            if overlap > timedelta(0):
+                total += overlap
+        day += timedelta(days=1)
+    return total
+
+
+def close_of_business_day(hours: OpeningHours, instant: datetime) -> datetime:
+    """The closing time of the business day that ``instant`` falls in (or the next one).
+
+    An instant exactly at a closing time belongs to the day it closes.
+    """
+    for opens, closes in open_intervals(hours, instant):
+        day = opens.astimezone(hours.zone).date()
+        last_close = closes
+        for local_start, local_end in hours.intervals_on(day):
+            last_close = max(
+                last_close, _local_interval(hours.zone, day, local_start, local_end)[1]
+            )
+        return last_close
+    raise NoOpeningHours("no opening hours within a year")  # pragma: no cover

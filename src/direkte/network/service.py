@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from babel.numbers import get_territory_currencies
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from sqlalchemy.orm import Session
@@ -71,45 +72,117 @@ def parse_network(raw: object) -> NetworkFile:
         raise NetworkFileInvalid(problems) from None
 
 
-def _duplicates(values: list[str], kind: str, field: str) -> list[str]:
-    counts = Counter(values)
-    return [
-        f"{kind}[{i}].{field}: {value!r} appears more than once"
-        for i, value in enumerate(values)
-        if counts[value] > 1 and values.index(value) != i
-    ]
+M = TypeVar("M", bound=BaseModel)
 
 
-def _check_references(session: Session, net: NetworkFile) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class _Entries:
+    """The entries that passed validation, by their index in the file, and every code and
+    staff e-mail the file names (valid entry or not), so that one bad entry does not
+    also make the entries that refer to it look wrong."""
+
+    regions: list[tuple[int, RegionIn]]
+    centers: list[tuple[int, CenterIn]]
+    staff: list[tuple[int, StaffIn]]
+    customers: list[tuple[int, CustomerIn]]
+    region_codes: set[str]
+    center_codes: set[str]
+    staff_emails: set[str]
+
+    @classmethod
+    def of(cls, net: NetworkFile) -> _Entries:
+        return cls(
+            regions=list(enumerate(net.regions)),
+            centers=list(enumerate(net.centers)),
+            staff=list(enumerate(net.staff)),
+            customers=list(enumerate(net.customers)),
+            region_codes={r.code for r in net.regions},
+            center_codes={c.code for c in net.centers},
+            staff_emails={s.email.lower() for s in net.staff},
+        )
+
+    @classmethod
+    def salvage(cls, raw: object) -> _Entries:
+        """The valid entries of a document that failed validation as a whole."""
+        doc = raw if isinstance(raw, dict) else {}
+        return cls(
+            regions=_valid_items(doc.get("regions"), RegionIn),
+            centers=_valid_items(doc.get("centers"), CenterIn),
+            staff=_valid_items(doc.get("staff"), StaffIn),
+            customers=_valid_items(doc.get("customers"), CustomerIn),
+            region_codes=_named(doc.get("regions"), "code"),
+            center_codes=_named(doc.get("centers"), "code"),
+            staff_emails={email.lower() for email in _named(doc.get("staff"), "email")},
+        )
+
+
+def _valid_items(items: object, model: type[M]) -> list[tuple[int, M]]:
+    valid: list[tuple[int, M]] = []
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        try:
+            valid.append((i, model.model_validate(item)))
+        except ValidationError:
+            continue
+    return valid
+
+
+def _named(items: object, key: str) -> set[str]:
+    entries = items if isinstance(items, list) else []
+    return {str(e[key]).strip() for e in entries if isinstance(e, dict) and e.get(key) is not None}
+
+
+def _duplicates(values: list[tuple[int, str]], kind: str, field: str) -> list[str]:
+    seen: set[str] = set()
+    problems = []
+    for i, value in values:
+        if value in seen:
+            problems.append(f"{kind}[{i}].{field}: {value!r} appears more than once")
+        seen.add(value)
+    return problems
+
+
+def _check_references(session: Session, net: _Entries) -> list[str]:
     problems: list[str] = []
-    problems += _duplicates([r.code for r in net.regions], "regions", "code")
-    problems += _duplicates([c.code for c in net.centers], "centers", "code")
-    staff_in_file = [s.email.lower() for s in net.staff]
-    problems += _duplicates(staff_in_file, "staff", "email")
-    problems += _duplicates([c.email.lower() for c in net.customers], "customers", "email")
+    problems += _duplicates([(i, r.code) for i, r in net.regions], "regions", "code")
+    problems += _duplicates([(i, c.code) for i, c in net.centers], "centers", "code")
+    problems += _duplicates([(i, s.email.lower()) for i, s in net.staff], "staff", "email")
+    problems += _duplicates([(i, c.email.lower()) for i, c in net.customers], "customers", "email")
     problems += [
         f"customers[{i}].email: also listed as staff"
-        for i, c in enumerate(net.customers)
-        if c.email.lower() in staff_in_file
+        for i, c in net.customers
+        if c.email.lower() in net.staff_emails
     ]
-    region_codes = {r.code for r in net.regions} | set(session.scalars(sa.select(Region.code)))
-    center_codes = {c.code for c in net.centers} | set(session.scalars(sa.select(Center.code)))
-    for i, center in enumerate(net.centers):
+    region_codes = net.region_codes | set(session.scalars(sa.select(Region.code)))
+    center_codes = net.center_codes | set(session.scalars(sa.select(Center.code)))
+    for i, center in net.centers:
         if center.region not in region_codes:
             problems.append(f"centers[{i}].region: unknown region {center.region!r}")
-    existing: dict[str, Role] = {
-        email: role for email, role in session.execute(sa.select(User.email, User.role))
-    }
-    staff_emails = {s.email.lower() for s in net.staff} | {
+    # .all(): dict() of a Result would take it for a mapping (it has keys()).
+    existing: dict[str, Role] = dict(session.execute(sa.select(User.email, User.role)).all())
+    staff_emails = net.staff_emails | {
         email for email, role in existing.items() if role != Role.customer
     }
-    for i, staff in enumerate(net.staff):
+    for i, staff in net.staff:
         problems += _check_staff(i, staff, region_codes, center_codes, staff_emails, existing)
-    for i, customer in enumerate(net.customers):
+    for i, customer in net.customers:
         role = existing.get(customer.email.lower())
         if role is not None and role != Role.customer:
             problems.append(f"customers[{i}].email: belongs to a staff member")
     return problems
+
+
+def _validate(session: Session, raw: object) -> NetworkFile:
+    """Parse the document and check its references, reporting every problem at once."""
+    try:
+        net = parse_network(raw)
+    except NetworkFileInvalid as exc:
+        raise NetworkFileInvalid(
+            exc.problems + _check_references(session, _Entries.salvage(raw))
+        ) from None
+    problems = _check_references(session, _Entries.of(net))
+    if problems:
+        raise NetworkFileInvalid(problems)
+    return net
 
 
 def _check_staff(
@@ -161,6 +234,10 @@ class _Tally:
     def add(self, outcome: str, kind: str) -> None:
         self.counts[outcome][kind] += 1
 
+    def move(self, before: str, after: str, kind: str) -> None:
+        self.counts[before][kind] -= 1
+        self.counts[after][kind] += 1
+
     def report(self) -> LoadReport:
         return LoadReport(
             **{outcome: {k: counts[k] for k in KINDS} for outcome, counts in self.counts.items()}
@@ -177,10 +254,7 @@ def load_network(session: Session, clock: Clock, *, raw: object, actor: Actor) -
 
     Raises NetworkFileInvalid (nothing written) listing every problem by path.
     """
-    net = parse_network(raw)
-    problems = _check_references(session, net)
-    if problems:
-        raise NetworkFileInvalid(problems)
+    net = _validate(session, raw)
     now = clock.now()
     tally = _Tally()
     regions = {r.code: r for r in session.scalars(sa.select(Region))}
@@ -192,8 +266,11 @@ def load_network(session: Session, clock: Clock, *, raw: object, actor: Actor) -
         _upsert_center(session, now, regions, centers, center_in, tally)
     session.flush()
     users = {u.email: u for u in session.scalars(sa.select(User))}
+    outcomes: dict[str, str] = {}
     for staff_in in net.staff:
-        _upsert_staff(session, now, regions, centers, users, staff_in, tally)
+        outcomes[staff_in.email.lower()] = _upsert_staff(
+            session, now, regions, centers, users, staff_in, tally
+        )
     for customer_in in net.customers:
         _upsert_customer(session, now, users, customer_in, tally)
     session.flush()
@@ -203,6 +280,8 @@ def load_network(session: Session, clock: Clock, *, raw: object, actor: Actor) -
         if user.deputy_id != deputy_id:
             user.deputy_id = deputy_id
             user.updated_at = now
+            if outcomes[staff_in.email.lower()] == "unchanged":
+                tally.move("unchanged", "updated", "staff")
     report = tally.report()
     record_event(
         session,
@@ -279,7 +358,8 @@ def _upsert_person(
     values: dict[str, Any],
     kind: str,
     tally: _Tally,
-) -> None:
+) -> str:
+    """Create or update a user; return the outcome it was counted as."""
     user = users.get(email)
     if user is None:
         users[email] = user = User(
@@ -291,16 +371,16 @@ def _upsert_person(
         )
         session.add(user)
         tally.add("created", kind)
-        return
+        return "created"
     changed = _apply(user, values)
     if not verify_password(user.password_hash, password):
         user.password_hash = hash_password(password)
         changed = True
+    outcome = "updated" if changed else "unchanged"
     if changed:
         user.updated_at = now
-        tally.add("updated", kind)
-    else:
-        tally.add("unchanged", kind)
+    tally.add(outcome, kind)
+    return outcome
 
 
 def _upsert_staff(
@@ -311,7 +391,7 @@ def _upsert_staff(
     users: dict[str, User],
     data: StaffIn,
     tally: _Tally,
-) -> None:
+) -> str:
     center = centers[data.center] if data.center and data.role_enum != Role.ops_admin else None
     region = regions[data.region] if data.region else (center.region if center else None)
     values = {
@@ -326,7 +406,9 @@ def _upsert_staff(
         "on_duty": data.on_duty,
         "active": True,
     }
-    _upsert_person(session, now, users, data.email.lower(), data.password, values, "staff", tally)
+    return _upsert_person(
+        session, now, users, data.email.lower(), data.password, values, "staff", tally
+    )
 
 
 def _upsert_customer(
@@ -341,3 +423,48 @@ def _upsert_customer(
     }
     email = data.email.lower()
     _upsert_person(session, now, users, email, data.password, values, "customers", tally)
+
+
+def find_local_manager(session: Session, center: Center) -> User | None:
+    """The center's on-duty local manager, else a deputy of one, else any local manager."""
+    managers = list(
+        session.scalars(
+            sa.select(User)
+            .where(User.center_id == center.id, User.role == Role.local_manager, User.active)
+            .order_by(User.on_duty.desc(), User.id)
+        )
+    )
+    if not managers:
+        return None
+    if managers[0].on_duty:
+        return managers[0]
+    deputies = [m.deputy for m in managers if m.deputy is not None and m.deputy.active]
+    return deputies[0] if deputies else managers[0]
+
+
+def find_regional_manager(session: Session, center: Center) -> User | None:
+    """The regional manager over the center's region (on duty first)."""
+    return session.scalars(
+        sa.select(User)
+        .where(
+            User.region_id == center.region_id,
+            User.role == Role.regional_manager,
+            User.active,
+        )
+        .order_by(User.on_duty.desc(), User.id)
+        .limit(1)
+    ).first()
+
+
+def find_advisor(session: Session, center: Center, preferred_id: int | None) -> User | None:
+    """The visit's own advisor when set and active, else the center's first advisor."""
+    if preferred_id is not None:
+        advisor = session.get(User, preferred_id)
+        if advisor is not None and advisor.active:
+            return advisor
+    return session.scalars(
+        sa.select(User)
+        .where(User.center_id == center.id, User.role == Role.service_advisor, User.active)
+        .order_by(User.id)
+        .limit(1)
+    ).first()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from direkte.audit.service import Actor, record_event
 from direkte.network.hours import OpeningHours
-from direkte.network.models import Center, Program, Role, User
+from direkte.network.models import Program, Role, User
+from direkte.network.service import find_local_manager, find_regional_manager
 from direkte.visits.models import Visit, VisitStatus
 
 # How long after a visit closes its customer can still escalate (policy later).
@@ -41,35 +41,6 @@ def contacts_shown(visit: Visit, now: datetime) -> bool:
     return visit.closed_at is None or now <= visit.closed_at + ESCALATION_WINDOW
 
 
-def _local_manager(session: Session, center: Center) -> User | None:
-    managers = list(
-        session.scalars(
-            sa.select(User)
-            .where(User.center_id == center.id, User.role == Role.local_manager, User.active)
-            .order_by(User.on_duty.desc(), User.id)
-        )
-    )
-    if not managers:
-        return None
-    if managers[0].on_duty:
-        return managers[0]
-    deputies = [m.deputy for m in managers if m.deputy is not None and m.deputy.active]
-    return deputies[0] if deputies else managers[0]
-
-
-def _regional_manager(session: Session, center: Center) -> User | None:
-    return session.scalars(
-        sa.select(User)
-        .where(
-            User.region_id == center.region_id,
-            User.role == Role.regional_manager,
-            User.active,
-        )
-        .order_by(User.on_duty.desc(), User.id)
-        .limit(1)
-    ).first()
-
-
 def find_contacts(
     session: Session,
     visit: Visit,
@@ -94,8 +65,8 @@ def find_contacts(
     open_now = hours.is_open_at(now)
     found = []
     for role, staff in (
-        (Role.local_manager, _local_manager(session, center)),
-        (Role.regional_manager, _regional_manager(session, center)),
+        (Role.local_manager, find_local_manager(session, center)),
+        (Role.regional_manager, find_regional_manager(session, center)),
     ):
         if staff is None:
             continue

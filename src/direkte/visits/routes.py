@@ -29,6 +29,7 @@ integration = APIRouter(prefix="/integration", tags=["integration"], responses=E
 customer = APIRouter(tags=["visits"], responses=ERROR_RESPONSES)
 
 ExternalId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
+RowId = Annotated[int, Path(ge=1, le=service.MAX_ID)]
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The visit's status does not allow this"}
 }
@@ -115,20 +116,23 @@ def list_my_visits(
         session, clock, viewer=user, limit=limit, cursor=cursor
     )
     session.commit()
-    return VisitPage(items=[visit_out(v.visit, v.contacts) for v in views], next_cursor=next_cursor)
+    return VisitPage(
+        items=[visit_out(v.visit, v.contacts, v.escalations, clock.now()) for v in views],
+        next_cursor=next_cursor,
+    )
 
 
 @customer.get("/visits/{visit_id}")
-def get_visit(visit_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser) -> VisitOut:
+def get_visit(visit_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser) -> VisitOut:
     """One visit with its revisions, escalations and manager contacts."""
     view = service.view_visit(session, clock, viewer=user, visit_id=visit_id)
     session.commit()
-    return visit_out(view.visit, view.contacts)
+    return visit_out(view.visit, view.contacts, view.escalations, clock.now())
 
 
 @customer.post("/visits/{visit_id}/estimates/{estimate_id}/approve", responses=CONFLICT)
 def approve_estimate(
-    visit_id: int, estimate_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser
+    visit_id: RowId, estimate_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EstimateOut:
     """Approve an estimate revision (the customer who owns the visit)."""
     estimate = service.approve_estimate(

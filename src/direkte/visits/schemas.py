@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from direkte.escalations.models import Escalation
+from direkte.escalations.schemas import EscalationOut, escalation_out
 from direkte.fields import Code, Currency, Vin
 from direkte.money import MoneyOut
 from direkte.visits.contacts import Contact
@@ -221,7 +223,7 @@ class VisitOut(BaseModel):
     diagnoses: list[DiagnosisOut]
     estimates: list[EstimateOut]
     warranty_decisions: list[WarrantyDecisionOut]
-    escalations: list[dict[str, object]]
+    escalations: list[EscalationOut]
     escalation_contacts: list[ContactOut]
 
 
@@ -258,7 +260,9 @@ def estimate_out(estimate: Estimate) -> EstimateOut:
     )
 
 
-def visit_out(visit: Visit, contacts: list[Contact]) -> VisitOut:
+def visit_out(
+    visit: Visit, contacts: list[Contact], escalations: list[Escalation], now: datetime
+) -> VisitOut:
     """The visit as the API shows it."""
     center = visit.center
     vehicle = visit.vehicle
@@ -326,7 +330,7 @@ def visit_out(visit: Visit, contacts: list[Contact]) -> VisitOut:
             )
             for w in visit.warranty_decisions
         ],
-        escalations=[],
+        escalations=[escalation_out(case, now=now) for case in escalations],
         escalation_contacts=[
             ContactOut(
                 role=c.role.value,

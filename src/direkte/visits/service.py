@@ -17,6 +17,7 @@ from direkte import money
 from direkte.audit.service import Actor, record_event
 from direkte.clock import Clock
 from direkte.errors import BadRequest, Conflict, InvalidField, NotFound, RuleViolation
+from direkte.escalations.models import Escalation
 from direkte.network.models import Center, Role, User
 from direkte.visits.contacts import Contact, find_contacts, record_reveals
 from direkte.visits.models import (
@@ -60,6 +61,8 @@ _BACKWARD = {
     (VisitStatus.ready, VisitStatus.in_repair),
 }
 TERMINAL = frozenset({VisitStatus.closed, VisitStatus.cancelled})
+# The largest row id (INTEGER keys): ids beyond it cannot exist, and binding one overflows.
+MAX_ID = 2**31 - 1
 
 
 class InvalidStatusTransition(Conflict):
@@ -506,7 +509,7 @@ def add_warranty_decision(
 # ---- reads -------------------------------------------------------------------------
 
 
-def _visit_query() -> sa.Select[Visit]:
+def visit_with_revisions() -> sa.Select[Visit]:
     return sa.select(Visit).options(
         selectinload(Visit.center).selectinload(Center.region),
         selectinload(Visit.vehicle).selectinload(Vehicle.coverages),
@@ -533,6 +536,21 @@ def visible_to(user: User) -> sa.ColumnElement[bool]:
 class VisitView:
     visit: Visit
     contacts: list[Contact]
+    escalations: list[Escalation]
+
+
+def _escalations_of(session: Session, visit_ids: list[int]) -> dict[int, list[Escalation]]:
+    found: dict[int, list[Escalation]] = {i: [] for i in visit_ids}
+    if visit_ids:
+        query = (
+            sa.select(Escalation)
+            .where(Escalation.visit_id.in_(visit_ids))
+            .order_by(Escalation.id)
+            .options(selectinload(Escalation.assignee))
+        )
+        for case in session.scalars(query):
+            found[case.visit_id].append(case)
+    return found
 
 
 def view_visit(session: Session, clock: Clock, *, viewer: User, visit_id: int) -> VisitView:
@@ -544,7 +562,7 @@ def view_visit(session: Session, clock: Clock, *, viewer: User, visit_id: int) -
     now = clock.now()
     contacts = find_contacts(session, visit, now)
     record_reveals(session, at=now, viewer=viewer, visit=visit, contacts=contacts)
-    return VisitView(visit, contacts)
+    return VisitView(visit, contacts, _escalations_of(session, [visit.id])[visit.id])
 
 
 def view_visits(
@@ -554,17 +572,20 @@ def view_visits(
     visits, next_cursor = list_visits(session, viewer=viewer, limit=limit, cursor=cursor)
     now = clock.now()
     cache: dict[int, list[Contact]] = {}
+    cases = _escalations_of(session, [v.id for v in visits])
     views = []
     for visit in visits:
         contacts = find_contacts(session, visit, now, cache)
         record_reveals(session, at=now, viewer=viewer, visit=visit, contacts=contacts)
-        views.append(VisitView(visit, contacts))
+        views.append(VisitView(visit, contacts, cases[visit.id]))
     return views, next_cursor
 
 
 def get_visit(session: Session, *, viewer: User, visit_id: int) -> Visit:
     """The visit, if the viewer may see it. Raises VisitNotFound (also for others' visits)."""
-    visit = session.scalars(_visit_query().where(Visit.id == visit_id, visible_to(viewer))).first()
+    visit = session.scalars(
+        visit_with_revisions().where(Visit.id == visit_id, visible_to(viewer))
+    ).first()
     if visit is None:
         raise VisitNotFound("visit not found")
     return visit
@@ -575,9 +596,11 @@ def _decode_cursor(cursor: str | None) -> int | None:
         return None
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind != "v":
+        before = int(value)
+        # Ids are 32-bit integers on both databases; a larger bound would overflow there.
+        if kind != "v" or not 0 < before <= MAX_ID:
             raise ValueError
-        return int(value)
+        return before
     except (ValueError, UnicodeDecodeError):
         raise InvalidCursor(
             "invalid cursor", [{"field": "cursor", "message": "invalid cursor"}]
@@ -586,6 +609,26 @@ def _decode_cursor(cursor: str | None) -> int | None:
 
 class InvalidCursor(BadRequest):
     code = "invalid_cursor"
+
+
+def decode_offset_cursor(cursor: str | None) -> int:
+    """An offset cursor (for lists ordered by a computed key). Raises InvalidCursor."""
+    if cursor is None:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        offset = int(value)
+        if kind != "o" or offset < 0:
+            raise ValueError
+        return offset
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidCursor(
+            "invalid cursor", [{"field": "cursor", "message": "invalid cursor"}]
+        ) from None
+
+
+def encode_offset_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
 
 
 def encode_cursor(last_id: int) -> str:
@@ -597,7 +640,9 @@ def list_visits(
 ) -> tuple[list[Visit], str | None]:
     """The viewer's visits, newest first, one page at a time. Raises InvalidCursor."""
     before = _decode_cursor(cursor)
-    query = _visit_query().where(visible_to(viewer)).order_by(Visit.id.desc()).limit(limit + 1)
+    query = (
+        visit_with_revisions().where(visible_to(viewer)).order_by(Visit.id.desc()).limit(limit + 1)
+    )
     if before is not None:
         query = query.where(Visit.id < before)
     visits = list(session.scalars(query))

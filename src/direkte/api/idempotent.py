@@ -1,0 +1,65 @@
+"""Running a use case under an Idempotency-Key: first response stored, retries replayed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from direkte import idempotency
+from direkte.errors import BadRequest
+
+Outcome = tuple[int, Any]
+
+
+class InvalidIdempotencyKey(BadRequest):
+    code = "invalid_idempotency_key"
+
+
+async def request_json(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        return None
+
+
+def run_idempotent(
+    session: Session,
+    *,
+    request: Request,
+    body: Any,
+    scope: str,
+    key: str | None,
+    now: datetime,
+    action: Callable[[], Outcome],
+) -> JSONResponse:
+    """Run ``action`` once per (caller, key); commit; answer, or replay the first answer.
+
+    ``action`` returns the status and the JSON body; it may leave records in the
+    session even when its answer is an error (they are committed with it).
+    Raises InvalidIdempotencyKey for a malformed key, IdempotencyKeyReused.
+    """
+    if key is None:
+        status, content = action()
+        session.commit()
+        return JSONResponse(content, status_code=status)
+    if not 1 <= len(key) <= 200 or not key.isprintable():
+        raise InvalidIdempotencyKey(
+            "Idempotency-Key must be 1 to 200 printable characters",
+            [{"field": "Idempotency-Key", "message": "1 to 200 printable characters"}],
+        )
+    print_ = idempotency.fingerprint(request.method, request.url.path, body)
+    claimed = idempotency.claim(session, now=now, scope=scope, key=key, print_=print_)
+    if isinstance(claimed, idempotency.Replay):
+        session.commit()
+        return JSONResponse(
+            claimed.body, status_code=claimed.status_code, headers={"Idempotent-Replayed": "true"}
+        )
+    status, content = action()
+    idempotency.store(claimed, status, content)
+    session.commit()
+    return JSONResponse(content, status_code=status)

@@ -1,0 +1,278 @@
+"""Escalation endpoints for customers and staff (API.md, Customer and Staff)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from direkte.api.deps import ClockDep, CurrentUser, SessionDep
+from direkte.api.errors import ERROR_RESPONSES, error_body
+from direkte.api.idempotent import run_idempotent
+from direkte.escalations import service
+from direkte.escalations.errors import NotEligible
+from direkte.escalations.models import EscalationMessage
+from direkte.escalations.schemas import (
+    AppealIn,
+    CallCreate,
+    EscalationCreate,
+    EscalationDetail,
+    EscalationOut,
+    InboxPage,
+    MessageCreate,
+    MessageOut,
+    NoteCreate,
+    RatingIn,
+    ResolveIn,
+    escalation_detail,
+    escalation_out,
+    inbox_item,
+    message_out,
+)
+from direkte.network.models import Role
+from direkte.visits.service import decode_offset_cursor, encode_offset_cursor
+
+router = APIRouter(tags=["escalations"], responses=ERROR_RESPONSES)
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The case's status or version does not allow this"}
+}
+
+
+@router.post(
+    "/visits/{visit_id}/escalations",
+    status_code=201,
+    response_model=EscalationOut,
+    responses={200: {"description": "Folded into the open case", "model": EscalationOut}},
+)
+def open_escalation(
+    visit_id: int,
+    body: EscalationCreate,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    user: CurrentUser,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Escalate a diagnosis, estimate or warranty decision of a visit."""
+
+    def act() -> tuple[int, Any]:
+        opened = service.open_escalation(
+            session,
+            clock,
+            viewer=user,
+            visit_id=visit_id,
+            category=body.category,
+            subject_id=body.subject_id,
+            reason=body.reason,
+        )
+        if opened.escalation is None:
+            error = NotEligible(str(opened.guardrail["explanation"]), opened.guardrail)
+            return 422, error_body(error.code, error.message, error.details)
+        out = escalation_out(opened.escalation, now=clock.now(), folded=opened.folded)
+        return (200 if opened.folded else 201), out.model_dump(mode="json")
+
+    return run_idempotent(
+        session,
+        request=request,
+        body=body.model_dump(mode="json"),
+        scope=f"user:{user.id}",
+        key=idempotency_key,
+        now=clock.now(),
+        action=act,
+    )
+
+
+@router.get("/escalations/{escalation_id}")
+def get_escalation(
+    escalation_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser
+) -> EscalationDetail:
+    """The case with its thread and timeline (staff also see notes and calls)."""
+    case = service.get_escalation(session, viewer=user, escalation_id=escalation_id)
+    return escalation_detail(case, now=clock.now(), staff=user.role != Role.customer)
+
+
+@router.post(
+    "/escalations/{escalation_id}/messages",
+    status_code=201,
+    response_model=MessageOut,
+    responses=CONFLICT,
+)
+def post_message(
+    escalation_id: int,
+    body: MessageCreate,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    user: CurrentUser,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Write in the case's thread (customer or staff)."""
+
+    def act() -> tuple[int, Any]:
+        message = service.post_message(
+            session,
+            clock,
+            viewer=user,
+            escalation_id=escalation_id,
+            body=body.body,
+            await_customer=body.await_customer and user.role != Role.customer,
+        )
+        session.flush()
+        return 201, _message_json(message)
+
+    return run_idempotent(
+        session,
+        request=request,
+        body=body.model_dump(mode="json"),
+        scope=f"user:{user.id}",
+        key=idempotency_key,
+        now=clock.now(),
+        action=act,
+    )
+
+
+def _message_json(message: EscalationMessage) -> Any:
+    return message_out(message).model_dump(mode="json")
+
+
+@router.post("/escalations/{escalation_id}/appeal", responses=CONFLICT)
+def appeal_escalation(
+    escalation_id: int, body: AppealIn, session: SessionDep, clock: ClockDep, user: CurrentUser
+) -> EscalationOut:
+    """Appeal a local manager's outcome to the regional manager (once, within 7 days)."""
+    appealed = service.appeal_escalation(
+        session, clock, viewer=user, escalation_id=escalation_id, reason=body.reason
+    )
+    session.commit()
+    if appealed.decision.decision == "reject":
+        raise service.appeal_refusal(appealed)
+    return escalation_out(appealed.escalation, now=clock.now())
+
+
+@router.post("/escalations/{escalation_id}/withdraw", responses=CONFLICT)
+def withdraw_escalation(
+    escalation_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser
+) -> EscalationOut:
+    """Withdraw the case (the customer, before it is resolved)."""
+    case = service.withdraw_escalation(session, clock, viewer=user, escalation_id=escalation_id)
+    session.commit()
+    return escalation_out(case, now=clock.now())
+
+
+@router.post("/escalations/{escalation_id}/rating", status_code=201, responses=CONFLICT)
+def rate_escalation(
+    escalation_id: int, body: RatingIn, session: SessionDep, clock: ClockDep, user: CurrentUser
+) -> EscalationOut:
+    """Rate the handling 1 to 5 once the case is resolved (once)."""
+    case = service.rate_escalation(
+        session,
+        clock,
+        viewer=user,
+        escalation_id=escalation_id,
+        score=body.score,
+        comment=body.comment,
+    )
+    session.commit()
+    return escalation_out(case, now=clock.now())
+
+
+@router.get("/inbox")
+def list_inbox(
+    session: SessionDep,
+    clock: ClockDep,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> InboxPage:
+    """The caller's open cases, breached first, then by the nearest due time."""
+    offset = decode_offset_cursor(cursor)
+    cases = service.list_inbox(session, clock, viewer=user, limit=limit + 1, offset=offset)
+    more = len(cases) > limit
+    items = []
+    now = clock.now()
+    for case in cases[:limit]:
+        context = service.visit_context(session, case)
+        items.append(inbox_item(case, context.visit, context.earlier_visits, now=now))
+    return InboxPage(
+        items=items, next_cursor=encode_offset_cursor(offset + limit) if more else None
+    )
+
+
+@router.post("/escalations/{escalation_id}/acknowledge", responses=CONFLICT)
+def acknowledge_escalation(
+    escalation_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser
+) -> EscalationOut:
+    """Take up the case (staff); counts as the first response."""
+    case = service.acknowledge_escalation(session, clock, viewer=user, escalation_id=escalation_id)
+    session.commit()
+    return escalation_out(case, now=clock.now())
+
+
+@router.post(
+    "/escalations/{escalation_id}/resolve", response_model=EscalationOut, responses=CONFLICT
+)
+def resolve_escalation(
+    escalation_id: int,
+    body: ResolveIn,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    user: CurrentUser,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Record the outcome with the money delta and a note the customer reads."""
+
+    def act() -> tuple[int, Any]:
+        case = service.resolve_escalation(
+            session,
+            clock,
+            viewer=user,
+            escalation_id=escalation_id,
+            outcome=body.outcome,
+            amount_delta=body.amount_delta,
+            note=body.note,
+            version=body.version,
+        )
+        return 200, escalation_out(case, now=clock.now()).model_dump(mode="json")
+
+    return run_idempotent(
+        session,
+        request=request,
+        body=body.model_dump(mode="json"),
+        scope=f"user:{user.id}",
+        key=idempotency_key,
+        now=clock.now(),
+        action=act,
+    )
+
+
+@router.post("/escalations/{escalation_id}/notes", status_code=201)
+def add_note(
+    escalation_id: int, body: NoteCreate, session: SessionDep, clock: ClockDep, user: CurrentUser
+) -> MessageOut:
+    """Add a staff-only note (never shown to the customer)."""
+    note = service.add_note(
+        session, clock, viewer=user, escalation_id=escalation_id, body=body.body
+    )
+    session.commit()
+    return message_out(note)
+
+
+@router.post("/escalations/{escalation_id}/calls", status_code=201)
+def log_call(
+    escalation_id: int, body: CallCreate, session: SessionDep, clock: ClockDep, user: CurrentUser
+) -> MessageOut:
+    """Log a call with the customer: when, how long, and a summary."""
+    call = service.log_call(
+        session,
+        clock,
+        viewer=user,
+        escalation_id=escalation_id,
+        summary=body.summary,
+        called_at=body.called_at,
+        duration_seconds=body.duration_seconds,
+    )
+    session.commit()
+    return message_out(call)

@@ -1,0 +1,960 @@
+"""Use cases on escalations: open, act on, converse, appeal, rate, and the SLA sweep.
+
+Every change is one transaction made by the caller's commit: the case, its
+timeline event, its audit event and its outbox event together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from direkte import money
+from direkte.audit.service import Actor, record_event
+from direkte.clock import Clock
+from direkte.escalations import sla
+from direkte.escalations.errors import (
+    AlreadyAppealed,
+    AlreadyRated,
+    AppealNotAllowed,
+    AppealWindowClosed,
+    CustomersOnly,
+    EscalationNotFound,
+    InvalidOutcome,
+    InvalidTransition,
+    StaffOnly,
+    StaleVersion,
+)
+from direkte.escalations.models import (
+    ACTIVE,
+    Category,
+    Escalation,
+    EscalationEvent,
+    EscalationMessage,
+    EscalationRequest,
+    EscalationStatus,
+    MessageKind,
+    Outcome,
+)
+from direkte.guardrails.engine import Decision, Facts, evaluate
+from direkte.guardrails.explanations import explain
+from direkte.guardrails.policy import DEFAULT_POLICY, Policy
+from direkte.network.models import Center, Role, User
+from direkte.network.service import find_advisor, find_local_manager, find_regional_manager
+from direkte.notifications.service import emit
+from direkte.visits.models import Diagnosis, Estimate, Visit, WarrantyDecision
+from direkte.visits.service import VisitNotFound, visible_to, visit_with_revisions
+
+S = EscalationStatus
+OPEN_LIKE = (S.held, *ACTIVE)
+_TRANSITIONS: dict[EscalationStatus, frozenset[EscalationStatus]] = {
+    S.held: frozenset({S.open, S.rejected, S.withdrawn}),
+    S.open: frozenset({S.acknowledged, S.awaiting_customer, S.resolved, S.withdrawn}),
+    S.acknowledged: frozenset({S.awaiting_customer, S.resolved, S.withdrawn}),
+    S.awaiting_customer: frozenset({S.acknowledged, S.resolved, S.withdrawn}),
+    S.resolved: frozenset({S.closed, S.open}),
+    S.closed: frozenset(),
+    S.withdrawn: frozenset(),
+    S.rejected: frozenset(),
+}
+_SUBJECTS: dict[Category, type[Diagnosis | Estimate | WarrantyDecision]] = {
+    Category.diagnosis: Diagnosis,
+    Category.estimate: Estimate,
+    Category.warranty: WarrantyDecision,
+}
+
+
+def actor_of(user: User) -> Actor:
+    return Actor("user", user.id, user.email)
+
+
+# ---- reading and access ------------------------------------------------------------
+
+
+def _visible(user: User) -> sa.ColumnElement[bool]:
+    if user.role == Role.customer:
+        return Escalation.customer_id == user.id
+    if user.role in (Role.service_advisor, Role.local_manager):
+        return Escalation.center_id == (user.center_id or -1)
+    if user.role == Role.regional_manager:
+        centers = sa.select(Center.id).where(Center.region_id == (user.region_id or -1))
+        return Escalation.center_id.in_(centers.scalar_subquery())
+    return sa.false()
+
+
+def get_escalation(
+    session: Session, *, viewer: User, escalation_id: int, lock: bool = False
+) -> Escalation:
+    """The case, if the viewer may see it. Raises EscalationNotFound otherwise."""
+    query = sa.select(Escalation).where(Escalation.id == escalation_id, _visible(viewer))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    case = session.scalars(query).first()
+    if case is None:
+        raise EscalationNotFound("escalation not found")
+    return case
+
+
+def _transition(
+    session: Session,
+    case: Escalation,
+    target: EscalationStatus,
+    *,
+    at: datetime,
+    actor: Actor,
+    kind: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    if target not in _TRANSITIONS[case.status]:
+        raise InvalidTransition(
+            f"a {case.status.value} case cannot become {target.value}",
+            {"current_status": case.status.value, "requested_status": target.value},
+        )
+    previous = case.status
+    case.status = target
+    _touch(case, at)
+    _log(
+        session,
+        case,
+        kind or f"status.{target.value}",
+        at=at,
+        actor=actor,
+        from_status=previous.value,
+        to_status=target.value,
+        data=data,
+    )
+
+
+def _touch(case: Escalation, at: datetime) -> None:
+    case.version += 1
+    case.updated_at = at
+
+
+def _log(
+    session: Session,
+    case: Escalation,
+    kind: str,
+    *,
+    at: datetime,
+    actor: Actor,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        EscalationEvent(
+            escalation_id=case.id,
+            at=at,
+            kind=kind,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            actor_label=actor.label,
+            from_status=from_status,
+            to_status=to_status,
+            data=data or {},
+        )
+    )
+    record_event(
+        session,
+        at=at,
+        actor=actor,
+        action=f"escalation.{kind}",
+        subject_kind="escalation",
+        subject_id=case.id,
+        visit_id=case.visit_id,
+        data={"from": from_status, "to": to_status, **(data or {})},
+    )
+
+
+def _notify(
+    session: Session,
+    case: Escalation,
+    topic: str,
+    at: datetime,
+    extra: list[int | None] | None = None,
+    **payload: Any,
+) -> None:
+    emit(
+        session,
+        at=at,
+        topic=topic,
+        aggregate_kind="escalation",
+        aggregate_id=case.id,
+        recipients=[case.customer_id, case.assignee_id, *(extra or [])],
+        payload={
+            "escalation_id": case.id,
+            "status": case.status.value,
+            "tier": case.tier,
+            **payload,
+        },
+    )
+
+
+# ---- opening -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """What became of a request: a new case, a fold into the open one, or a rejection."""
+
+    escalation: Escalation | None
+    decision: Decision
+    guardrail: dict[str, Any]
+    folded: bool
+
+
+def _gather_facts(
+    session: Session,
+    visit: Visit,
+    category: Category,
+    subject_id: int,
+) -> tuple[Facts, Escalation | None]:
+    model = _SUBJECTS[category]
+    belongs = (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(model)
+            .where(model.id == subject_id, model.visit_id == visit.id)
+        )
+        == 1
+    )
+    open_case = session.scalars(
+        sa.select(Escalation)
+        .where(
+            Escalation.visit_id == visit.id,
+            Escalation.category == category,
+            Escalation.status.in_(OPEN_LIKE),
+        )
+        .order_by(Escalation.id)
+        .limit(1)
+    ).first()
+    facts = Facts(
+        kind="create",
+        category=category.value,
+        program=visit.center.program.value,
+        visit_status=visit.status.value,
+        visit_checked_in_at=visit.checked_in_at,
+        visit_closed_at=visit.closed_at,
+        subject_id=subject_id,
+        subject_belongs=belongs,
+        open_case_id=open_case.id if open_case else None,
+        open_case_tier=open_case.tier if open_case else None,
+    )
+    return facts, open_case
+
+
+def _record_request(
+    session: Session,
+    *,
+    at: datetime,
+    kind: str,
+    visit: Visit,
+    customer: User,
+    category: str,
+    subject_id: int | None,
+    reason: str,
+    facts: Facts,
+    decision: Decision,
+    guardrail: dict[str, Any],
+    escalation_id: int | None,
+) -> None:
+    session.add(
+        EscalationRequest(
+            created_at=at,
+            kind=kind,
+            visit_id=visit.id,
+            customer_id=customer.id,
+            center_id=visit.center_id,
+            category=category,
+            subject_id=subject_id,
+            reason=reason,
+            facts=facts.as_json(),
+            decision=decision.decision,
+            tier=decision.tier,
+            policy_version=decision.policy_version,
+            result=guardrail,
+            escalation_id=escalation_id,
+            folded=decision.folded_into is not None,
+        )
+    )
+
+
+def _guardrail_json(decision: Decision, explanation: str) -> dict[str, Any]:
+    body = decision.as_json()
+    return {
+        "decision": body["decision"],
+        "tier": body["tier"],
+        "policy_version": body["policy_version"],
+        "rules": body["rules"],
+        "explanation": explanation,
+        "reason": body["reason"],
+    }
+
+
+def _assign(session: Session, case: Escalation, center: Center, visit: Visit) -> None:
+    """Give the case to the person its tier names; tier 1 with no manager goes to tier 2."""
+    if case.tier == 1:
+        manager = find_local_manager(session, center)
+        if manager is None:
+            case.tier = 2
+        else:
+            case.assignee_id = manager.id
+            return
+    if case.tier == 2:
+        regional = find_regional_manager(session, center)
+        case.assignee_id = regional.id if regional else None
+        return
+    advisor = find_advisor(session, center, visit.advisor_id)
+    case.assignee_id = advisor.id if advisor else None
+
+
+def open_escalation(
+    session: Session,
+    clock: Clock,
+    *,
+    viewer: User,
+    visit_id: int,
+    category: Category,
+    subject_id: int,
+    reason: str,
+    policy: Policy = DEFAULT_POLICY,
+) -> Opened:
+    """Decide a customer's request and act on it; every request is recorded.
+
+    Locks the visit so that concurrent requests cannot open two cases for one
+    visit and category. A rejection returns ``escalation=None`` (the caller
+    commits the record, then answers 422). Raises CustomersOnly, VisitNotFound.
+    """
+    if viewer.role != Role.customer:
+        raise CustomersOnly("only the customer who owns the visit can escalate")
+    visit = session.scalars(
+        sa.select(Visit).where(Visit.id == visit_id, visible_to(viewer)).with_for_update()
+    ).first()
+    if visit is None:
+        raise VisitNotFound("visit not found")
+    now = clock.now()
+    facts, open_case = _gather_facts(session, visit, category, subject_id)
+    decision = evaluate(policy, facts, now)
+    center = visit.center
+    language = viewer.language
+    if decision.decision == "reject":
+        guardrail = _guardrail_json(
+            decision, explain(decision.reason, language, days=policy.escalation_window_days)
+        )
+        _record_request(
+            session,
+            at=now,
+            kind="create",
+            visit=visit,
+            customer=viewer,
+            category=category.value,
+            subject_id=subject_id,
+            reason=reason,
+            facts=facts,
+            decision=decision,
+            guardrail=guardrail,
+            escalation_id=None,
+        )
+        return Opened(None, decision, guardrail, folded=False)
+    if open_case is not None:
+        guardrail = _guardrail_json(decision, explain("folded", language))
+        _record_request(
+            session,
+            at=now,
+            kind="create",
+            visit=visit,
+            customer=viewer,
+            category=category.value,
+            subject_id=subject_id,
+            reason=reason,
+            facts=facts,
+            decision=decision,
+            guardrail=guardrail,
+            escalation_id=open_case.id,
+        )
+        _add_message(session, open_case, viewer, MessageKind.message, reason, now)
+        _touch(open_case, now)
+        _log(
+            session,
+            open_case,
+            "folded",
+            at=now,
+            actor=actor_of(viewer),
+            data={"subject_id": subject_id},
+        )
+        return Opened(open_case, decision, open_case.guardrail, folded=True)
+    case = Escalation(
+        visit_id=visit.id,
+        customer_id=viewer.id,
+        center_id=center.id,
+        category=category,
+        subject_id=subject_id,
+        reason=reason,
+        status=S.open,
+        tier=decision.tier or 1,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        currency=visit.currency,
+        guardrail={},
+    )
+    _assign(session, case, center, visit)
+    sla.start_clock(case, sla.hours_of(center), policy, now)
+    assignee = session.get(User, case.assignee_id) if case.assignee_id else None
+    case.guardrail = _guardrail_json(
+        decision,
+        explain(
+            "routed" if case.tier == 1 else "appeal_routed",
+            language,
+            due=case.first_response_due,
+            time_zone=center.time_zone,
+            name=assignee.name if assignee else "",
+        ),
+    )
+    session.add(case)
+    session.flush()
+    _record_request(
+        session,
+        at=now,
+        kind="create",
+        visit=visit,
+        customer=viewer,
+        category=category.value,
+        subject_id=subject_id,
+        reason=reason,
+        facts=facts,
+        decision=decision,
+        guardrail=case.guardrail,
+        escalation_id=case.id,
+    )
+    _add_message(session, case, viewer, MessageKind.message, reason, now)
+    _log(
+        session,
+        case,
+        "opened",
+        at=now,
+        actor=actor_of(viewer),
+        to_status=S.open.value,
+        data={"tier": case.tier, "assignee_id": case.assignee_id},
+    )
+    _notify(session, case, "escalation.opened", now)
+    return Opened(case, decision, case.guardrail, folded=False)
+
+
+# ---- staff actions -----------------------------------------------------------------
+
+
+def _staff(viewer: User) -> None:
+    if viewer.role == Role.customer:
+        raise StaffOnly("staff only")
+
+
+def acknowledge_escalation(
+    session: Session, clock: Clock, *, viewer: User, escalation_id: int
+) -> Escalation:
+    """Staff take up an open case (its first response).
+
+    Raises EscalationNotFound, InvalidTransition.
+    """
+    _staff(viewer)
+    case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
+    now = clock.now()
+    _transition(session, case, S.acknowledged, at=now, actor=actor_of(viewer))
+    sla.record_first_response(case, now)
+    _notify(session, case, "escalation.acknowledged", now)
+    return case
+
+
+def resolve_escalation(
+    session: Session,
+    clock: Clock,
+    *,
+    viewer: User,
+    escalation_id: int,
+    outcome: Outcome,
+    amount_delta: str,
+    note: str,
+    version: int,
+) -> Escalation:
+    """Record the outcome, the money delta and the customer's note.
+
+    Raises EscalationNotFound, StaleVersion, InvalidTransition, InvalidOutcome.
+    """
+    _staff(viewer)
+    case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
+    if case.version != version:
+        raise StaleVersion(
+            "the case changed since you read it; reload it",
+            {"current_version": case.version, "your_version": version},
+        )
+    try:
+        delta = money.parse_amount(amount_delta, case.currency)
+    except ValueError as exc:
+        raise InvalidOutcome(str(exc), [{"field": "amount_delta", "message": str(exc)}]) from None
+    if outcome == Outcome.upheld and delta != 0:
+        raise InvalidOutcome(
+            "an upheld decision changes nothing: amount_delta must be 0",
+            [{"field": "amount_delta", "message": "must be 0 when upheld"}],
+        )
+    if outcome == Outcome.goodwill and delta >= 0:
+        raise InvalidOutcome(
+            "goodwill lowers what the customer pays: use a negative amount",
+            [{"field": "amount_delta", "message": "must be negative"}],
+        )
+    now = clock.now()
+    _transition(
+        session,
+        case,
+        S.resolved,
+        at=now,
+        actor=actor_of(viewer),
+        data={"outcome": outcome.value, "amount_delta": str(delta)},
+    )
+    sla.record_first_response(case, now)
+    sla.stop_clock(case)
+    case.outcome, case.amount_delta, case.outcome_note = outcome, delta, note
+    case.outcome_tier, case.resolved_at = case.tier, now
+    _notify(session, case, "escalation.resolved", now, outcome=outcome.value)
+    return case
+
+
+def _add_message(
+    session: Session,
+    case: Escalation,
+    author: User,
+    kind: MessageKind,
+    body: str,
+    at: datetime,
+    *,
+    called_at: datetime | None = None,
+    duration_seconds: int | None = None,
+) -> EscalationMessage:
+    message = EscalationMessage(
+        escalation_id=case.id,
+        kind=kind,
+        author_id=author.id,
+        author_role=author.role.value,
+        author_name=author.name,
+        body=body,
+        created_at=at,
+        called_at=called_at,
+        duration_seconds=duration_seconds,
+    )
+    session.add(message)
+    return message
+
+
+def post_message(
+    session: Session,
+    clock: Clock,
+    *,
+    viewer: User,
+    escalation_id: int,
+    body: str,
+    await_customer: bool = False,
+) -> EscalationMessage:
+    """Add a message to the thread, either way.
+
+    A staff message is a first response and may put the case to wait on the
+    customer (pausing the SLA clock); the customer's reply resumes it.
+    Raises EscalationNotFound, InvalidTransition.
+    """
+    case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
+    if case.status not in (*ACTIVE, S.held, S.resolved):
+        raise InvalidTransition(
+            f"the case is {case.status.value}", {"current_status": case.status.value}
+        )
+    now = clock.now()
+    actor = actor_of(viewer)
+    message = _add_message(session, case, viewer, MessageKind.message, body, now)
+    hours = sla.hours_of(case.visit.center)
+    if viewer.role == Role.customer:
+        if case.status == S.awaiting_customer:
+            _transition(session, case, S.acknowledged, at=now, actor=actor, kind="customer_replied")
+            sla.resume_clock(case, hours, now)
+        else:
+            _touch(case, now)
+        _notify(session, case, "escalation.message", now, author="customer")
+        return message
+    if case.status in ACTIVE:
+        sla.record_first_response(case, now)
+    if await_customer and case.status != S.awaiting_customer:
+        _transition(session, case, S.awaiting_customer, at=now, actor=actor)
+        sla.pause_clock(case, now)
+    else:
+        _touch(case, now)
+    _notify(session, case, "escalation.message", now, author="staff")
+    return message
+
+
+def add_note(
+    session: Session, clock: Clock, *, viewer: User, escalation_id: int, body: str
+) -> EscalationMessage:
+    """A staff-only note; the customer never sees it. Raises EscalationNotFound, StaffOnly."""
+    _staff(viewer)
+    case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
+    now = clock.now()
+    note = _add_message(session, case, viewer, MessageKind.note, body, now)
+    _touch(case, now)
+    record_event(
+        session,
+        at=now,
+        actor=actor_of(viewer),
+        action="escalation.note_added",
+        subject_kind="escalation",
+        subject_id=case.id,
+        visit_id=case.visit_id,
+    )
+    return note
+
+
+def log_call(
+    session: Session,
+    clock: Clock,
+    *,
+    viewer: User,
+    escalation_id: int,
+    summary: str,
+    called_at: datetime | None,
+    duration_seconds: int | None,
+) -> EscalationMessage:
+    """Log a call with the customer (a first response). Raises EscalationNotFound, StaffOnly."""
+    _staff(viewer)
+    case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
+    now = clock.now()
+    call = _add_message(
+        session,
+        case,
+        viewer,
+        MessageKind.call,
+        summary,
+        now,
+        called_at=called_at or now,
+        duration_seconds=duration_seconds,
+    )
+    if case.status in ACTIVE:
+        sla.record_first_response(case, now)
+    _touch(case, now)
+    _log(
+        session,
+        case,
+        "call_logged",
+        at=now,
+        actor=actor_of(viewer),
+        data={"duration_seconds": duration_seconds},
+    )
+    return call
+
+
+# ---- customer actions --------------------------------------------------------------
+
+
+def _customer(viewer: User) -> None:
+    if viewer.role != Role.customer:
+        raise CustomersOnly("only the customer can do this")
+
+
+def withdraw_escalation(
+    session: Session, clock: Clock, *, viewer: User, escalation_id: int
+) -> Escalation:
+    """The customer withdraws a case before it is resolved. Raises InvalidTransition."""
+    _customer(viewer)
+    case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
+    now = clock.now()
+    _transition(session, case, S.withdrawn, at=now, actor=actor_of(viewer))
+    sla.stop_clock(case)
+    case.closed_at = now
+    _notify(session, case, "escalation.withdrawn", now)
+    return case
+
+
+@dataclass(frozen=True, slots=True)
+class Appealed:
+    escalation: Escalation
+    decision: Decision
+    guardrail: dict[str, Any]
+
+
+def appeal_escalation(
+    session: Session,
+    clock: Clock,
+    *,
+    viewer: User,
+    escalation_id: int,
+    reason: str,
+    policy: Policy = DEFAULT_POLICY,
+) -> Appealed:
+    """Appeal a tier-1 outcome to tier 2, once, within the window; the request is recorded.
+
+    A refusal returns the decision (the caller commits the record, then raises
+    ``appeal_refusal(decision)``). Raises EscalationNotFound, CustomersOnly.
+    """
+    _customer(viewer)
+    case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
+    visit, center = case.visit, case.visit.center
+    now = clock.now()
+    facts = Facts(
+        kind="appeal",
+        category=case.category.value,
+        program=center.program.value,
+        visit_status=visit.status.value,
+        visit_checked_in_at=visit.checked_in_at,
+        visit_closed_at=visit.closed_at,
+        subject_id=case.subject_id,
+        subject_belongs=True,
+        case_status=case.status.value,
+        case_outcome_tier=case.outcome_tier,
+        case_resolved_at=case.resolved_at,
+        case_appealed=case.appealed_at is not None,
+    )
+    decision = evaluate(policy, facts, now)
+    if decision.decision == "reject":
+        guardrail = _guardrail_json(
+            decision, explain(decision.reason, viewer.language, days=policy.appeal_window_days)
+        )
+        _record_request(
+            session,
+            at=now,
+            kind="appeal",
+            visit=visit,
+            customer=viewer,
+            category=case.category.value,
+            subject_id=case.subject_id,
+            reason=reason,
+            facts=facts,
+            decision=decision,
+            guardrail=guardrail,
+            escalation_id=case.id,
+        )
+        return Appealed(case, decision, guardrail)
+    previous = {
+        "outcome": case.outcome.value if case.outcome else None,
+        "amount_delta": str(case.amount_delta),
+        "tier": case.tier,
+    }
+    _transition(
+        session, case, S.open, at=now, actor=actor_of(viewer), kind="appealed", data=previous
+    )
+    case.appealed_at, case.appeal_reason = now, reason
+    case.outcome = case.amount_delta = case.outcome_note = case.resolved_at = None
+    old_assignee = case.assignee_id
+    case.tier = 2
+    _assign(session, case, center, visit)
+    sla.start_clock(case, sla.hours_of(center), policy, now)
+    assignee = session.get(User, case.assignee_id) if case.assignee_id else None
+    guardrail = _guardrail_json(
+        decision,
+        explain(
+            "appeal_routed",
+            viewer.language,
+            due=case.first_response_due,
+            time_zone=center.time_zone,
+            name=assignee.name if assignee else "",
+        ),
+    )
+    _record_request(
+        session,
+        at=now,
+        kind="appeal",
+        visit=visit,
+        customer=viewer,
+        category=case.category.value,
+        subject_id=case.subject_id,
+        reason=reason,
+        facts=facts,
+        decision=decision,
+        guardrail=guardrail,
+        escalation_id=case.id,
+    )
+    _add_message(session, case, viewer, MessageKind.message, reason, now)
+    _log(
+        session,
+        case,
+        "reassigned",
+        at=now,
+        actor=actor_of(viewer),
+        data={"from_assignee_id": old_assignee, "to_assignee_id": case.assignee_id, "tier": 2},
+    )
+    _notify(session, case, "escalation.appealed", now, extra=[old_assignee])
+    return Appealed(case, decision, guardrail)
+
+
+def appeal_refusal(appealed: Appealed) -> Exception:
+    """The error that answers a refused appeal, carrying the decision."""
+    reason = appealed.decision.reason
+    details = appealed.guardrail
+    message = str(details["explanation"])
+    if reason == "appeal.first_appeal":
+        return AlreadyAppealed(message, details)
+    if reason == "appeal.within_window":
+        return AppealWindowClosed(message, details)
+    if reason == "appeal.has_outcome":
+        return InvalidTransition(
+            message, {**details, "current_status": appealed.escalation.status.value}
+        )
+    return AppealNotAllowed(message, details)
+
+
+def rate_escalation(
+    session: Session,
+    clock: Clock,
+    *,
+    viewer: User,
+    escalation_id: int,
+    score: int,
+    comment: str | None,
+) -> Escalation:
+    """The customer rates the handling 1 to 5, once, after the outcome.
+
+    Raises InvalidTransition (no outcome yet), AlreadyRated.
+    """
+    _customer(viewer)
+    case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
+    if case.rating_score is not None:
+        raise AlreadyRated("you have rated this case", {"score": case.rating_score})
+    if case.status not in (S.resolved, S.closed) or case.outcome is None:
+        raise InvalidTransition(
+            "rate the case once it has an outcome", {"current_status": case.status.value}
+        )
+    now = clock.now()
+    case.rating_score, case.rating_comment, case.rated_at = score, comment, now
+    _touch(case, now)
+    _log(session, case, "rated", at=now, actor=actor_of(viewer), data={"score": score})
+    _notify(session, case, "escalation.rated", now, score=score)
+    return case
+
+
+# ---- inbox -------------------------------------------------------------------------
+
+
+def list_inbox(
+    session: Session, clock: Clock, *, viewer: User, limit: int, offset: int
+) -> list[Escalation]:
+    """The caller's open cases: breached first, then by the nearest due time."""
+    _staff(viewer)
+    tier = {Role.service_advisor: 0, Role.local_manager: 1, Role.regional_manager: 2}.get(
+        viewer.role
+    )
+    if tier is None:
+        raise StaffOnly("the inbox is for advisors and managers")
+    now = clock.now()
+    due = sa.func.coalesce(Escalation.sla_next_due, Escalation.resolution_due)
+    breached = sa.case((Escalation.sla_next_due <= now, 0), else_=1)
+    query = (
+        sa.select(Escalation)
+        .where(_visible(viewer), Escalation.tier == tier, Escalation.status.in_(ACTIVE))
+        .order_by(breached, due.is_(None), due, Escalation.id)
+        .offset(offset)
+        .limit(limit)
+        .options(selectinload(Escalation.visit), selectinload(Escalation.assignee))
+    )
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True, slots=True)
+class VisitContext:
+    visit: Visit
+    earlier_visits: list[Visit]
+
+
+def visit_context(session: Session, case: Escalation) -> VisitContext:
+    """The visit behind a case, with the vehicle's earlier visits (newest first)."""
+    visit = session.scalars(visit_with_revisions().where(Visit.id == case.visit_id)).one()
+    earlier = list(
+        session.scalars(
+            sa.select(Visit)
+            .where(
+                Visit.vehicle_id == visit.vehicle_id,
+                Visit.id != visit.id,
+                Visit.created_at <= visit.created_at,
+            )
+            .order_by(Visit.id.desc())
+            .limit(10)
+            .options(selectinload(Visit.center))
+        )
+    )
+    return VisitContext(visit, earlier)
+
+
+# ---- the SLA sweep -----------------------------------------------------------------
+
+
+def escalate_breached(
+    session: Session, *, now: datetime, batch: int = 200, policy: Policy = DEFAULT_POLICY
+) -> int:
+    """Move up to ``batch`` breached tier-1 cases to tier 2; returns how many moved.
+
+    Reads only breached rows through the (tier, sla_next_due) index and claims
+    them with FOR UPDATE SKIP LOCKED, so concurrent sweepers never move one case
+    twice and leave none behind. The caller commits after each batch.
+    """
+    cases = list(
+        session.scalars(
+            sa.select(Escalation)
+            .where(
+                Escalation.tier == 1, Escalation.sla_next_due <= now, Escalation.status.in_(ACTIVE)
+            )
+            .order_by(Escalation.sla_next_due, Escalation.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+    )
+    centers: dict[int, Center] = {}
+    actor = Actor.system("sla-sweep")
+    for case in cases:
+        center = centers.get(case.center_id) or session.get_one(Center, case.center_id)
+        centers[case.center_id] = center
+        target = sla.breached_target(case, now) or "first_response"
+        old_assignee = case.assignee_id
+        previous = case.status
+        case.tier = 2
+        case.breached_at = now
+        case.status = S.open
+        _assign(session, case, center, case.visit)
+        sla.start_clock(case, sla.hours_of(center), policy, now)
+        _touch(case, now)
+        _log(
+            session,
+            case,
+            "auto_escalated",
+            at=now,
+            actor=actor,
+            from_status=previous.value,
+            to_status=S.open.value,
+            data={
+                "breached": target,
+                "from_tier": 1,
+                "to_tier": 2,
+                "from_assignee_id": old_assignee,
+                "to_assignee_id": case.assignee_id,
+            },
+        )
+        _notify(
+            session, case, "escalation.auto_escalated", now, extra=[old_assignee], breached=target
+        )
+    return len(cases)
+
+
+def close_settled(
+    session: Session, *, now: datetime, batch: int = 500, policy: Policy = DEFAULT_POLICY
+) -> int:
+    """Close resolved cases whose appeal window has passed; returns how many."""
+    cutoff = now - timedelta(days=policy.appeal_window_days)
+    cases = list(
+        session.scalars(
+            sa.select(Escalation)
+            .where(Escalation.status == S.resolved, Escalation.resolved_at <= cutoff)
+            .order_by(Escalation.resolved_at)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for case in cases:
+        _transition(session, case, S.closed, at=now, actor=Actor.system("sla-sweep"))
+        case.closed_at = now
+    return len(cases)

@@ -1,0 +1,107 @@
+"""The escalation lifecycle end to end, through HTTP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from direkte.clock import FixedClock
+from direkte.notifications.models import OutboxEvent
+from tests.factories import login, make_api_key, make_network, push_visit
+
+
+@pytest.fixture
+def visit(client: TestClient, session: Session, clock: FixedClock) -> dict[str, int]:
+    make_network(session, clock)
+    key = make_api_key(session, clock)
+    visit_id = push_visit(client, key)
+    diagnosis = client.post(
+        "/api/v1/integration/visits/RO-1/diagnoses",
+        json={"findings": "Pads worn", "codes": ["C1101"], "safety_related": True},
+        headers={"X-API-Key": key},
+    )
+    return {"visit_id": visit_id, "diagnosis_id": diagnosis.json()["id"]}
+
+
+def test_open_acknowledge_resolve_rate(
+    client: TestClient, visit: dict[str, int], clock: FixedClock, session: Session
+) -> None:
+    customer = login(client, "ola@example.no")
+    created = client.post(
+        f"/api/v1/visits/{visit['visit_id']}/escalations",
+        json={
+            "category": "diagnosis",
+            "subject_id": visit["diagnosis_id"],
+            "reason": "The pads were changed last month",
+        },
+        headers={**customer, "Idempotency-Key": "k1"},
+    )
+    assert created.status_code == 201, created.text
+    case = created.json()
+    assert case["tier"] == 1
+    assert case["assignee"] == {"name": "Kari Nordmann", "role": "local_manager"}
+    assert case["guardrail"]["decision"] == "route"
+    # 10:00 Oslo + 2 business hours
+    assert case["sla"]["first_response_due"] == "2026-11-18T11:00:00Z"
+    assert case["sla"]["resolution_due"] == "2026-11-18T15:00:00Z"
+    retry = client.post(
+        f"/api/v1/visits/{visit['visit_id']}/escalations",
+        json={
+            "category": "diagnosis",
+            "subject_id": visit["diagnosis_id"],
+            "reason": "The pads were changed last month",
+        },
+        headers={**customer, "Idempotency-Key": "k1"},
+    )
+    assert retry.status_code == 201
+    assert retry.json()["id"] == case["id"]
+    manager = login(client, "kari@example.no")
+    inbox = client.get("/api/v1/inbox", headers=manager).json()["items"]
+    assert [i["id"] for i in inbox] == [case["id"]]
+    assert inbox[0]["context"]["diagnosis_codes"] == ["C1101"]
+    ack = client.post(f"/api/v1/escalations/{case['id']}/acknowledge", headers=manager)
+    assert ack.status_code == 200, ack.text
+    clock.advance(timedelta(hours=1))
+    stale = client.post(
+        f"/api/v1/escalations/{case['id']}/resolve",
+        headers=manager,
+        json={"outcome": "upheld", "amount_delta": "0", "note": "ok", "version": 1},
+    )
+    assert stale.status_code == 409
+    resolved = client.post(
+        f"/api/v1/escalations/{case['id']}/resolve",
+        headers=manager,
+        json={
+            "outcome": "goodwill",
+            "amount_delta": "-500",
+            "note": "ok",
+            "version": ack.json()["version"],
+        },
+    )
+    assert resolved.status_code == 200, resolved.text
+    rated = client.post(
+        f"/api/v1/escalations/{case['id']}/rating", headers=customer, json={"score": 5}
+    )
+    assert rated.status_code == 201, rated.text
+    again = client.post(
+        f"/api/v1/escalations/{case['id']}/rating", headers=customer, json={"score": 4}
+    )
+    assert again.json()["error"]["code"] == "already_rated"
+    detail = client.get(f"/api/v1/escalations/{case['id']}", headers=customer).json()
+    assert [e["kind"] for e in detail["timeline"]] == [
+        "opened",
+        "status.acknowledged",
+        "status.resolved",
+        "rated",
+    ]
+    topics = session.scalars(sa.select(OutboxEvent.topic).order_by(OutboxEvent.id)).all()
+    assert topics == [
+        "escalation.opened",
+        "escalation.acknowledged",
+        "escalation.resolved",
+        "escalation.rated",
+    ]
