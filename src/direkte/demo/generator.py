@@ -21,6 +21,7 @@ from direkte import money
 from direkte.audit.service import Actor
 from direkte.clock import Clock, FixedClock, SystemClock
 from direkte.demo import network as net
+from direkte.demo.escalations import load_demo_escalations
 from direkte.fields import vin_check_digit
 from direkte.network import service as network_service
 from direkte.network.models import Center, Role, User
@@ -220,7 +221,9 @@ def load_demo(
         if made % 500 == 0:
             session.flush()
             session.expunge_all()
-    return {"network": report.model_dump(), "visits": made, "seed": seed}
+    session.flush()
+    escalations = load_demo_escalations(session, rng, now=now, prefix=f"DEMO-{seed}-")
+    return {"network": report.model_dump(), "visits": made, "seed": seed, **escalations}
 
 
 def _vehicle(rng: random.Random, now: datetime) -> VehicleIn:
