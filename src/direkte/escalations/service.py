@@ -904,19 +904,28 @@ def escalate_breached(
             .execution_options(populate_existing=True)
         )
     )
-    centers: dict[int, Center] = {}
+    # Every case in a batch moves at the same instant: one assignee and one set of
+    # due times per center, so the cost per case is a few inserts.
+    per_center: dict[int, tuple[int | None, datetime | None, datetime | None, datetime | None]] = {}
     actor = Actor.system("sla-sweep")
     for case in cases:
-        center = centers.get(case.center_id) or session.get_one(Center, case.center_id)
-        centers[case.center_id] = center
+        if case.center_id not in per_center:
+            center = session.get_one(Center, case.center_id)
+            regional = find_regional_manager(session, center)
+            probe = Escalation(tier=2)
+            sla.start_clock(probe, sla.hours_of(center), policy, now)
+            per_center[case.center_id] = (
+                regional.id if regional else None,
+                probe.first_response_due,
+                probe.resolution_due,
+                probe.sla_next_due,
+            )
+        assignee_id, first_due, resolution_due, next_due = per_center[case.center_id]
         target = sla.breached_target(case, now) or "first_response"
-        old_assignee = case.assignee_id
-        previous = case.status
-        case.tier = 2
-        case.breached_at = now
-        case.status = S.open
-        _assign(session, case, center, case.visit)
-        sla.start_clock(case, sla.hours_of(center), policy, now)
+        old_assignee, previous = case.assignee_id, case.status
+        case.tier, case.breached_at, case.status, case.assignee_id = 2, now, S.open, assignee_id
+        case.first_response_due, case.resolution_due = first_due, resolution_due
+        case.sla_next_due, case.first_response_at, case.sla_paused_at = next_due, None, None
         _touch(case, now)
         _log(
             session,
