@@ -15,7 +15,9 @@ from tests.factories import visit_body
 API_KEY_NAME = "dms"
 
 
-def put_visit(client: TestClient, key: str, external_id: str = "RO-1", **overrides: Any) -> Response:
+def put_visit(
+    client: TestClient, key: str, external_id: str = "RO-1", **overrides: Any
+) -> Response:
     return client.put(
         f"/api/v1/integration/visits/{external_id}",
         json=visit_body(**overrides),
@@ -34,7 +36,12 @@ def post_integration(
 def line(
     unit_price: str, quantity: str = "1", kind: str = "part", description: str = "Brake pads"
 ) -> dict[str, str]:
-    return {"kind": kind, "description": description, "quantity": quantity, "unit_price": unit_price}
+    return {
+        "kind": kind,
+        "description": description,
+        "quantity": quantity,
+        "unit_price": unit_price,
+    }
 
 
 def events(session: Session, action: str, visit_id: int | None = None) -> list[AuditEvent]:

@@ -11,16 +11,14 @@ from direkte.network.hours import (
     add_business_time,
     business_time_between,
     close_of_business_day,
+    opening_hours,
 )
 from direkte.network.models import Center
 
 
 def hours_of(center: Center) -> OpeningHours:
-    return OpeningHours.of(
-        time_zone=center.time_zone,
-        country=center.country,
-        business_hours=center.business_hours,
-        closed_dates=center.closed_dates,
+    return opening_hours(
+        center.time_zone, center.country, center.business_hours, center.closed_dates
     )
 
 

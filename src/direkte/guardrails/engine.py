@@ -186,7 +186,8 @@ def _reject_reason(result: RuleResult) -> str:
 
 def _appeal_reason(result: RuleResult) -> str:
     checks: dict[str, bool] = result.inputs["checks"]
-    for name in ("has_outcome", "tier1_outcome", "first_appeal", "within_window"):
+    # A case appealed once is told so first, whatever state the appeal left it in.
+    for name in ("first_appeal", "has_outcome", "tier1_outcome", "within_window"):
         if not checks[name]:
             return f"appeal.{name}"
     return "appeal"  # pragma: no cover

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,6 +23,25 @@ def public_holidays(country: str, year: int) -> frozenset[date]:
     except (NotImplementedError, KeyError):
         return frozenset()
     return frozenset(calendar.keys())
+
+
+def opening_hours(
+    time_zone: str, country: str, business_hours: dict[str, Any], closed_dates: list[str]
+) -> OpeningHours:
+    """``OpeningHours.of``, memoized on the values (they are parsed on every read)."""
+    key = json.dumps([business_hours, sorted(str(d) for d in closed_dates)], sort_keys=True)
+    return _opening_hours(time_zone, country, key)
+
+
+@lru_cache(maxsize=1024)
+def _opening_hours(time_zone: str, country: str, key: str) -> OpeningHours:
+    business_hours, closed_dates = json.loads(key)
+    return OpeningHours.of(
+        time_zone=time_zone,
+        country=country,
+        business_hours=business_hours,
+        closed_dates=closed_dates,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +162,15 @@ def close_of_business_day(hours: OpeningHours, instant: datetime) -> datetime:
 
     An instant exactly at a closing time belongs to the day it closes.
     """
+    local_day = instant.astimezone(hours.zone).date()
+    # The previous day too: an interval ending at 24:00 closes at 00:00 of the next.
+    for day in (local_day - timedelta(days=1), local_day):
+        closings = [
+            _local_interval(hours.zone, day, local_start, local_end)[1]
+            for local_start, local_end in hours.intervals_on(day)
+        ]
+        if instant in closings:
+            return max(closings)
     for opens, closes in open_intervals(hours, instant):
         day = opens.astimezone(hours.zone).date()
         last_close = closes

@@ -425,35 +425,45 @@ def _upsert_customer(
     _upsert_person(session, now, users, email, data.password, values, "customers", tally)
 
 
-def find_local_manager(session: Session, center: Center) -> User | None:
-    """The center's on-duty local manager, else a deputy of one, else any local manager."""
-    managers = list(
+def _pick_local(managers: list[User]) -> User | None:
+    """The on-duty local manager, else an active deputy of one, else the first."""
+    on_duty = [m for m in managers if m.on_duty]
+    if on_duty:
+        return on_duty[0]
+    deputies = [m.deputy for m in managers if m.deputy is not None and m.deputy.active]
+    return deputies[0] if deputies else (managers[0] if managers else None)
+
+
+def find_managers(
+    session: Session, *, center_id: int, region_id: int
+) -> tuple[User | None, User | None]:
+    """The center's local manager (as ``_pick_local`` says) and its regional manager."""
+    people = list(
         session.scalars(
             sa.select(User)
-            .where(User.center_id == center.id, User.role == Role.local_manager, User.active)
+            .where(
+                User.active,
+                sa.or_(
+                    sa.and_(User.center_id == center_id, User.role == Role.local_manager),
+                    sa.and_(User.region_id == region_id, User.role == Role.regional_manager),
+                ),
+            )
             .order_by(User.on_duty.desc(), User.id)
         )
     )
-    if not managers:
-        return None
-    if managers[0].on_duty:
-        return managers[0]
-    deputies = [m.deputy for m in managers if m.deputy is not None and m.deputy.active]
-    return deputies[0] if deputies else managers[0]
+    local = _pick_local([p for p in people if p.role == Role.local_manager])
+    regional = next((p for p in people if p.role == Role.regional_manager), None)
+    return local, regional
+
+
+def find_local_manager(session: Session, center: Center) -> User | None:
+    """The center's on-duty local manager, else a deputy of one, else any local manager."""
+    return find_managers(session, center_id=center.id, region_id=center.region_id)[0]
 
 
 def find_regional_manager(session: Session, center: Center) -> User | None:
     """The regional manager over the center's region (on duty first)."""
-    return session.scalars(
-        sa.select(User)
-        .where(
-            User.region_id == center.region_id,
-            User.role == Role.regional_manager,
-            User.active,
-        )
-        .order_by(User.on_duty.desc(), User.id)
-        .limit(1)
-    ).first()
+    return find_managers(session, center_id=center.id, region_id=center.region_id)[1]
 
 
 def find_advisor(session: Session, center: Center, preferred_id: int | None) -> User | None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from direkte.audit.service import Actor, record_event
-from direkte.network.hours import OpeningHours
+from direkte.network.hours import opening_hours
 from direkte.network.models import Program, Role, User
-from direkte.network.service import find_local_manager, find_regional_manager
-from direkte.visits.models import Visit, VisitStatus
+from direkte.network.service import find_managers
 
 # How long after a visit closes its customer can still escalate (policy later).
 ESCALATION_WINDOW = timedelta(days=14)
@@ -27,60 +27,61 @@ class Contact:
     time_zone: str
 
 
-def contacts_shown(visit: Visit, now: datetime) -> bool:
-    """Whether the visit carries manager contacts now: program running, checked in, in window."""
-    if visit.center.program == Program.off:
+@dataclass(frozen=True, slots=True)
+class Place:
+    """The facts about a visit's center that its contacts depend on."""
+
+    center_id: int
+    region_id: int
+    program: str
+    time_zone: str
+    country: str
+    business_hours: dict[str, Any]
+    closed_dates: list[str]
+
+
+def contacts_shown(
+    program: str,
+    status: str,
+    checked_in_at: datetime | None,
+    closed_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Whether a visit carries manager contacts now: program running, checked in, in window."""
+    if program == Program.off or status in ("scheduled", "cancelled") or checked_in_at is None:
         return False
-    if (
-        visit.status in (VisitStatus.scheduled, VisitStatus.cancelled)
-        or visit.checked_in_at is None
-    ):
+    if checked_in_at > now:
         return False
-    if visit.checked_in_at > now:
-        return False
-    return visit.closed_at is None or now <= visit.closed_at + ESCALATION_WINDOW
+    return closed_at is None or now <= closed_at + ESCALATION_WINDOW
 
 
 def find_contacts(
-    session: Session,
-    visit: Visit,
-    now: datetime,
-    cache: dict[int, list[Contact]] | None = None,
+    session: Session, place: Place, *, now: datetime, cache: dict[int, list[Contact]] | None = None
 ) -> list[Contact]:
-    """The on-duty local manager (else a deputy) and the regional manager, if shown now.
+    """The on-duty local manager (else a deputy) and the regional manager of a place.
 
     ``cache`` (per center) saves the look-ups when listing many visits at one instant.
     """
-    if not contacts_shown(visit, now):
-        return []
-    if cache is not None and visit.center_id in cache:
-        return cache[visit.center_id]
-    center = visit.center
-    hours = OpeningHours.of(
-        time_zone=center.time_zone,
-        country=center.country,
-        business_hours=center.business_hours,
-        closed_dates=center.closed_dates,
-    )
+    if cache is not None and place.center_id in cache:
+        return cache[place.center_id]
+    hours = opening_hours(place.time_zone, place.country, place.business_hours, place.closed_dates)
     open_now = hours.is_open_at(now)
+    local, regional = find_managers(session, center_id=place.center_id, region_id=place.region_id)
     found = []
-    for role, staff in (
-        (Role.local_manager, find_local_manager(session, center)),
-        (Role.regional_manager, find_regional_manager(session, center)),
-    ):
+    for role, staff in ((Role.local_manager, local), (Role.regional_manager, regional)):
         if staff is None:
             continue
         channels = ("message", "phone") if staff.phone else ("message",)
         found.append(
-            Contact(staff, role, open_now, channels, center.business_hours, center.time_zone)
+            Contact(staff, role, open_now, channels, place.business_hours, place.time_zone)
         )
     if cache is not None:
-        cache[visit.center_id] = found
+        cache[place.center_id] = found
     return found
 
 
 def record_reveals(
-    session: Session, *, at: datetime, viewer: User, visit: Visit, contacts: list[Contact]
+    session: Session, *, at: datetime, viewer: User, visit_id: int, contacts: list[Contact]
 ) -> None:
     """Write one audit event per contact shown: who saw which contact, on which visit."""
     actor = Actor("user", viewer.id, viewer.email)
@@ -92,6 +93,6 @@ def record_reveals(
             action="contact.revealed",
             subject_kind="user",
             subject_id=contact.staff.id,
-            visit_id=visit.id,
+            visit_id=visit_id,
             data={"role": contact.role.value, "staff_email": contact.staff.email},
         )

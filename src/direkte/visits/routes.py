@@ -10,6 +10,8 @@ from direkte.api.deps import ClockDep, CurrentUser, IntegrationActor, SessionDep
 from direkte.api.errors import ERROR_RESPONSES
 from direkte.money import MoneyOut
 from direkte.visits import service
+from direkte.visits.models import Visit
+from direkte.visits.read import read_visits
 from direkte.visits.schemas import (
     CreatedRef,
     DiagnosisCreate,
@@ -117,7 +119,7 @@ def list_my_visits(
     )
     session.commit()
     return VisitPage(
-        items=[visit_out(v.visit, v.contacts, v.escalations, clock.now()) for v in views],
+        items=[visit_out(v.doc, v.contacts, v.escalations, clock.now()) for v in views],
         next_cursor=next_cursor,
     )
 
@@ -127,7 +129,7 @@ def get_visit(visit_id: RowId, session: SessionDep, clock: ClockDep, user: Curre
     """One visit with its revisions, escalations and manager contacts."""
     view = service.view_visit(session, clock, viewer=user, visit_id=visit_id)
     session.commit()
-    return visit_out(view.visit, view.contacts, view.escalations, clock.now())
+    return visit_out(view.doc, view.contacts, view.escalations, clock.now())
 
 
 @customer.post("/visits/{visit_id}/estimates/{estimate_id}/approve", responses=CONFLICT)
@@ -139,4 +141,5 @@ def approve_estimate(
         session, clock, viewer=user, visit_id=visit_id, estimate_id=estimate_id
     )
     session.commit()
-    return estimate_out(estimate)
+    doc = read_visits(session, Visit.id == visit_id)[0]
+    return estimate_out(next(e for e in doc.estimates if e["id"] == estimate.id))

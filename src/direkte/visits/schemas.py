@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -15,12 +15,11 @@ from direkte.money import MoneyOut
 from direkte.visits.contacts import Contact
 from direkte.visits.models import (
     CoverageKind,
-    Estimate,
     LineKind,
-    Visit,
     VisitStatus,
     WarrantyOutcome,
 )
+from direkte.visits.read import VisitDoc, as_decimal, parse_time
 
 AmountText = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^-?\d{1,13}(\.\d{1,4})?$")
@@ -232,103 +231,101 @@ class VisitPage(BaseModel):
     next_cursor: str | None
 
 
-def _money(amount: Decimal, currency: str) -> MoneyOut:
-    return MoneyOut.of(amount, currency)
+def _money(amount: Decimal | str, currency: str) -> MoneyOut:
+    return MoneyOut.of(as_decimal(amount), currency)
 
 
-def estimate_out(estimate: Estimate) -> EstimateOut:
-    currency = estimate.currency
+def estimate_out(e: dict[str, Any]) -> EstimateOut:
+    currency = e["currency"]
     return EstimateOut(
-        id=estimate.id,
-        revision=estimate.seq,
+        id=e["id"],
+        revision=e["revision"],
         lines=[
             EstimateLineOut(
-                kind=ln.kind,
-                description=ln.description,
-                quantity=format(ln.quantity.normalize(), "f"),
-                unit_price=_money(ln.unit_price, currency),
-                amount=_money(ln.amount, currency),
+                kind=ln["kind"],
+                description=ln["description"],
+                quantity=format(as_decimal(ln["quantity"]).normalize(), "f"),
+                unit_price=_money(ln["unit_price"], currency),
+                amount=_money(ln["amount"], currency),
             )
-            for ln in estimate.lines
+            for ln in e["lines"]
         ],
-        total=_money(estimate.total, currency),
-        reason=estimate.reason,
-        author=estimate.author,
-        created_at=estimate.created_at,
-        approved=estimate.approved_at is not None,
-        approved_at=estimate.approved_at,
+        total=_money(e["total"], currency),
+        reason=e["reason"],
+        author=e["author"],
+        created_at=parse_time(e["created_at"]),
+        approved=e["approved_at"] is not None,
+        approved_at=parse_time(e["approved_at"]),
     )
 
 
 def visit_out(
-    visit: Visit, contacts: list[Contact], escalations: list[Escalation], now: datetime
+    doc: VisitDoc, contacts: list[Contact], escalations: list[Escalation], now: datetime
 ) -> VisitOut:
     """The visit as the API shows it."""
-    center = visit.center
-    vehicle = visit.vehicle
+    row = doc.row
     return VisitOut(
-        id=visit.id,
-        external_id=visit.external_id,
-        status=visit.status,
+        id=row.id,
+        external_id=row.external_id,
+        status=row.status,
         center=CenterRef(
-            code=center.code,
-            name=center.name,
-            time_zone=center.time_zone,
-            country=center.country,
-            program=center.program.value,
+            code=row.center_code,
+            name=row.center_name,
+            time_zone=row.time_zone,
+            country=row.country,
+            program=row.program.value,
         ),
         vehicle=VehicleOut(
-            vin=vehicle.vin,
-            model=vehicle.model,
-            model_year=vehicle.model_year,
-            odometer_km=vehicle.odometer_km,
-            delivery_date=vehicle.delivery_date,
-            warranty=[
-                CoverageOut(kind=c.kind, years=c.years, distance_km=c.distance_km)
-                for c in vehicle.coverages
-            ],
+            vin=row.vin,
+            model=row.model,
+            model_year=row.model_year,
+            odometer_km=row.odometer_km,
+            delivery_date=row.delivery_date,
+            warranty=[CoverageOut.model_validate(c) for c in doc.coverages],
         ),
-        concern=visit.concern,
-        currency=visit.currency,
-        drivable=visit.drivable,
-        booked_at=visit.booked_at,
-        appointment_date=visit.appointment_date,
-        checked_in_at=visit.checked_in_at,
-        promised_at=visit.promised_at,
-        closed_at=visit.closed_at,
+        concern=row.concern,
+        currency=row.currency,
+        drivable=row.drivable,
+        booked_at=row.booked_at,
+        appointment_date=row.appointment_date,
+        checked_in_at=row.checked_in_at,
+        promised_at=row.promised_at,
+        closed_at=row.closed_at,
         status_history=[
             StatusChangeOut(
-                from_status=c.from_status, to_status=c.to_status, changed_at=c.changed_at
+                from_status=c["from_status"],
+                to_status=c["to_status"],
+                changed_at=parse_time(c["changed_at"]),
             )
-            for c in visit.status_changes
+            for c in doc.status_history
         ],
         diagnoses=[
             DiagnosisOut(
-                id=d.id,
-                revision=d.seq,
-                findings=d.findings,
-                codes=list(d.codes),
-                safety_related=d.safety_related,
-                author=d.author,
-                created_at=d.created_at,
+                id=d["id"],
+                revision=d["revision"],
+                findings=d["findings"],
+                codes=d["codes"],
+                safety_related=bool(d["safety_related"]),
+                author=d["author"],
+                created_at=parse_time(d["created_at"]),
             )
-            for d in visit.diagnoses
+            for d in doc.diagnoses
         ],
-        estimates=[estimate_out(e) for e in visit.estimates],
+        estimates=[estimate_out(e) for e in doc.estimates],
         warranty_decisions=[
             WarrantyDecisionOut(
-                id=w.id,
-                revision=w.seq,
-                decision=w.decision,
-                claimed=_money(w.claimed, w.currency),
-                covered=_money(w.covered, w.currency),
-                reason_code=w.reason_code,
-                safety_related=w.safety_related,
-                estimate_id=w.estimate_id,
-                author=w.author,
-                created_at=w.created_at,
+                id=w["id"],
+                revision=w["revision"],
+                decision=w["decision"],
+                claimed=_money(w["claimed"], w["currency"]),
+                covered=_money(w["covered"], w["currency"]),
+                reason_code=w["reason_code"],
+                safety_related=bool(w["safety_related"]),
+                estimate_id=w["estimate_id"],
+                author=w["author"],
+                created_at=parse_time(w["created_at"]),
             )
-            for w in visit.warranty_decisions
+            for w in doc.warranty_decisions
         ],
         escalations=[escalation_out(case, now=now) for case in escalations],
         escalation_contacts=[

@@ -19,7 +19,7 @@ from direkte.clock import Clock
 from direkte.errors import BadRequest, Conflict, InvalidField, NotFound, RuleViolation
 from direkte.escalations.models import Escalation
 from direkte.network.models import Center, Role, User
-from direkte.visits.contacts import Contact, find_contacts, record_reveals
+from direkte.visits.contacts import Contact, Place, contacts_shown, find_contacts, record_reveals
 from direkte.visits.models import (
     CoverageKind,
     Diagnosis,
@@ -32,6 +32,7 @@ from direkte.visits.models import (
     WarrantyCoverage,
     WarrantyDecision,
 )
+from direkte.visits.read import VisitDoc, read_visits
 from direkte.visits.schemas import (
     DiagnosisCreate,
     EstimateCreate,
@@ -534,13 +535,13 @@ def visible_to(user: User) -> sa.ColumnElement[bool]:
 
 @dataclass(frozen=True, slots=True)
 class VisitView:
-    visit: Visit
+    doc: VisitDoc
     contacts: list[Contact]
     escalations: list[Escalation]
 
 
 def _escalations_of(session: Session, visit_ids: list[int]) -> dict[int, list[Escalation]]:
-    found: dict[int, list[Escalation]] = {i: [] for i in visit_ids}
+    found: dict[int, list[Escalation]] = {}
     if visit_ids:
         query = (
             sa.select(Escalation)
@@ -549,8 +550,34 @@ def _escalations_of(session: Session, visit_ids: list[int]) -> dict[int, list[Es
             .options(selectinload(Escalation.assignee))
         )
         for case in session.scalars(query):
-            found[case.visit_id].append(case)
+            found.setdefault(case.visit_id, []).append(case)
     return found
+
+
+def _views(
+    session: Session, docs: list[VisitDoc], *, viewer: User, now: datetime
+) -> list[VisitView]:
+    """Attach contacts (recording each reveal) and escalations to read visits."""
+    cache: dict[int, list[Contact]] = {}
+    cases = _escalations_of(session, [d.id for d in docs if d.row.escalation_count])
+    views = []
+    for doc in docs:
+        row = doc.row
+        contacts: list[Contact] = []
+        if contacts_shown(row.program, row.status, row.checked_in_at, row.closed_at, now):
+            place = Place(
+                row.center_id,
+                row.region_id,
+                row.program,
+                row.time_zone,
+                row.country,
+                row.business_hours,
+                row.closed_dates,
+            )
+            contacts = find_contacts(session, place, now=now, cache=cache)
+            record_reveals(session, at=now, viewer=viewer, visit_id=doc.id, contacts=contacts)
+        views.append(VisitView(doc, contacts, cases.get(doc.id, [])))
+    return views
 
 
 def view_visit(session: Session, clock: Clock, *, viewer: User, visit_id: int) -> VisitView:
@@ -558,27 +585,26 @@ def view_visit(session: Session, clock: Clock, *, viewer: User, visit_id: int) -
 
     Raises VisitNotFound (also for visits the viewer may not see).
     """
-    visit = get_visit(session, viewer=viewer, visit_id=visit_id)
-    now = clock.now()
-    contacts = find_contacts(session, visit, now)
-    record_reveals(session, at=now, viewer=viewer, visit=visit, contacts=contacts)
-    return VisitView(visit, contacts, _escalations_of(session, [visit.id])[visit.id])
+    docs = read_visits(session, sa.and_(Visit.id == visit_id, visible_to(viewer)))
+    if not docs:
+        raise VisitNotFound("visit not found")
+    return _views(session, docs, viewer=viewer, now=clock.now())[0]
 
 
 def view_visits(
     session: Session, clock: Clock, *, viewer: User, limit: int, cursor: str | None
 ) -> tuple[list[VisitView], str | None]:
-    """A page of the viewer's visits with contacts, recording each reveal. Raises InvalidCursor."""
-    visits, next_cursor = list_visits(session, viewer=viewer, limit=limit, cursor=cursor)
-    now = clock.now()
-    cache: dict[int, list[Contact]] = {}
-    cases = _escalations_of(session, [v.id for v in visits])
-    views = []
-    for visit in visits:
-        contacts = find_contacts(session, visit, now, cache)
-        record_reveals(session, at=now, viewer=viewer, visit=visit, contacts=contacts)
-        views.append(VisitView(visit, contacts, cases[visit.id]))
-    return views, next_cursor
+    """A page of the viewer's visits, newest first, with contacts (each reveal recorded).
+
+    Raises InvalidCursor.
+    """
+    before = _decode_cursor(cursor)
+    where = visible_to(viewer) if before is None else sa.and_(visible_to(viewer), Visit.id < before)
+    docs = read_visits(session, where, order_by=Visit.id.desc(), limit=limit + 1)
+    more = len(docs) > limit
+    docs = docs[:limit]
+    next_cursor = encode_cursor(docs[-1].id) if more and docs else None
+    return _views(session, docs, viewer=viewer, now=clock.now()), next_cursor
 
 
 def get_visit(session: Session, *, viewer: User, visit_id: int) -> Visit:
@@ -633,22 +659,6 @@ def encode_offset_cursor(offset: int) -> str:
 
 def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"v:{last_id}".encode()).decode()
-
-
-def list_visits(
-    session: Session, *, viewer: User, limit: int, cursor: str | None
-) -> tuple[list[Visit], str | None]:
-    """The viewer's visits, newest first, one page at a time. Raises InvalidCursor."""
-    before = _decode_cursor(cursor)
-    query = (
-        visit_with_revisions().where(visible_to(viewer)).order_by(Visit.id.desc()).limit(limit + 1)
-    )
-    if before is not None:
-        query = query.where(Visit.id < before)
-    visits = list(session.scalars(query))
-    more = len(visits) > limit
-    visits = visits[:limit]
-    return visits, encode_cursor(visits[-1].id) if more and visits else None
 
 
 def approve_estimate(

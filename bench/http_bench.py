@@ -1,0 +1,647 @@
+"""HTTP benchmark: the integration PUT and the customer GET against bare endpoints.
+
+Run from the project root (PostgreSQL on 127.0.0.1:5432, trust auth, wrk installed):
+
+    .venv/bin/python bench/http_bench.py
+
+It creates a throw-away database (``direkte_bench``), migrates it, loads the demo
+network (seed 1, 300 visits), creates an API key and the bench-only table
+``bench_rows``, then for each worker count starts
+``uvicorn bench.bench_app:app --workers N`` on 127.0.0.1 and drives four
+scenarios with wrk (a warm-up, then a measured run each):
+
+* ``bare_insert``  POST /bench/insert                       one INSERT of one row
+* ``put_visit``    PUT  /api/v1/integration/visits/{ext_id} half creates, half updates
+* ``bare_select``  GET  /bench/select/{id}                  one primary-key SELECT
+* ``get_visit``    GET  /api/v1/visits/{id}                 a customer reads their own visit
+
+It prints requests/s, p50, p99 and non-2xx per scenario and worker count, the
+ratios PUT/bare-insert and GET/bare-select against the targets, and writes the
+whole result as JSON to bench/results/ (gitignored). The database is dropped at
+the end unless --keep-db is given. See docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+PUT_TARGET = 0.40  # PUT visit >= 40 % of bare-insert throughput
+GET_TARGET = 0.35  # GET visit >= 35 % of bare-select throughput
+SELECT_ROWS = 10_000
+UPDATE_POOL = 400  # existing visits the PUT scenario updates
+CREATE_VEHICLES = 400  # known vehicles the PUT scenario opens new visits for
+GET_CUSTOMERS = 8
+SCENARIOS = ("bare_insert", "put_visit", "bare_select", "get_visit")
+
+BENCH_ROWS_DDL = """
+CREATE TABLE bench_rows (
+    id BIGSERIAL PRIMARY KEY,
+    note VARCHAR(100) NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+)
+"""
+
+
+# ---- database ----------------------------------------------------------------------
+
+
+def _admin_execute(server_url: str, *statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def create_database(server_url: str, name: str) -> None:
+    _admin_execute(
+        server_url,
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        f'CREATE DATABASE "{name}"',
+    )
+
+
+def drop_database(server_url: str, name: str) -> None:
+    _admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _vin(seed: int) -> str:
+    from direkte.fields import vin_check_digit
+
+    draft = f"5YJ3E1EA0KF{seed:06d}"[:17]
+    return draft[:8] + vin_check_digit(draft) + draft[9:]
+
+
+def _visit_body(center: str, email: str, vin: str, concern: str) -> dict[str, Any]:
+    return {
+        "center": center,
+        "customer_email": email,
+        "vehicle": {
+            "vin": vin,
+            "model": "Model 3",
+            "model_year": 2021,
+            "odometer_km": 42000,
+            "delivery_date": "2021-03-01",
+        },
+        "concern": concern,
+        "status": "checked_in",
+        "booked_at": "2026-11-10T12:00:00+01:00",
+        "appointment_date": "2026-11-18",
+        "checked_in_at": "2026-11-18T08:05:00+01:00",
+        "drivable": True,
+    }
+
+
+def prepare_database(url: str) -> dict[str, Any]:
+    """Migrate, load the demo, create the key, bench rows and the PUT pools."""
+    import sqlalchemy as sa
+
+    from direkte.audit.service import Actor
+    from direkte.auth.service import create_api_key
+    from direkte.clock import SystemClock
+    from direkte.db import make_engine, make_sessionmaker, upgrade_database
+    from direkte.demo.generator import load_demo
+    from direkte.network.models import Center, Role, User
+    from direkte.visits import service
+    from direkte.visits.models import Visit
+    from direkte.visits.schemas import VisitUpsert
+
+    started = time.monotonic()
+    upgrade_database(url)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    clock = SystemClock()
+    with factory() as session:
+        load_demo(session, seed=1, visits=300)
+        api_key = create_api_key(session, clock, name="bench")
+        session.commit()
+
+        centers = list(session.scalars(sa.select(Center.code).order_by(Center.code)))
+        customers = list(
+            session.scalars(
+                sa.select(User.email).where(User.role == Role.customer).order_by(User.id)
+            )
+        )
+        # The visits the PUT scenario updates, and the vehicles it opens new visits
+        # for, each its own vehicle so that concurrent requests rarely share a row lock.
+        actor = Actor("api_key", None, "bench-setup")
+        update_pool: list[dict[str, Any]] = []
+        create_templates: list[dict[str, Any]] = []
+        for n in range(UPDATE_POOL + CREATE_VEHICLES):
+            body = _visit_body(
+                centers[n % len(centers)],
+                customers[n % len(customers)],
+                _vin(100_000 + n),
+                "Bench: squeak from the rear suspension",
+            )
+            external_id = f"BENCH-SEED-{n:05d}"
+            service.upsert_visit(
+                session,
+                clock,
+                external_id=external_id,
+                data=VisitUpsert.model_validate(body),
+                actor=actor,
+            )
+            if n < UPDATE_POOL:
+                update_pool.append({"external_id": external_id, "body": body})
+            else:
+                create_templates.append(body)
+        session.commit()
+
+        # Customers with the most demo visits, and those visits, for the GET scenario.
+        counts = sa.func.count(Visit.id)
+        owners = session.execute(
+            sa.select(User.id, User.email)
+            .join(Visit, Visit.customer_id == User.id)
+            .where(User.role == Role.customer, Visit.external_id.like("DEMO-%"))
+            .group_by(User.id, User.email)
+            .order_by(counts.desc(), User.id)
+            .limit(GET_CUSTOMERS)
+        ).all()
+        get_pairs: list[dict[str, Any]] = []
+        for user_id, email in owners:
+            visit_ids = session.scalars(
+                sa.select(Visit.id)
+                .where(Visit.customer_id == user_id, Visit.external_id.like("DEMO-%"))
+                .order_by(Visit.id)
+            )
+            get_pairs.extend({"email": email, "visit_id": v} for v in visit_ids)
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql(BENCH_ROWS_DDL)
+        conn.execute(
+            sa.text("INSERT INTO bench_rows (note, created_at) VALUES (:note, now())"),
+            [{"note": f"seed row {n}"} for n in range(SELECT_ROWS)],
+        )
+        conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    return {
+        "api_key": api_key,
+        "update_pool": update_pool,
+        "create_templates": create_templates,
+        "get_pairs": get_pairs,
+        "setup_seconds": round(time.monotonic() - started, 1),
+    }
+
+
+# ---- wrk scripts -------------------------------------------------------------------
+
+# Shared by every scenario: per-thread ids, non-2xx counting and a JSON summary.
+LUA_COMMON = r"""
+local threads = {}
+local thread_count = 0
+
+function setup(thread)
+  thread_count = thread_count + 1
+  thread:set("tid", thread_count)
+  table.insert(threads, thread)
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then
+    non2xx = non2xx + 1
+    if first_bad == "" then
+      first_bad = status .. " " .. string.gsub(string.sub(body or "", 1, 300), "[\r\n]", " ")
+    end
+  end
+end
+
+function done(summary, latency, requests)
+  local bad, sample = 0, ""
+  for _, t in ipairs(threads) do
+    bad = bad + t:get("non2xx")
+    local s = t:get("first_bad")
+    if sample == "" and s ~= "" then sample = s end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCHJSON {"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
+    '"max_us":%d,"mean_us":%.1f,"non2xx":%d,"connect_errors":%d,"read_errors":%d,' ..
+    '"write_errors":%d,"timeouts":%d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, latency.mean, bad, e.connect, e.read, e.write,
+    e.timeout))
+  io.write("BENCHSAMPLE " .. sample .. "\n")
+end
+"""
+
+LUA_INIT = r"""
+function init(args)
+  non2xx = 0
+  first_bad = ""
+  n = 0
+  tag = args[1] or "x"
+  math.randomseed(tid * 7919 + os.time())
+end
+"""
+
+
+def _lua_str(text: str) -> str:
+    assert "]==]" not in text
+    return f"[==[{text}]==]"
+
+
+def lua_bare_insert() -> str:
+    return (
+        LUA_COMMON
+        + LUA_INIT
+        + r"""
+wrk.method = "POST"
+wrk.body = '{"note":"bench insert"}'
+wrk.headers["Content-Type"] = "application/json"
+"""
+    )
+
+
+def lua_bare_select() -> str:
+    return (
+        LUA_COMMON
+        + LUA_INIT
+        + f"local rows = {SELECT_ROWS}\n"
+        + r"""
+function request()
+  return wrk.format("GET", "/bench/select/" .. math.random(1, rows))
+end
+"""
+    )
+
+
+def lua_put_visit(api_key: str, update_pool: list[dict[str, Any]], templates: list[dict]) -> str:
+    marker = "@@CONCERN@@"
+    updates = []
+    for item in update_pool:
+        before, after = json.dumps({**item["body"], "concern": marker}).split(json.dumps(marker))
+        updates.append(
+            "{" + ", ".join(_lua_str(s) for s in (item["external_id"], before, after)) + "}"
+        )
+    creates = [_lua_str(json.dumps({**t, "concern": "Bench: new visit"})) for t in templates]
+    return (
+        LUA_COMMON
+        + LUA_INIT
+        + f"local api_key = {_lua_str(api_key)}\n"
+        + "local updates = {\n  "
+        + ",\n  ".join(updates)
+        + "\n}\n"
+        + "local creates = {\n  "
+        + ",\n  ".join(creates)
+        + "\n}\n"
+        + r"""
+local headers = {["X-API-Key"] = api_key, ["Content-Type"] = "application/json"}
+
+-- Alternates a create (a new external id, for a known vehicle) and an update
+-- (an existing visit, its concern changed so that the update writes).
+function request()
+  n = n + 1
+  if n % 2 == 1 then
+    local body = creates[math.random(1, #creates)]
+    local ext = string.format("BN-%s-%d-%d", tag, tid, n)
+    return wrk.format("PUT", "/api/v1/integration/visits/" .. ext, headers, body)
+  end
+  local u = updates[math.random(1, #updates)]
+  local body = u[2] .. '"Bench update ' .. tag .. "-" .. tid .. "-" .. n .. '"' .. u[3]
+  return wrk.format("PUT", "/api/v1/integration/visits/" .. u[1], headers, body)
+end
+"""
+    )
+
+
+def lua_get_visit(pairs: list[tuple[str, int]]) -> str:
+    rows = ",\n  ".join(f"{{{_lua_str(token)}, {visit_id}}}" for token, visit_id in pairs)
+    return (
+        LUA_COMMON
+        + LUA_INIT
+        + "local pairs_ = {\n  "
+        + rows
+        + "\n}\n"
+        + r"""
+function request()
+  local p = pairs_[math.random(1, #pairs_)]
+  return wrk.format("GET", "/api/v1/visits/" .. p[2], {["Authorization"] = "Bearer " .. p[1]})
+end
+"""
+    )
+
+
+# ---- server and load ---------------------------------------------------------------
+
+
+def start_server(db_url: str, workers: int, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DIREKTE_DATABASE_URL": db_url,
+        "DIREKTE_SECRET_KEY": secrets.token_hex(20),  # 40 characters
+        "DIREKTE_LOG_LEVEL": "warning",
+    }
+    cmd = [
+        str(Path(sys.executable).parent / "uvicorn"),
+        "bench.bench_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    log = log_path.open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"uvicorn exited early; see {log_path}")
+        try:
+            with urllib.request.urlopen(f"{base}/bench/select/1", timeout=2) as resp:
+                if resp.status == 200:
+                    # Let every worker finish importing before the load starts.
+                    time.sleep(1.0 + workers)
+                    return proc
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    stop_server(proc)
+    raise SystemExit(f"uvicorn did not answer within 60 s; see {log_path}")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def login(base: str, email: str, password: str) -> str:
+    data = urllib.parse.urlencode({"username": email, "password": password}).encode()
+    with urllib.request.urlopen(f"{base}/api/v1/auth/token", data=data, timeout=10) as resp:
+        token: str = json.load(resp)["access_token"]
+    return token
+
+
+def run_wrk(
+    script: Path, url: str, *, seconds: int, connections: int, threads: int, tag: str
+) -> dict[str, Any]:
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+        "--",
+        tag,
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    match = re.search(r"^BENCHJSON (.*)$", out.stdout, re.MULTILINE)
+    if out.returncode != 0 or match is None:
+        raise SystemExit(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    result: dict[str, Any] = json.loads(match.group(1))
+    sample = re.search(r"^BENCHSAMPLE ?(.*)$", out.stdout, re.MULTILINE)
+    result["non2xx_sample"] = sample.group(1) if sample else ""
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def start_profile(
+    proc: subprocess.Popen[bytes],
+    name: str,
+    workers: int,
+    seconds: int,
+    stamp: str,
+    args: argparse.Namespace,
+) -> subprocess.Popen[bytes] | None:
+    """py-spy over the server and its workers for one measured run, as collapsed stacks."""
+    if not args.profile:
+        return None
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("bench: --profile needs py-spy: .venv/bin/pip install py-spy")
+    out = RESULTS / f"profile-{stamp}-w{workers}-{name}.txt"
+    cmd = [spy, "record", "--pid", str(proc.pid), "--subprocesses", "--nonblocking"]
+    cmd += ["--format", "raw", "--rate", "200", "--duration", str(seconds), "-o", str(out)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+# ---- report ------------------------------------------------------------------------
+
+
+def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
+    return {
+        "put_vs_bare_insert": rows["put_visit"]["rps"] / rows["bare_insert"]["rps"],
+        "get_vs_bare_select": rows["get_visit"]["rps"] / rows["bare_select"]["rps"],
+    }
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = [
+        f"{'workers':>7}  {'scenario':<12} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'non-2xx':>8} {'errors':>7}"
+    ]
+    for run in results["runs"]:
+        for name in SCENARIOS:
+            r = run["scenarios"][name]
+            errors = r["connect_errors"] + r["read_errors"] + r["write_errors"] + r["timeouts"]
+            lines.append(
+                f"{run['workers']:>7}  {name:<12} {r['rps']:>8.0f} {r['p50_us'] / 1000:>8.1f} "
+                f"{r['p99_us'] / 1000:>8.1f} {r['non2xx']:>8} {errors:>7}"
+            )
+    lines.append("")
+    lines.append(f"{'workers':>7}  {'ratio':<28} {'value':>6} {'target':>7}  verdict")
+    for run in results["runs"]:
+        for key, target in (("put_vs_bare_insert", PUT_TARGET), ("get_vs_bare_select", GET_TARGET)):
+            value = run["ratios"][key]
+            verdict = "met" if value >= target else "MISSED"
+            lines.append(
+                f"{run['workers']:>7}  {key:<28} {value:>5.0%} {'>=' + format(target, '.0%'):>7}"
+                f"  {verdict}"
+            )
+    samples = [
+        f"  {run['workers']} worker(s) {name}: {run['scenarios'][name]['non2xx_sample']}"
+        for run in results["runs"]
+        for name in SCENARIOS
+        if run["scenarios"][name]["non2xx"]
+    ]
+    if samples:
+        lines += ["", "first non-2xx response per scenario:", *samples]
+    return "\n".join(lines)
+
+
+# ---- main --------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", default="1,2", help="worker counts, comma-separated")
+    parser.add_argument("--duration", type=int, default=10, help="seconds measured per scenario")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per scenario")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--database", default="direkte_bench")
+    parser.add_argument("--keep-db", action="store_true", help="leave the database in place")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="record each measured run with py-spy (pip install py-spy) into bench/results/; "
+        "the sampling slows the server, so figures from a profiled run are not comparable",
+    )
+    parser.add_argument(
+        "--scenarios", default=",".join(SCENARIOS), help="subset to run (ratios need all four)"
+    )
+    args = parser.parse_args()
+
+    if shutil.which("wrk") is None:
+        print(
+            "bench: wrk is not installed. Install it (Debian/Ubuntu: `apt-get install -y wrk`, "
+            "macOS: `brew install wrk`) and run again.",
+            file=sys.stderr,
+        )
+        return 2
+    sys.path.insert(0, str(ROOT / "src"))
+    from direkte.config import normalize_database_url
+    from direkte.demo.generator import DEMO_PASSWORD
+
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    scenarios = [s for s in args.scenarios.split(",") if s]
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    db_url = normalize_database_url(f"{args.server}/{args.database}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    print(f"bench: creating database {args.database} and loading the demo …", flush=True)
+    create_database(args.server, args.database)
+    results: dict[str, Any] = {
+        "started_at": stamp,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "settings": {
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "connections": args.connections,
+            "wrk_threads": args.threads,
+            "targets": {"put_vs_bare_insert": PUT_TARGET, "get_vs_bare_select": GET_TARGET},
+            "put_mix": "alternating: new external id (create) / existing visit (update)",
+        },
+        "runs": [],
+    }
+    try:
+        prepared = prepare_database(db_url)
+        print(f"bench: database ready in {prepared['setup_seconds']} s", flush=True)
+        results["settings"]["get_pairs"] = len(prepared["get_pairs"])
+        with tempfile.TemporaryDirectory(prefix="direkte-bench-") as tmp:
+            tmpdir = Path(tmp)
+            scripts = {
+                "bare_insert": lua_bare_insert(),
+                "bare_select": lua_bare_select(),
+                "put_visit": lua_put_visit(
+                    prepared["api_key"], prepared["update_pool"], prepared["create_templates"]
+                ),
+            }
+            for name, text in scripts.items():
+                (tmpdir / f"{name}.lua").write_text(text)
+            paths = {
+                "bare_insert": "/bench/insert",
+                "bare_select": "/",
+                "put_visit": "/",
+                "get_visit": "/",
+            }
+            for workers in worker_counts:
+                log_path = RESULTS / f"uvicorn-{stamp}-w{workers}.log"
+                print(f"bench: starting uvicorn with {workers} worker(s) …", flush=True)
+                proc = start_server(db_url, workers, args.port, log_path)
+                base = f"http://127.0.0.1:{args.port}"
+                try:
+                    tokens: dict[str, str] = {}
+                    pairs = []
+                    for pair in prepared["get_pairs"]:
+                        email = pair["email"]
+                        if email not in tokens:
+                            tokens[email] = login(base, email, DEMO_PASSWORD)
+                        pairs.append((tokens[email], pair["visit_id"]))
+                    (tmpdir / "get_visit.lua").write_text(lua_get_visit(pairs))
+                    run: dict[str, Any] = {"workers": workers, "scenarios": {}}
+                    for name in scenarios:
+                        script = tmpdir / f"{name}.lua"
+                        url = base + paths[name]
+                        common = {
+                            "connections": args.connections,
+                            "threads": args.threads,
+                        }
+                        if args.warmup > 0:
+                            run_wrk(
+                                script,
+                                url,
+                                seconds=args.warmup,
+                                tag=f"{stamp}w{workers}u",
+                                **common,
+                            )
+                        spy = start_profile(proc, name, workers, args.duration, stamp, args)
+                        result = run_wrk(
+                            script, url, seconds=args.duration, tag=f"{stamp}w{workers}m", **common
+                        )
+                        if spy is not None:
+                            spy.wait()
+                            result["profile"] = str(spy.args[-1])
+                        run["scenarios"][name] = result
+                        print(
+                            f"  {name:<12} {result['rps']:>8.0f} req/s  "
+                            f"p50 {result['p50_us'] / 1000:.1f} ms  "
+                            f"p99 {result['p99_us'] / 1000:.1f} ms  non-2xx {result['non2xx']}",
+                            flush=True,
+                        )
+                finally:
+                    stop_server(proc)
+                if set(SCENARIOS) <= set(run["scenarios"]):
+                    run["ratios"] = ratios(run["scenarios"])
+                results["runs"].append(run)
+    finally:
+        if not args.keep_db:
+            drop_database(args.server, args.database)
+
+    complete = all("ratios" in run for run in results["runs"])
+    if complete:
+        table = render(results)
+        print("\n" + table)
+        results["table"] = table
+    out = RESULTS / f"http-{stamp}.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    shutil.copyfile(out, RESULTS / "latest.json")
+    print(f"\nbench: results written to {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
