@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,8 +60,9 @@ def _text(column: Any) -> Any:
     return sa.cast(column, sa.Text)
 
 
+@lru_cache(maxsize=2)
 def visit_documents(pg: bool) -> Any:
-    """Visits with center, vehicle and every revision list, one row per visit."""
+    """Visits with center, vehicle and every revision list, one row per visit (built once)."""
     lines = _list(
         pg,
         _obj(

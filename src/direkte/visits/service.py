@@ -156,12 +156,19 @@ def _upsert_vehicle(session: Session, now: datetime, data: VehicleIn, owner: Use
 
 def _resolve_refs(session: Session, data: VisitUpsert) -> tuple[Center, User, User | None]:
     problems = []
-    center = session.scalar(sa.select(Center).where(Center.code == data.center))
+    is_customer = sa.and_(User.email == data.customer_email.lower(), User.role == Role.customer)
+    # One round trip on the happy path: the center, and the customer joined beside it.
+    found = session.execute(
+        sa.select(Center, User).outerjoin(User, is_customer).where(Center.code == data.center)
+    ).first()
+    center: Center | None
+    customer: User | None
+    if found is not None:
+        center, customer = found[0], found[1]
+    else:
+        center, customer = None, session.scalar(sa.select(User).where(is_customer))
     if center is None:
         problems.append({"field": "center", "message": f"unknown center {data.center!r}"})
-    customer = session.scalar(
-        sa.select(User).where(User.email == data.customer_email.lower(), User.role == Role.customer)
-    )
     if customer is None:
         problems.append({"field": "customer_email", "message": "unknown customer"})
     advisor = None
@@ -644,7 +651,7 @@ def decode_offset_cursor(cursor: str | None) -> int:
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
         offset = int(value)
-        if kind != "o" or offset < 0:
+        if kind != "o" or not 0 <= offset <= MAX_ID:
             raise ValueError
         return offset
     except (ValueError, UnicodeDecodeError):
