@@ -10,9 +10,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
 from babel import Locale
-from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from direkte import money
+
+# Row ids are 32-bit on both databases: a larger id in a request is bad input, not a crash.
+MAX_ROW_ID = 2**31 - 1
+RowRef = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 
 Language = Literal["en", "nb", "da", "sv", "de"]
 LANGUAGES: tuple[str, ...] = ("en", "nb", "da", "sv", "de")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from direkte.api.deps import ClockDep, CurrentUser, SessionDep
@@ -30,10 +30,12 @@ from direkte.escalations.schemas import (
     inbox_item,
     message_out,
 )
+from direkte.fields import MAX_ROW_ID
 from direkte.network.models import Role
 from direkte.visits.service import decode_offset_cursor, encode_offset_cursor
 
 router = APIRouter(tags=["escalations"], responses=ERROR_RESPONSES)
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The case's status or version does not allow this"}
@@ -47,7 +49,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     responses={200: {"description": "Folded into the open case", "model": EscalationOut}},
 )
 def open_escalation(
-    visit_id: int,
+    visit_id: RowId,
     body: EscalationCreate,
     request: Request,
     session: SessionDep,
@@ -86,7 +88,7 @@ def open_escalation(
 
 @router.get("/escalations/{escalation_id}")
 def get_escalation(
-    escalation_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser
+    escalation_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EscalationDetail:
     """The case with its thread and timeline (staff also see notes and calls)."""
     case = service.get_escalation(session, viewer=user, escalation_id=escalation_id)
@@ -100,7 +102,7 @@ def get_escalation(
     responses=CONFLICT,
 )
 def post_message(
-    escalation_id: int,
+    escalation_id: RowId,
     body: MessageCreate,
     request: Request,
     session: SessionDep,
@@ -139,7 +141,7 @@ def _message_json(message: EscalationMessage) -> Any:
 
 @router.post("/escalations/{escalation_id}/appeal", responses=CONFLICT)
 def appeal_escalation(
-    escalation_id: int, body: AppealIn, session: SessionDep, clock: ClockDep, user: CurrentUser
+    escalation_id: RowId, body: AppealIn, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EscalationOut:
     """Appeal a local manager's outcome to the regional manager (once, within 7 days)."""
     appealed = service.appeal_escalation(
@@ -153,7 +155,7 @@ def appeal_escalation(
 
 @router.post("/escalations/{escalation_id}/withdraw", responses=CONFLICT)
 def withdraw_escalation(
-    escalation_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser
+    escalation_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EscalationOut:
     """Withdraw the case (the customer, before it is resolved)."""
     case = service.withdraw_escalation(session, clock, viewer=user, escalation_id=escalation_id)
@@ -163,7 +165,7 @@ def withdraw_escalation(
 
 @router.post("/escalations/{escalation_id}/rating", status_code=201, responses=CONFLICT)
 def rate_escalation(
-    escalation_id: int, body: RatingIn, session: SessionDep, clock: ClockDep, user: CurrentUser
+    escalation_id: RowId, body: RatingIn, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EscalationOut:
     """Rate the handling 1 to 5 once the case is resolved (once)."""
     case = service.rate_escalation(
@@ -202,7 +204,7 @@ def list_inbox(
 
 @router.post("/escalations/{escalation_id}/acknowledge", responses=CONFLICT)
 def acknowledge_escalation(
-    escalation_id: int, session: SessionDep, clock: ClockDep, user: CurrentUser
+    escalation_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EscalationOut:
     """Take up the case (staff); counts as the first response."""
     case = service.acknowledge_escalation(session, clock, viewer=user, escalation_id=escalation_id)
@@ -214,7 +216,7 @@ def acknowledge_escalation(
     "/escalations/{escalation_id}/resolve", response_model=EscalationOut, responses=CONFLICT
 )
 def resolve_escalation(
-    escalation_id: int,
+    escalation_id: RowId,
     body: ResolveIn,
     request: Request,
     session: SessionDep,
@@ -250,7 +252,7 @@ def resolve_escalation(
 
 @router.post("/escalations/{escalation_id}/notes", status_code=201)
 def add_note(
-    escalation_id: int, body: NoteCreate, session: SessionDep, clock: ClockDep, user: CurrentUser
+    escalation_id: RowId, body: NoteCreate, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> MessageOut:
     """Add a staff-only note (never shown to the customer)."""
     note = service.add_note(
@@ -262,7 +264,7 @@ def add_note(
 
 @router.post("/escalations/{escalation_id}/calls", status_code=201)
 def log_call(
-    escalation_id: int, body: CallCreate, session: SessionDep, clock: ClockDep, user: CurrentUser
+    escalation_id: RowId, body: CallCreate, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> MessageOut:
     """Log a call with the customer: when, how long, and a summary."""
     call = service.log_call(

@@ -16,6 +16,7 @@ from direkte.escalations.models import (
     MessageKind,
     Outcome,
 )
+from direkte.fields import RowRef
 from direkte.money import MoneyOut
 from direkte.network.models import User
 from direkte.visits.models import Visit
@@ -29,7 +30,7 @@ class _In(BaseModel):
 
 class EscalationCreate(_In):
     category: Category
-    subject_id: int = Field(ge=1)
+    subject_id: RowRef
     reason: Body
 
 

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Stri
 
 from direkte.escalations.models import Escalation
 from direkte.escalations.schemas import EscalationOut, escalation_out
-from direkte.fields import Code, Currency, Vin
+from direkte.fields import Code, Currency, RowRef, Vin
 from direkte.money import MoneyOut
 from direkte.visits.contacts import Contact
 from direkte.visits.models import (
@@ -72,7 +72,7 @@ class DiagnosisCreate(_In):
     findings: Text
     codes: list[TroubleCode] = Field(default_factory=list, max_length=50)
     safety_related: bool = False
-    revises_id: int | None = None
+    revises_id: RowRef | None = None
 
 
 class EstimateLineIn(_In):
@@ -98,7 +98,7 @@ class WarrantyDecisionCreate(_In):
     ]
     safety_related: bool = False
     currency: Currency | None = None
-    estimate_id: int | None = None
+    estimate_id: RowRef | None = None
     lines: list[EstimateLineIn] = Field(default_factory=list, max_length=200)
 
 

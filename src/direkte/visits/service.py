@@ -18,6 +18,7 @@ from direkte.audit.service import Actor, record_event
 from direkte.clock import Clock
 from direkte.errors import BadRequest, Conflict, InvalidField, NotFound, RuleViolation
 from direkte.escalations.models import Escalation
+from direkte.fields import MAX_ROW_ID
 from direkte.network.models import Center, Role, User
 from direkte.visits.contacts import Contact, Place, contacts_shown, find_contacts, record_reveals
 from direkte.visits.models import (
@@ -63,7 +64,7 @@ _BACKWARD = {
 }
 TERMINAL = frozenset({VisitStatus.closed, VisitStatus.cancelled})
 # The largest row id (INTEGER keys): ids beyond it cannot exist, and binding one overflows.
-MAX_ID = 2**31 - 1
+MAX_ID = MAX_ROW_ID
 
 
 class InvalidStatusTransition(Conflict):
@@ -105,8 +106,30 @@ def can_transition(current: VisitStatus, target: VisitStatus) -> bool:
     return _FLOW.index(target) > _FLOW.index(current) or (current, target) in _BACKWARD
 
 
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+def _claim(
+    session: Session, model: type[Vehicle] | type[Visit], key: str, values: dict[str, Any]
+) -> tuple[Any, bool]:
+    """Insert a row unless its ``key`` exists; return it locked, and whether it is new.
+
+    The insert skips on conflict (waiting for a concurrent inserter to finish),
+    then the row is read under a lock, so concurrent calls end on one row.
+    """
+    column = getattr(model, key)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    skip: Any = (
+        insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[key])
+        .returning(model.id)
+    )
+    created = session.execute(skip).scalar() is not None
+    obj = session.scalars(
+        sa.select(model)
+        .where(column == values[key])
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return obj, created
 
 
 def _upsert_vehicle(session: Session, now: datetime, data: VehicleIn, owner: User) -> Vehicle:
@@ -117,19 +140,10 @@ def _upsert_vehicle(session: Session, now: datetime, data: VehicleIn, owner: Use
         "delivery_date": data.delivery_date,
         "owner_id": owner.id,
     }
-    stmt = (
-        _insert(session)(Vehicle)
-        .values(vin=data.vin, created_at=now, updated_at=now, **values)
-        .on_conflict_do_nothing(index_elements=["vin"])
-        .returning(Vehicle.id)
+    vehicle: Vehicle
+    vehicle, created = _claim(
+        session, Vehicle, "vin", {"vin": data.vin, "created_at": now, "updated_at": now, **values}
     )
-    created = session.execute(stmt).scalar() is not None
-    vehicle = session.scalars(
-        sa.select(Vehicle)
-        .where(Vehicle.vin == data.vin)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
     changed = False
     for key, value in values.items():
         if getattr(vehicle, key) != value:
@@ -140,7 +154,14 @@ def _upsert_vehicle(session: Session, now: datetime, data: VehicleIn, owner: Use
         if data.warranty is not None
         else (DEFAULT_COVERAGES if created else None)
     )
-    if wanted is not None:
+    if created and wanted is not None:
+        for kind, (years, distance) in wanted.items():
+            session.add(
+                WarrantyCoverage(
+                    vehicle_id=vehicle.id, kind=kind, years=years, distance_km=distance
+                )
+            )
+    elif wanted is not None:
         current = {c.kind: (c.years, c.distance_km) for c in vehicle.coverages}
         if current != wanted:
             vehicle.coverages.clear()
@@ -202,20 +223,10 @@ def upsert_visit(
         "advisor_id": advisor.id if advisor else None,
         "currency": center.currency,
     }
-    stmt = (
-        _insert(session)(Visit)
-        .values(
-            external_id=external_id,
-            created_at=now,
-            updated_at=now,
-            **refs,
-            **_visit_values(data, None, now),
-        )
-        .on_conflict_do_nothing(index_elements=["external_id"])
-        .returning(Visit.id)
+    fresh = {"external_id": external_id, "created_at": now, "updated_at": now}
+    visit, created = _claim(
+        session, Visit, "external_id", {**fresh, **refs, **_visit_values(data, None, now)}
     )
-    created = session.execute(stmt).scalar() is not None
-    visit = _lock_visit(session, external_id)
     if created:
         _record_status(session, visit, None, now, actor)
         record_event(
