@@ -12,6 +12,7 @@ from direkte.escalations.models import (
 from direkte.idempotency import IdempotencyRecord
 from direkte.network.models import Center, Region, User
 from direkte.notifications.models import Notification, OutboxEvent
+from direkte.policy.models import PolicyVersion
 from direkte.visits.models import (
     Diagnosis,
     Estimate,
@@ -38,6 +39,7 @@ __all__ = [
     "IdempotencyRecord",
     "Notification",
     "OutboxEvent",
+    "PolicyVersion",
     "Region",
     "User",
     "Vehicle",

@@ -60,6 +60,13 @@ def staff_with(**changes: dict[str, Any]) -> list[dict[str, Any]]:
 # ---- the HTTP world ----------------------------------------------------------------
 
 
+REASONS = {
+    "diagnosis": "The pads were changed last month",
+    "estimate": "Nobody called me before the price went up",
+    "warranty": "The car is still inside the battery warranty period",
+}
+
+
 @dataclass
 class World:
     """The factories' network and an integration key, with helpers to push visits."""
@@ -101,9 +108,11 @@ class World:
         *,
         email: str = "ola@example.no",
         category: str = "diagnosis",
-        reason: str = "The pads were changed last month",
+        reason: str | None = None,
         key: str | None = None,
     ) -> Response:
+        # Distinct texts per category: near-identical ones on one visit fold together.
+        reason = reason or REASONS[category]
         headers = dict(self.as_(email))
         if key is not None:
             headers["Idempotency-Key"] = key
@@ -181,7 +190,7 @@ class Committed:
                 session,
                 clock,
                 external_id=external_id,
-                data=DiagnosisCreate(findings="Pads worn", codes=["C1101"]),
+                data=DiagnosisCreate(findings="Pads worn", codes=["C1101"], safety_related=True),
                 actor=actor,
             )
             session.commit()

@@ -93,7 +93,14 @@ class TestOpenEscalation:
         assert set(guardrail) == {"decision", "tier", "policy_version", "rules", "explanation"}
         assert (guardrail["decision"], guardrail["tier"]) == ("route", 1)
         assert guardrail["policy_version"]
-        assert [r["rule"] for r in guardrail["rules"]] == ["eligibility", "duplicate"]
+        assert [r["rule"] for r in guardrail["rules"]] == [
+            "eligibility",
+            "frequency",
+            "content",
+            "duplicate",
+            "materiality",
+            "capacity",
+        ]
         for rule in guardrail["rules"]:
             assert set(rule) == {"rule", "passed", "inputs", "note"}
             assert rule["passed"] is True

@@ -14,6 +14,7 @@ from direkte.clock import Clock, SystemClock
 from direkte.config import Settings, get_settings
 from direkte.db import make_engine, make_sessionmaker
 from direkte.escalations.routes import router as escalations_router
+from direkte.policy.routes import router as policy_router
 from direkte.visits.routes import customer as visits_router
 from direkte.visits.routes import integration as integration_router
 from direkte.web.routes import router as web_router
@@ -45,7 +46,8 @@ def create_app(
     app.state.clock = clock or SystemClock()
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    for router in (auth_router, integration_router, visits_router, escalations_router):
+    routers = (auth_router, integration_router, visits_router, escalations_router, policy_router)
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(web_router)
     return app

@@ -29,6 +29,7 @@ from direkte.escalations.errors import (
     StaffOnly,
     StaleVersion,
 )
+from direkte.escalations.facts import gather_facts
 from direkte.escalations.models import (
     ACTIVE,
     Category,
@@ -40,12 +41,14 @@ from direkte.escalations.models import (
     MessageKind,
     Outcome,
 )
+from direkte.guardrails.content_facts import content_facts
 from direkte.guardrails.engine import Decision, Facts, evaluate
 from direkte.guardrails.explanations import explain
 from direkte.guardrails.policy import DEFAULT_POLICY, Policy
 from direkte.network.models import Center, Role, User
 from direkte.network.service import find_advisor, find_local_manager, find_regional_manager
 from direkte.notifications.service import emit
+from direkte.policy.service import policy_for_center
 from direkte.visits.models import Diagnosis, Estimate, Visit, WarrantyDecision
 from direkte.visits.service import VisitNotFound, visible_to, visit_with_revisions
 
@@ -207,46 +210,6 @@ class Opened:
     folded: bool
 
 
-def _gather_facts(
-    session: Session,
-    visit: Visit,
-    category: Category,
-    subject_id: int,
-) -> tuple[Facts, Escalation | None]:
-    model = _SUBJECTS[category]
-    belongs = (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(model)
-            .where(model.id == subject_id, model.visit_id == visit.id)
-        )
-        == 1
-    )
-    open_case = session.scalars(
-        sa.select(Escalation)
-        .where(
-            Escalation.visit_id == visit.id,
-            Escalation.category == category,
-            Escalation.status.in_(OPEN_LIKE),
-        )
-        .order_by(Escalation.id)
-        .limit(1)
-    ).first()
-    facts = Facts(
-        kind="create",
-        category=category.value,
-        program=visit.center.program.value,
-        visit_status=visit.status.value,
-        visit_checked_in_at=visit.checked_in_at,
-        visit_closed_at=visit.closed_at,
-        subject_id=subject_id,
-        subject_belongs=belongs,
-        open_case_id=open_case.id if open_case else None,
-        open_case_tier=open_case.tier if open_case else None,
-    )
-    return facts, open_case
-
-
 def _record_request(
     session: Session,
     *,
@@ -321,13 +284,15 @@ def open_escalation(
     category: Category,
     subject_id: int,
     reason: str,
-    policy: Policy = DEFAULT_POLICY,
+    policy: Policy | None = None,
 ) -> Opened:
     """Decide a customer's request and act on it; every request is recorded.
 
     Locks the visit so that concurrent requests cannot open two cases for one
     visit and category. A rejection returns ``escalation=None`` (the caller
-    commits the record, then answers 422). Raises CustomersOnly, VisitNotFound.
+    commits the record, then answers 422); a moderated request makes a held
+    case that nobody is told of until ops approve it. Raises CustomersOnly,
+    VisitNotFound.
     """
     if viewer.role != Role.customer:
         raise CustomersOnly("only the customer who owns the visit can escalate")
@@ -337,45 +302,54 @@ def open_escalation(
     if visit is None:
         raise VisitNotFound("visit not found")
     now = clock.now()
-    facts, open_case = _gather_facts(session, visit, category, subject_id)
-    decision = evaluate(policy, facts, now)
     center = visit.center
+    policy = policy or policy_for_center(session, center)
+    facts = gather_facts(
+        session,
+        visit=visit,
+        customer=viewer,
+        category=category,
+        subject_id=subject_id,
+        reason=reason,
+        content=content_facts(reason),
+        now=now,
+    )
+    decision = evaluate(policy, facts, now)
     language = viewer.language
+
+    def record(guardrail: dict[str, Any], escalation_id: int | None) -> None:
+        _record_request(
+            session,
+            at=now,
+            kind="create",
+            visit=visit,
+            customer=viewer,
+            category=category.value,
+            subject_id=subject_id,
+            reason=reason,
+            facts=facts,
+            decision=decision,
+            guardrail=guardrail,
+            escalation_id=escalation_id,
+        )
+
     if decision.decision == "reject":
         guardrail = _guardrail_json(
-            decision, explain(decision.reason, language, days=policy.escalation_window_days)
+            decision,
+            explain(
+                decision.reason,
+                language,
+                days=policy.escalation_window_days,
+                limit=policy.frequency.max_per_365_days,
+                cooldown=policy.frequency.cooldown_days,
+            ),
         )
-        _record_request(
-            session,
-            at=now,
-            kind="create",
-            visit=visit,
-            customer=viewer,
-            category=category.value,
-            subject_id=subject_id,
-            reason=reason,
-            facts=facts,
-            decision=decision,
-            guardrail=guardrail,
-            escalation_id=None,
-        )
+        record(guardrail, None)
         return Opened(None, decision, guardrail, folded=False)
-    if open_case is not None:
+    if decision.folded_into is not None:
+        open_case = session.get_one(Escalation, decision.folded_into)
         guardrail = _guardrail_json(decision, explain("folded", language))
-        _record_request(
-            session,
-            at=now,
-            kind="create",
-            visit=visit,
-            customer=viewer,
-            category=category.value,
-            subject_id=subject_id,
-            reason=reason,
-            facts=facts,
-            decision=decision,
-            guardrail=guardrail,
-            escalation_id=open_case.id,
-        )
+        record(guardrail, open_case.id)
         _add_message(session, open_case, viewer, MessageKind.message, reason, now)
         _touch(open_case, now)
         _log(
@@ -384,9 +358,10 @@ def open_escalation(
             "folded",
             at=now,
             actor=actor_of(viewer),
-            data={"subject_id": subject_id},
+            data={"subject_id": subject_id, "category": category.value},
         )
         return Opened(open_case, decision, open_case.guardrail, folded=True)
+    held = decision.decision == "moderate"
     case = Escalation(
         visit_id=visit.id,
         customer_id=viewer.id,
@@ -394,21 +369,21 @@ def open_escalation(
         category=category,
         subject_id=subject_id,
         reason=reason,
-        status=S.open,
-        tier=decision.tier or 1,
+        status=S.held if held else S.open,
+        tier=decision.tier if decision.tier is not None else 1,
         version=1,
         created_at=now,
         updated_at=now,
         currency=visit.currency,
         guardrail={},
     )
-    _assign(session, case, center, visit)
-    sla.start_clock(case, sla.hours_of(center), policy, now)
+    if not held:
+        _place(session, case, center, visit, decision.assignee_id, policy, now)
     assignee = session.get(User, case.assignee_id) if case.assignee_id else None
     case.guardrail = _guardrail_json(
         decision,
         explain(
-            "routed" if case.tier == 1 else "appeal_routed",
+            "held" if held else f"routed.tier{case.tier}",
             language,
             due=case.first_response_due,
             time_zone=center.time_zone,
@@ -417,32 +392,36 @@ def open_escalation(
     )
     session.add(case)
     session.flush()
-    _record_request(
-        session,
-        at=now,
-        kind="create",
-        visit=visit,
-        customer=viewer,
-        category=category.value,
-        subject_id=subject_id,
-        reason=reason,
-        facts=facts,
-        decision=decision,
-        guardrail=case.guardrail,
-        escalation_id=case.id,
-    )
+    record(case.guardrail, case.id)
     _add_message(session, case, viewer, MessageKind.message, reason, now)
     _log(
         session,
         case,
-        "opened",
+        "held" if held else "opened",
         at=now,
         actor=actor_of(viewer),
-        to_status=S.open.value,
+        to_status=case.status.value,
         data={"tier": case.tier, "assignee_id": case.assignee_id},
     )
-    _notify(session, case, "escalation.opened", now)
+    _notify(session, case, "escalation.held" if held else "escalation.opened", now)
     return Opened(case, decision, case.guardrail, folded=False)
+
+
+def _place(
+    session: Session,
+    case: Escalation,
+    center: Center,
+    visit: Visit,
+    assignee_id: int | None,
+    policy: Policy,
+    now: datetime,
+) -> None:
+    """Give a routed case its assignee and start its SLA clock."""
+    if assignee_id is not None:
+        case.assignee_id = assignee_id
+    else:
+        _assign(session, case, center, visit)
+    sla.start_clock(case, sla.hours_of(center), policy, now)
 
 
 # ---- staff actions -----------------------------------------------------------------

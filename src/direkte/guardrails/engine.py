@@ -7,8 +7,9 @@ escalations service gathers the facts and records them with the decision.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from direkte.guardrails.policy import Policy
@@ -30,6 +31,38 @@ class Facts:
     subject_belongs: bool
     open_case_id: int | None = None
     open_case_tier: int | None = None
+    # near-duplicates: the customer's most similar open case on this visit
+    similar_case_id: int | None = None
+    similar_case_tier: int | None = None
+    similarity: float = 0.0
+    # frequency: the customer's cases in the last 365 days and recent outcomes
+    cases_last_365_days: int = 0
+    recent_outcomes: tuple[str, ...] = ()  # newest first
+    last_outcome_at: datetime | None = None
+    # materiality
+    currency: str | None = None
+    estimate_total: str | None = None
+    first_approved_total: str | None = None
+    warranty_claimed: str | None = None
+    warranty_covered: str | None = None
+    warranty_decision: str | None = None
+    within_coverage: bool | None = None
+    safety_related: bool = False
+    drivable: bool = True
+    days_since_previous_visit: int | None = None
+    contradicts_previous: bool = False
+    # content
+    language: str | None = None
+    threat: bool = False
+    abuse: bool = False
+    content_matches: tuple[str, ...] = ()
+    # capacity: who would take it and how many open cases each has
+    local_manager_id: int | None = None
+    local_open: int = 0
+    deputy_id: int | None = None
+    deputy_open: int = 0
+    regional_manager_id: int | None = None
+    regional_open: int = 0
     # appeals
     case_status: str | None = None
     case_outcome_tier: int | None = None
@@ -38,8 +71,32 @@ class Facts:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(self).items()
+            k: (
+                v.isoformat() if isinstance(v, datetime) else list(v) if isinstance(v, tuple) else v
+            )
+            for k, v in asdict(self).items()
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Facts:
+        """Facts as recorded (for backtests); unknown keys from older records are ignored."""
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in known:
+                continue
+            if key in _TIME_FIELDS and isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            elif key in _TUPLE_FIELDS and isinstance(value, list):
+                value = tuple(value)
+            values[key] = value
+        return cls(**values)
+
+
+_TIME_FIELDS = frozenset(
+    {"visit_checked_in_at", "visit_closed_at", "last_outcome_at", "case_resolved_at"}
+)
+_TUPLE_FIELDS = frozenset({"recent_outcomes", "content_matches"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +115,7 @@ class Decision:
     rules: tuple[RuleResult, ...]
     reason: str  # the key of the customer's explanation
     folded_into: int | None = None
+    assignee_id: int | None = None  # who takes it, as capacity decided (tier 1 or 2)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -68,6 +126,7 @@ class Decision:
             "rules": [asdict(r) for r in self.rules],
             "reason": self.reason,
             "folded_into": self.folded_into,
+            "assignee_id": self.assignee_id,
         }
 
 
@@ -105,12 +164,171 @@ def eligibility(policy: Policy, facts: Facts, now: datetime) -> RuleResult:
     return RuleResult("eligibility", not failed, inputs, note)
 
 
-def duplicate(facts: Facts) -> RuleResult:
-    """One open case per visit and category; a repeat is folded into it."""
-    inputs = {"category": facts.category, "open_case_id": facts.open_case_id}
-    if facts.open_case_id is None:
-        return RuleResult("duplicate", True, inputs, "no open case for this visit and category")
-    return RuleResult("duplicate", False, inputs, f"folded into open case {facts.open_case_id}")
+def duplicate(policy: Policy, facts: Facts) -> RuleResult:
+    """One open case per visit and category; a near-identical re-submission folds too."""
+    threshold = policy.content.near_duplicate_similarity
+    inputs = {
+        "category": facts.category,
+        "open_case_id": facts.open_case_id,
+        "similar_case_id": facts.similar_case_id,
+        "similarity": round(facts.similarity, 3),
+        "similarity_threshold": threshold,
+    }
+    if facts.open_case_id is not None:
+        return RuleResult("duplicate", False, inputs, f"folded into open case {facts.open_case_id}")
+    if facts.similar_case_id is not None and facts.similarity >= threshold:
+        return RuleResult(
+            "duplicate", False, inputs, f"nearly identical to open case {facts.similar_case_id}"
+        )
+    return RuleResult("duplicate", True, inputs, "no open case for this visit and category")
+
+
+def frequency(policy: Policy, facts: Facts, now: datetime) -> RuleResult:
+    """At most N cases a customer in 365 days; a cooldown after upheld outcomes in a row."""
+    rule = policy.frequency
+    streak = facts.recent_outcomes[: rule.upheld_in_a_row]
+    upheld_streak = len(streak) == rule.upheld_in_a_row and all(o == "upheld" for o in streak)
+    cooling = (
+        upheld_streak
+        and facts.last_outcome_at is not None
+        and now < facts.last_outcome_at + timedelta(days=rule.cooldown_days)
+    )
+    safety_exempt = policy.safety_overrides.enabled and facts.safety_related
+    checks = {
+        "under_limit": facts.cases_last_365_days < rule.max_per_365_days,
+        "not_cooling_down": not cooling or safety_exempt,
+    }
+    failed = [name for name, ok in checks.items() if not ok]
+    inputs = {
+        "cases_last_365_days": facts.cases_last_365_days,
+        "max_per_365_days": rule.max_per_365_days,
+        "recent_outcomes": list(facts.recent_outcomes[:5]),
+        "last_outcome_at": _iso(facts.last_outcome_at),
+        "cooldown_days": rule.cooldown_days,
+        "upheld_in_a_row": rule.upheld_in_a_row,
+        "safety_exempt": safety_exempt,
+        "checks": checks,
+    }
+    note = "within limits" if not failed else "over the limit: " + ", ".join(failed)
+    return RuleResult("frequency", not failed, inputs, note)
+
+
+def _amount(text: str | None) -> Decimal:
+    return Decimal(text) if text else Decimal(0)
+
+
+def materiality(policy: Policy, facts: Facts) -> RuleResult:
+    """Whether the matter is substantive enough for a manager (else tier 0, not dropped)."""
+    rule = policy.materiality
+    safety = policy.safety_overrides.enabled and facts.safety_related
+    inputs: dict[str, Any] = {"category": facts.category, "safety_override": safety}
+    reasons: list[str] = []
+    if facts.category == "estimate":
+        base, total = _amount(facts.first_approved_total), _amount(facts.estimate_total)
+        increase = total - base
+        percent = (
+            increase * 100 / base if base > 0 else Decimal(0) if increase <= 0 else Decimal(100)
+        )
+        minimum = rule.estimate.min_increase.get(facts.currency or "", None)
+        inputs |= {
+            "first_approved_total": str(base),
+            "estimate_total": str(total),
+            "increase": str(increase),
+            "increase_percent": str(round(percent, 1)),
+            "min_increase": str(minimum) if minimum is not None else None,
+            "min_increase_percent": str(rule.estimate.min_increase_percent),
+            "currency": facts.currency,
+        }
+        if (
+            minimum is not None
+            and increase >= minimum
+            and percent >= rule.estimate.min_increase_percent
+        ):
+            reasons.append("large_increase")
+    elif facts.category == "warranty":
+        denied = _amount(facts.warranty_claimed) - _amount(facts.warranty_covered)
+        minimum = rule.warranty.min_denied.get(facts.currency or "", None)
+        inputs |= {
+            "denied": str(denied),
+            "min_denied": str(minimum) if minimum is not None else None,
+            "currency": facts.currency,
+            "decision": facts.warranty_decision,
+            "safety_related": facts.safety_related,
+            "within_coverage": facts.within_coverage,
+        }
+        if minimum is not None and denied >= minimum:
+            reasons.append("large_denial")
+        if rule.warranty.safety_related and facts.safety_related:
+            reasons.append("safety_related")
+        if rule.warranty.within_coverage and facts.within_coverage and denied > 0:
+            reasons.append("within_coverage")
+    else:
+        repeat = (
+            facts.days_since_previous_visit is not None
+            and facts.days_since_previous_visit <= rule.diagnosis.repeat_visit_days
+        )
+        inputs |= {
+            "days_since_previous_visit": facts.days_since_previous_visit,
+            "repeat_visit_days": rule.diagnosis.repeat_visit_days,
+            "safety_related": facts.safety_related,
+            "drivable": facts.drivable,
+            "contradicts_previous": facts.contradicts_previous,
+        }
+        if repeat:
+            reasons.append("repeat_visit")
+        if rule.diagnosis.safety_related and facts.safety_related:
+            reasons.append("safety_related")
+        if rule.diagnosis.not_drivable and not facts.drivable:
+            reasons.append("not_drivable")
+        if rule.diagnosis.contradicting_revision and facts.contradicts_previous:
+            reasons.append("contradicts_previous")
+    if safety and "safety_related" not in reasons:
+        reasons.append("safety_override")
+    inputs["material_because"] = reasons
+    note = (
+        "material: " + ", ".join(reasons)
+        if reasons
+        else "below the bar: the service advisor answers"
+    )
+    return RuleResult("materiality", bool(reasons), inputs, note)
+
+
+def content(policy: Policy, facts: Facts) -> RuleResult:
+    """Threats or abuse are held for a human check; the language is recorded."""
+    held = (facts.threat and policy.content.moderate_threats) or (
+        facts.abuse and policy.content.moderate_abuse
+    )
+    inputs = {
+        "language": facts.language,
+        "threat": facts.threat,
+        "abuse": facts.abuse,
+        "matches": list(facts.content_matches),
+    }
+    note = "held for review: " + ", ".join(facts.content_matches) if held else "no threats or abuse"
+    return RuleResult("content", not held, inputs, note)
+
+
+def capacity(policy: Policy, facts: Facts) -> RuleResult:
+    """A manager over the open-case cap gets no more: the deputy, else tier 2."""
+    cap = policy.capacity
+    inputs: dict[str, Any] = {
+        "local_manager_id": facts.local_manager_id,
+        "local_open": facts.local_open,
+        "deputy_id": facts.deputy_id,
+        "deputy_open": facts.deputy_open,
+        "regional_manager_id": facts.regional_manager_id,
+        "regional_open": facts.regional_open,
+        "local_cap": cap.local_manager_open_cap,
+        "regional_cap": cap.regional_manager_open_cap,
+    }
+    if facts.local_manager_id is not None and facts.local_open < cap.local_manager_open_cap:
+        inputs["to"] = "local_manager"
+        return RuleResult("capacity", True, inputs, "the local manager has room")
+    if facts.deputy_id is not None and facts.deputy_open < cap.local_manager_open_cap:
+        inputs["to"] = "deputy"
+        return RuleResult("capacity", False, inputs, "the local manager is full: to the deputy")
+    inputs["to"] = "regional_manager"
+    return RuleResult("capacity", False, inputs, "local managers are full: to tier 2")
 
 
 def appeal(policy: Policy, facts: Facts, now: datetime) -> RuleResult:
@@ -140,34 +358,84 @@ def appeal(policy: Policy, facts: Facts, now: datetime) -> RuleResult:
 
 
 def evaluate(policy: Policy, facts: Facts, now: datetime) -> Decision:
-    """Decide where a request goes: reject if not eligible, fold a duplicate, else route.
+    """Decide where a request goes, applying every rule and listing each.
 
-    Order: eligibility (reject) → duplicate (fold) → route to tier 1. Appeals:
-    eligibility → appeal rule (reject) → route to tier 2.
+    Order of effect: eligibility, then frequency (reject); content (moderate);
+    duplicate (fold into the open case); materiality (below the bar: tier 0);
+    capacity (tier 1 to the local manager or the deputy, else tier 2). A request
+    that would fold is not counted against the frequency limit.
+    Appeals: eligibility, then the appeal rule (reject), else tier 2.
     """
     first = eligibility(policy, facts, now)
     if facts.kind == "appeal":
         second = appeal(policy, facts, now)
-        rules = (first, second)
+        rules: tuple[RuleResult, ...] = (first, second)
         if not first.passed:
-            return Decision("reject", None, policy.version, rules, "not_eligible")
+            return Decision("reject", None, policy.version, rules, _reject_reason(first))
         if not second.passed:
             return Decision("reject", None, policy.version, rules, _appeal_reason(second))
-        return Decision("route", 2, policy.version, rules, "appeal_routed")
-    second = duplicate(facts)
-    rules = (first, second)
-    if not first.passed:
-        return Decision("reject", None, policy.version, rules, _reject_reason(first))
-    if not second.passed:
         return Decision(
             "route",
-            facts.open_case_tier,
+            2,
             policy.version,
             rules,
-            "folded",
-            folded_into=facts.open_case_id,
+            "appeal_routed",
+            assignee_id=facts.regional_manager_id,
         )
-    return Decision("route", 1, policy.version, rules, "routed")
+    dup = duplicate(policy, facts)
+    freq = frequency(policy, facts, now)
+    said = content(policy, facts)
+    material = materiality(policy, facts)
+    room = capacity(policy, facts)
+    rules = (first, freq, said, dup, material, room)
+    version = policy.version
+    if not first.passed:
+        return Decision("reject", None, version, rules, _reject_reason(first))
+    folds_into = facts.open_case_id if facts.open_case_id is not None else facts.similar_case_id
+    if not freq.passed and dup.passed:
+        return Decision("reject", None, version, rules, _frequency_reason(freq))
+    if not said.passed:
+        return Decision(
+            "moderate",
+            _tier(material, room),
+            version,
+            rules,
+            "held",
+            assignee_id=_assignee(material, room, facts),
+        )
+    if not dup.passed:
+        tier = facts.open_case_tier if facts.open_case_id is not None else facts.similar_case_tier
+        return Decision("route", tier, version, rules, "folded", folded_into=folds_into)
+    tier = _tier(material, room)
+    return Decision(
+        "route",
+        tier,
+        version,
+        rules,
+        f"routed.tier{tier}",
+        assignee_id=_assignee(material, room, facts),
+    )
+
+
+def _tier(material: RuleResult, room: RuleResult) -> int:
+    if not material.passed:
+        return 0
+    return 2 if room.inputs["to"] == "regional_manager" else 1
+
+
+def _assignee(material: RuleResult, room: RuleResult, facts: Facts) -> int | None:
+    if not material.passed:
+        return None  # tier 0: the visit's advisor, chosen when the case is made
+    return {
+        "local_manager": facts.local_manager_id,
+        "deputy": facts.deputy_id,
+        "regional_manager": facts.regional_manager_id,
+    }[room.inputs["to"]]
+
+
+def _frequency_reason(result: RuleResult) -> str:
+    checks: dict[str, bool] = result.inputs["checks"]
+    return "frequency.under_limit" if not checks["under_limit"] else "frequency.not_cooling_down"
 
 
 def _reject_reason(result: RuleResult) -> str:

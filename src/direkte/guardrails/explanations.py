@@ -11,7 +11,42 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_skeleton, format_time
 
 _TEXTS: dict[str, dict[str, str]] = {
-    "routed": {
+    "routed.tier0": {
+        "en": "Your service advisor {name} will answer by {due}. If you are not satisfied with the answer, you can escalate again.",
+        "nb": "Servicerådgiveren din, {name}, svarer innen {due}. Er du ikke fornøyd med svaret, kan du eskalere igjen.",
+        "da": "Din servicerådgiver, {name}, svarer senest {due}. Er du ikke tilfreds med svaret, kan du eskalere igen.",
+        "sv": "Din servicerådgivare {name} svarar senast {due}. Är du inte nöjd med svaret kan du eskalera igen.",
+        "de": "Ihre Serviceberatung ({name}) antwortet bis {due}. Sind Sie mit der Antwort nicht zufrieden, können Sie erneut eskalieren.",
+    },
+    "routed.tier2": {
+        "en": "Your case is with {name}, the regional service manager. You will get a first answer by {due}.",
+        "nb": "Saken din er hos {name}, regional servicesjef. Du får et første svar innen {due}.",
+        "da": "Din sag er hos {name}, den regionale servicechef. Du får et første svar senest {due}.",
+        "sv": "Ditt ärende ligger hos {name}, regional servicechef. Du får ett första svar senast {due}.",
+        "de": "Ihr Anliegen liegt bei {name}, der regionalen Serviceleitung. Sie erhalten eine erste Antwort bis {due}.",
+    },
+    "held": {
+        "en": "Your request will be read by our service team before it goes further. You will hear from us within one business day.",
+        "nb": "Henvendelsen din blir lest av serviceteamet vårt før den går videre. Du hører fra oss innen én virkedag.",
+        "da": "Din henvendelse bliver læst af vores serviceteam, før den går videre. Du hører fra os inden for én hverdag.",
+        "sv": "Din begäran läses av vårt serviceteam innan den går vidare. Du hör av oss inom en arbetsdag.",
+        "de": "Ihre Anfrage wird von unserem Serviceteam gelesen, bevor sie weitergeht. Sie hören innerhalb eines Werktags von uns.",
+    },
+    "frequency.under_limit": {
+        "en": "You have escalated {limit} cases in the last 12 months, the most we take directly to managers. Your service advisor will help you with this one.",
+        "nb": "Du har eskalert {limit} saker de siste 12 månedene, som er det meste vi tar direkte til ledere. Servicerådgiveren din hjelper deg med denne.",
+        "da": "Du har eskaleret {limit} sager de seneste 12 måneder, hvilket er det højeste antal, vi tager direkte til ledere. Din servicerådgiver hjælper dig med denne.",
+        "sv": "Du har eskalerat {limit} ärenden de senaste 12 månaderna, vilket är det högsta antal vi tar direkt till chefer. Din servicerådgivare hjälper dig med detta.",
+        "de": "Sie haben in den letzten 12 Monaten {limit} Anliegen eskaliert, die Höchstzahl, die wir direkt an Führungskräfte geben. Ihre Serviceberatung hilft Ihnen bei diesem.",
+    },
+    "frequency.not_cooling_down": {
+        "en": "Your last cases were decided recently, so for {cooldown} days new requests go to your service advisor first. Safety matters always reach a manager.",
+        "nb": "De siste sakene dine ble avgjort nylig, så i {cooldown} dager går nye henvendelser først til servicerådgiveren din. Sikkerhetssaker når alltid en leder.",
+        "da": "Dine seneste sager blev afgjort for nylig, så i {cooldown} dage går nye henvendelser først til din servicerådgiver. Sikkerhedssager når altid en leder.",
+        "sv": "Dina senaste ärenden avgjordes nyligen, så i {cooldown} dagar går nya ärenden först till din servicerådgivare. Säkerhetsfrågor når alltid en chef.",
+        "de": "Ihre letzten Anliegen wurden kürzlich entschieden, daher gehen neue Anfragen {cooldown} Tage lang zuerst an Ihre Serviceberatung. Sicherheitsfragen erreichen immer eine Führungskraft.",
+    },
+    "routed.tier1": {
         "en": "Your case is with {name}, the local service manager. You will get a first answer by {due}.",
         "nb": "Saken din er hos {name}, lokal servicesjef. Du får et første svar innen {due}.",
         "da": "Din sag er hos {name}, den lokale servicechef. Du får et første svar senest {due}.",
@@ -108,6 +143,8 @@ def explain(
     time_zone: str = "UTC",
     name: str = "",
     days: int = 0,
+    limit: int = 0,
+    cooldown: int = 0,
 ) -> str:
     """The customer's explanation for a decision ``reason``, in ``language``."""
     texts = _TEXTS.get(reason) or _TEXTS.get(reason.split(".")[0] + ".", {})
@@ -117,4 +154,6 @@ def explain(
         zone = ZoneInfo(time_zone)
         day = format_skeleton("yMMMEd", due, tzinfo=zone, locale=language)
         due_text = f"{day} {format_time(due, 'short', tzinfo=zone, locale=language)}"
-    return template.format(name=name or "—", due=due_text, days=days)
+    return template.format(
+        name=name or "—", due=due_text, days=days, limit=limit, cooldown=cooldown
+    )

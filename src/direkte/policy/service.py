@@ -1,0 +1,129 @@
+"""Reading and publishing guardrail policy versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from direkte.audit.service import Actor, record_event
+from direkte.clock import Clock
+from direkte.errors import Conflict, NotFound, RuleViolation
+from direkte.guardrails.policy import Policy, default_document, policy_for, validate_document
+from direkte.network.models import Center, Region
+from direkte.policy.models import PolicyVersion
+
+
+class StalePolicyVersion(Conflict):
+    code = "stale_version"
+
+
+class InvalidPolicy(RuleViolation):
+    code = "invalid_policy"
+
+
+class PolicyVersionNotFound(NotFound):
+    code = "policy_version_not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    version: int
+    document: dict[str, Any]
+    author: str
+    created_at: datetime | None
+    note: str | None
+
+
+_BUILTIN = Published(0, default_document(), "direkte (built in)", None, None)
+
+
+def _published(row: PolicyVersion) -> Published:
+    return Published(row.version, row.document, row.author_label, row.created_at, row.note)
+
+
+def current_policy(session: Session) -> Published:
+    """The newest published version (version 0, the built-in default, when none is)."""
+    row = session.scalars(
+        sa.select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1)
+    ).first()
+    return _published(row) if row is not None else _BUILTIN
+
+
+def policy_for_center(session: Session, center: Center) -> Policy:
+    """The current policy merged for the center's region."""
+    published = current_policy(session)
+    region = session.scalar(sa.select(Region.code).where(Region.id == center.region_id))
+    return policy_for(published.document, str(published.version), region)
+
+
+def publish_policy(
+    session: Session,
+    clock: Clock,
+    *,
+    actor: Actor,
+    document: Any,
+    expected_version: int,
+    note: str | None,
+) -> Published:
+    """Publish a new immutable version, unless someone published since ``expected_version``.
+
+    Raises StalePolicyVersion, InvalidPolicy (every problem by path).
+    """
+    # Serialize publishers: the lock on the newest row (or the unique version) settles races.
+    current = session.scalars(
+        sa.select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1).with_for_update()
+    ).first()
+    current_version = current.version if current else 0
+    if expected_version != current_version:
+        raise StalePolicyVersion(
+            "the policy changed since you read it; reload it",
+            {"current_version": current_version, "your_version": expected_version},
+        )
+    normalized, problems = validate_document(document)
+    if problems:
+        raise InvalidPolicy(f"{len(problems)} problem(s) in the policy document", problems)
+    now = clock.now()
+    row = PolicyVersion(
+        version=current_version + 1,
+        document=normalized,
+        author_id=actor.id,
+        author_label=actor.label,
+        note=note,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record_event(
+        session,
+        at=now,
+        actor=actor,
+        action="policy.published",
+        subject_kind="policy",
+        subject_id=row.version,
+        data={"version": row.version, "note": note},
+    )
+    return _published(row)
+
+
+def list_versions(session: Session, *, limit: int, before: int | None) -> list[Published]:
+    query = sa.select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(limit)
+    if before is not None:
+        query = query.where(PolicyVersion.version < before)
+    rows = [_published(r) for r in session.scalars(query)]
+    if len(rows) < limit and (before is None or before > 0):
+        rows.append(_BUILTIN)
+    return rows
+
+
+def get_version(session: Session, *, version: int) -> Published:
+    """One version (0 is the built-in default). Raises PolicyVersionNotFound."""
+    if version == 0:
+        return _BUILTIN
+    row = session.scalar(sa.select(PolicyVersion).where(PolicyVersion.version == version))
+    if row is None:
+        raise PolicyVersionNotFound(f"no policy version {version}")
+    return _published(row)
