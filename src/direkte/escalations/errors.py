@@ -47,3 +47,7 @@ class CustomersOnly(Forbidden):
 
 class StaffOnly(Forbidden):
     code = "staff_only"
+
+
+class OpsOnly(Forbidden):
+    code = "ops_only"

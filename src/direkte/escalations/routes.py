@@ -19,11 +19,13 @@ from direkte.escalations.schemas import (
     EscalationCreate,
     EscalationDetail,
     EscalationOut,
+    HeldPage,
     InboxPage,
     MessageCreate,
     MessageOut,
     NoteCreate,
     RatingIn,
+    RejectIn,
     ResolveIn,
     escalation_detail,
     escalation_out,
@@ -278,3 +280,43 @@ def log_call(
     )
     session.commit()
     return message_out(call)
+
+
+@router.get("/moderation/held", tags=["moderation"])
+def list_held(
+    session: SessionDep,
+    clock: ClockDep,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> HeldPage:
+    """Cases held by the guardrails for a human check (ops_admin), oldest first."""
+    offset = decode_offset_cursor(cursor)
+    cases = service.list_held(session, viewer=user, limit=limit + 1, offset=offset)
+    now = clock.now()
+    return HeldPage(
+        items=[escalation_out(c, now=now) for c in cases[:limit]],
+        next_cursor=encode_offset_cursor(offset + limit) if len(cases) > limit else None,
+    )
+
+
+@router.post("/moderation/{escalation_id}/approve", tags=["moderation"], responses=CONFLICT)
+def approve_held(
+    escalation_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser
+) -> EscalationOut:
+    """Release a held case to the tier its decision named (ops_admin)."""
+    case = service.approve_held(session, clock, viewer=user, escalation_id=escalation_id)
+    session.commit()
+    return escalation_out(case, now=clock.now())
+
+
+@router.post("/moderation/{escalation_id}/reject", tags=["moderation"], responses=CONFLICT)
+def reject_held(
+    escalation_id: RowId, body: RejectIn, session: SessionDep, clock: ClockDep, user: CurrentUser
+) -> EscalationOut:
+    """Turn a held case down with a reason the customer reads (ops_admin)."""
+    case = service.reject_held(
+        session, clock, viewer=user, escalation_id=escalation_id, reason=body.reason
+    )
+    session.commit()
+    return escalation_out(case, now=clock.now())

@@ -60,6 +60,15 @@ class ResolveIn(_In):
     version: int = Field(ge=1)
 
 
+class RejectIn(_In):
+    reason: Body
+
+
+class HeldPage(BaseModel):
+    items: list[EscalationOut]
+    next_cursor: str | None
+
+
 class AppealIn(_In):
     reason: Body
 
@@ -128,6 +137,7 @@ class EscalationOut(BaseModel):
     outcome: OutcomeOut | None
     appealed: bool
     rating: RatingOut | None
+    rejection_reason: str | None = None
 
 
 class MessageOut(BaseModel):
@@ -237,6 +247,7 @@ def _fields(case: Escalation, *, now: datetime) -> dict[str, Any]:
         "outcome": outcome,
         "appealed": case.appealed_at is not None,
         "rating": rating,
+        "rejection_reason": case.rejection_reason,
     }
 
 

@@ -26,6 +26,7 @@ from direkte.escalations.errors import (
     EscalationNotFound,
     InvalidOutcome,
     InvalidTransition,
+    OpsOnly,
     StaffOnly,
     StaleVersion,
 )
@@ -804,6 +805,81 @@ def rate_escalation(
     _touch(case, now)
     _log(session, case, "rated", at=now, actor=actor_of(viewer), data={"score": score})
     _notify(session, case, "escalation.rated", now, score=score)
+    return case
+
+
+# ---- moderation --------------------------------------------------------------------
+
+
+def _ops(viewer: User) -> None:
+    if viewer.role != Role.ops_admin:
+        raise OpsOnly("ops_admin only")
+
+
+def _held(session: Session, escalation_id: int) -> Escalation:
+    case = session.scalars(
+        sa.select(Escalation)
+        .where(Escalation.id == escalation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if case is None:
+        raise EscalationNotFound("escalation not found")
+    return case
+
+
+def list_held(session: Session, *, viewer: User, limit: int, offset: int) -> list[Escalation]:
+    """Cases the guardrails held for a human check, oldest first. Raises OpsOnly."""
+    _ops(viewer)
+    return list(
+        session.scalars(
+            sa.select(Escalation)
+            .where(Escalation.status == S.held)
+            .order_by(Escalation.created_at, Escalation.id)
+            .offset(offset)
+            .limit(limit)
+        )
+    )
+
+
+def approve_held(session: Session, clock: Clock, *, viewer: User, escalation_id: int) -> Escalation:
+    """Release a held case: it opens at the tier its decision named, with its SLA.
+
+    Raises OpsOnly, EscalationNotFound, InvalidTransition.
+    """
+    _ops(viewer)
+    case = _held(session, escalation_id)
+    now = clock.now()
+    _transition(session, case, S.open, at=now, actor=actor_of(viewer), kind="approved")
+    center = session.get_one(Center, case.center_id)
+    _place(session, case, center, case.visit, None, policy_for_center(session, center), now)
+    _notify(session, case, "escalation.approved", now)
+    return case
+
+
+def reject_held(
+    session: Session, clock: Clock, *, viewer: User, escalation_id: int, reason: str
+) -> Escalation:
+    """Turn a held case down with a reason the customer reads.
+
+    Raises OpsOnly, EscalationNotFound, InvalidTransition.
+    """
+    _ops(viewer)
+    case = _held(session, escalation_id)
+    now = clock.now()
+    _transition(
+        session,
+        case,
+        S.rejected,
+        at=now,
+        actor=actor_of(viewer),
+        kind="rejected",
+        data={"reason": reason},
+    )
+    case.rejection_reason = reason
+    case.closed_at = now
+    sla.stop_clock(case)
+    _notify(session, case, "escalation.rejected", now, reason=reason)
     return case
 
 
