@@ -99,6 +99,10 @@ class Escalation(Base):
         sa.Index("ix_escalations_visit_category_status", "visit_id", "category", "status"),
         sa.Index("ix_escalations_tier_sla_next_due", "tier", "sla_next_due"),
         sa.Index("ix_escalations_status_resolved_at", "status", "resolved_at"),
+        # The guardrails' frequency look-ups (cases in 365 days, recent outcomes) and load.
+        sa.Index("ix_escalations_customer_created", "customer_id", "created_at"),
+        sa.Index("ix_escalations_customer_resolved", "customer_id", "resolved_at"),
+        sa.Index("ix_escalations_assignee_status", "assignee_id", "status"),
     )
 
 
