@@ -1,22 +1,30 @@
-"""HTTP benchmark: the integration PUT and the customer GET against bare endpoints.
+"""HTTP benchmark: integration PUT, escalation create and customer GET vs bare endpoints.
 
 Run from the project root (PostgreSQL on 127.0.0.1:5432, trust auth, wrk installed):
 
     .venv/bin/python bench/http_bench.py
 
 It creates a throw-away database (``direkte_bench``), migrates it, loads the demo
-network (seed 1, 300 visits), creates an API key and the bench-only table
-``bench_rows``, then for each worker count starts
-``uvicorn bench.bench_app:app --workers N`` on 127.0.0.1 and drives four
+network (seed 1, 300 visits), creates an API key, the bench-only table
+``bench_rows`` and the escalation pool (checked-in visits at program centers, each
+with a diagnosis, an estimate and a warranty decision), then for each worker count
+starts ``uvicorn bench.bench_app:app --workers N`` on 127.0.0.1 and drives five
 scenarios with wrk (a warm-up, then a measured run each):
 
-* ``bare_insert``  POST /bench/insert                       one INSERT of one row
-* ``put_visit``    PUT  /api/v1/integration/visits/{ext_id} half creates, half updates
-* ``bare_select``  GET  /bench/select/{id}                  one primary-key SELECT
-* ``get_visit``    GET  /api/v1/visits/{id}                 a customer reads their own visit
+* ``bare_insert``        POST /bench/insert                       one INSERT of one row
+* ``put_visit``          PUT  /api/v1/integration/visits/{ext_id} half creates, half updates
+* ``create_escalation``  POST /api/v1/visits/{id}/escalations     every request a new case
+* ``bare_select``        GET  /bench/select/{id}                  one primary-key SELECT
+* ``get_visit``          GET  /api/v1/visits/{id}                 a customer reads their visit
+
+Creates are not repeatable (a second request for a visit and category is folded
+into the open case, 200), so every wrk run of ``create_escalation`` gets its own
+unused (visit, category, subject) triples, split into disjoint slices per wrk
+thread; a run that would need more fails its requests visibly (``exhausted``).
 
 It prints requests/s, p50, p99 and non-2xx per scenario and worker count, the
-ratios PUT/bare-insert and GET/bare-select against the targets, and writes the
+ratios PUT/bare-insert, escalation-create/bare-insert and GET/bare-select against
+the targets, and writes the
 whole result as JSON to bench/results/ (gitignored). The database is dropped at
 the end unless --keep-db is given. See docs/performance.md.
 """
@@ -47,11 +55,24 @@ RESULTS = ROOT / "bench" / "results"
 
 PUT_TARGET = 0.40  # PUT visit >= 40 % of bare-insert throughput
 GET_TARGET = 0.35  # GET visit >= 35 % of bare-select throughput
+ESCALATION_TARGET = 0.30  # escalation create >= 30 % of bare-insert throughput
 SELECT_ROWS = 10_000
 UPDATE_POOL = 400  # existing visits the PUT scenario updates
 CREATE_VEHICLES = 400  # known vehicles the PUT scenario opens new visits for
 GET_CUSTOMERS = 8
-SCENARIOS = ("bare_insert", "put_visit", "bare_select", "get_visit")
+ESCALATION_CUSTOMERS = 6  # demo customers who own the escalation pool's visits
+# The pool is sized for this rate over every warm-up and measured run (the real
+# rate is far lower), so that no run can use up its triples.
+ESCALATION_POOL_RPS = 1000
+CATEGORIES = ("diagnosis", "estimate", "warranty")  # one subject of each per pool visit
+SCENARIOS = ("bare_insert", "put_visit", "create_escalation", "bare_select", "get_visit")
+WARMUP_KEYS = ("requests", "rps", "non2xx", "unexpected_2xx", "exhausted")
+# (key, scenario, baseline, target)
+RATIOS = (
+    ("put_vs_bare_insert", "put_visit", "bare_insert", PUT_TARGET),
+    ("escalation_vs_bare_insert", "create_escalation", "bare_insert", ESCALATION_TARGET),
+    ("get_vs_bare_select", "get_visit", "bare_select", GET_TARGET),
+)
 
 BENCH_ROWS_DDL = """
 CREATE TABLE bench_rows (
@@ -112,8 +133,50 @@ def _visit_body(center: str, email: str, vin: str, concern: str) -> dict[str, An
     }
 
 
-def prepare_database(url: str) -> dict[str, Any]:
-    """Migrate, load the demo, create the key, bench rows and the PUT pools."""
+def escalation_pool_visits(seconds: int, threads: int) -> int:
+    """Pool visits one wrk run of ``seconds`` gets: three triples each, whole per thread."""
+    visits = -(-ESCALATION_POOL_RPS * seconds // len(CATEGORIES))
+    return -(-visits // threads) * threads
+
+
+ESCALATION_POOL_SQL = """
+WITH new_visits AS (
+    INSERT INTO visits (external_id, center_id, customer_id, vehicle_id, concern, status,
+        currency, booked_at, appointment_date, checked_in_at, drivable, created_at, updated_at)
+    SELECT 'BENCH-ESC-' || lpad(g::text, 7, '0'),
+        c.id, (:customers)[1 + g % cardinality(:customers)], :vehicle,
+        'Bench: escalation pool', 'checked_in', c.currency,
+        now() - interval '3 days', current_date, now() - interval '1 hour', true, now(), now()
+    FROM generate_series(1, :n) AS g
+    JOIN centers c ON c.id = (:centers)[1 + g % cardinality(:centers)]
+    RETURNING id, customer_id, currency
+), diagnoses_ AS (
+    INSERT INTO diagnoses (visit_id, seq, findings, codes, safety_related, author, created_at)
+    SELECT id, 1, 'Bench: worn rear bushings', '["C1234"]', false, 'bench', now()
+    FROM new_visits
+    RETURNING id, visit_id
+), estimates_ AS (
+    INSERT INTO estimates (visit_id, seq, currency, total, reason, author, created_at)
+    SELECT id, 1, currency, 4200, NULL, 'bench', now() FROM new_visits
+    RETURNING id, visit_id
+), warranty_ AS (
+    INSERT INTO warranty_decisions (visit_id, seq, decision, currency, claimed, covered,
+        claim_lines, reason_code, safety_related, author, created_at)
+    SELECT id, 1, 'not_covered', currency, 4200, 0, '[]', 'WEAR', false, 'bench', now()
+    FROM new_visits
+    RETURNING id, visit_id
+)
+SELECT v.id, v.customer_id, d.id, e.id, w.id
+FROM new_visits v
+JOIN diagnoses_ d ON d.visit_id = v.id
+JOIN estimates_ e ON e.visit_id = v.id
+JOIN warranty_ w ON w.visit_id = v.id
+ORDER BY v.id
+"""
+
+
+def prepare_database(url: str, escalation_visits: int = 0) -> dict[str, Any]:
+    """Migrate, load the demo, create the key, bench rows, the PUT and escalation pools."""
     import sqlalchemy as sa
 
     from direkte.audit.service import Actor
@@ -121,7 +184,7 @@ def prepare_database(url: str) -> dict[str, Any]:
     from direkte.clock import SystemClock
     from direkte.db import make_engine, make_sessionmaker, upgrade_database
     from direkte.demo.generator import load_demo
-    from direkte.network.models import Center, Role, User
+    from direkte.network.models import Center, Program, Role, User
     from direkte.visits import service
     from direkte.visits.models import Visit
     from direkte.visits.schemas import VisitUpsert
@@ -187,7 +250,50 @@ def prepare_database(url: str) -> dict[str, Any]:
             )
             get_pairs.extend({"email": email, "visit_id": v} for v in visit_ids)
 
+        # The escalation pool: checked-in visits at centers where the program runs,
+        # owned by a few customers, each with one subject per category.
+        program_centers = list(
+            session.scalars(
+                sa.select(Center.id)
+                .where(Center.program.in_([Program.pilot, Program.on]))
+                .order_by(Center.id)
+            )
+        )
+        pool_customers = dict(
+            session.execute(
+                sa.select(User.id, User.email)
+                .where(User.role == Role.customer, User.active)
+                .order_by(User.id)
+                .limit(ESCALATION_CUSTOMERS)
+            ).all()
+        )
+        vehicle_id = session.scalar(sa.select(Visit.vehicle_id).order_by(Visit.id).limit(1))
+
+    escalation_pool: list[dict[str, Any]] = []
     with engine.begin() as conn:
+        if escalation_visits:
+            rows = conn.execute(
+                sa.text(ESCALATION_POOL_SQL),
+                {
+                    "customers": list(pool_customers),
+                    "centers": program_centers,
+                    "vehicle": vehicle_id,
+                    "n": escalation_visits,
+                },
+            ).all()
+            escalation_pool = [
+                {
+                    "visit_id": visit_id,
+                    "email": pool_customers[customer_id],
+                    "subjects": {"diagnosis": diag, "estimate": est, "warranty": wd},
+                }
+                for visit_id, customer_id, diag, est, wd in rows
+            ]
+            if len(escalation_pool) != escalation_visits:
+                raise SystemExit(
+                    f"bench: escalation pool has {len(escalation_pool)} complete visits, "
+                    f"expected {escalation_visits}"
+                )
         conn.exec_driver_sql(BENCH_ROWS_DDL)
         conn.execute(
             sa.text("INSERT INTO bench_rows (note, created_at) VALUES (:note, now())"),
@@ -200,6 +306,7 @@ def prepare_database(url: str) -> dict[str, Any]:
         "update_pool": update_pool,
         "create_templates": create_templates,
         "get_pairs": get_pairs,
+        "escalation_pool": escalation_pool,
         "setup_seconds": round(time.monotonic() - started, 1),
     }
 
@@ -218,6 +325,9 @@ function setup(thread)
 end
 
 function response(status, headers, body)
+  if expect_status and status >= 200 and status <= 299 and status ~= expect_status then
+    unexpected = unexpected + 1
+  end
   if status < 200 or status > 299 then
     non2xx = non2xx + 1
     if first_bad == "" then
@@ -227,20 +337,22 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local bad, sample = 0, ""
+  local bad, sample, other, used_up = 0, "", 0, 0
   for _, t in ipairs(threads) do
     bad = bad + t:get("non2xx")
+    other = other + t:get("unexpected")
+    used_up = used_up + t:get("exhausted")
     local s = t:get("first_bad")
     if sample == "" and s ~= "" then sample = s end
   end
   local e = summary.errors
   io.write(string.format(
     'BENCHJSON {"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
-    '"max_us":%d,"mean_us":%.1f,"non2xx":%d,"connect_errors":%d,"read_errors":%d,' ..
-    '"write_errors":%d,"timeouts":%d}\n',
+    '"max_us":%d,"mean_us":%.1f,"non2xx":%d,"unexpected_2xx":%d,"exhausted":%d,' ..
+    '"connect_errors":%d,"read_errors":%d,"write_errors":%d,"timeouts":%d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, latency.mean, bad, e.connect, e.read, e.write,
-    e.timeout))
+    latency:percentile(99), latency.max, latency.mean, bad, other, used_up, e.connect,
+    e.read, e.write, e.timeout))
   io.write("BENCHSAMPLE " .. sample .. "\n")
 end
 """
@@ -248,6 +360,8 @@ end
 LUA_INIT = r"""
 function init(args)
   non2xx = 0
+  unexpected = 0  -- 2xx other than expect_status (create_escalation: 200 = folded)
+  exhausted = 0  -- requests after the thread's triples ran out
   first_bad = ""
   n = 0
   tag = args[1] or "x"
@@ -337,6 +451,59 @@ def lua_get_visit(pairs: list[tuple[str, int]]) -> str:
 function request()
   local p = pairs_[math.random(1, #pairs_)]
   return wrk.format("GET", "/api/v1/visits/" .. p[2], {["Authorization"] = "Bearer " .. p[1]})
+end
+"""
+    )
+
+
+def lua_create_escalation(
+    tokens: list[str], slices: list[list[tuple[int, int, dict[str, int]]]]
+) -> str:
+    """One wrk run of escalation creates; ``slices[t]`` are thread t+1's pool visits.
+
+    A visit is ``(index into tokens, visit id, {category: subject id})``.
+
+    Request k of a thread (0-based) takes visit ``k % #visits`` and category
+    ``k // #visits``, so each (visit, category) is used once, a visit comes back
+    only after the whole slice, and no two threads share a visit. Past the
+    slice's end a thread sends requests that fail (422) and counts them.
+    """
+    rows = []
+    for visits in slices:
+        items = ",\n    ".join(
+            f"{{{owner + 1}, {visit_id}, " + ", ".join(str(subjects[c]) for c in CATEGORIES) + "}"
+            for owner, visit_id, subjects in visits
+        )
+        rows.append("{\n    " + items + "\n  }")
+    return (
+        LUA_COMMON
+        + LUA_INIT
+        + "expect_status = 201\n"
+        + "local categories = {"
+        + ", ".join(f'"{c}"' for c in CATEGORIES)
+        + "}\n"
+        + "local tokens = {"
+        + ", ".join(_lua_str(t) for t in tokens)
+        + "}\n"
+        + "local slices = {\n  "
+        + ",\n  ".join(rows)
+        + "\n}\n"
+        + r"""
+function request()
+  local visits = slices[tid] or {}
+  local k = n
+  n = n + 1
+  if #visits == 0 or k >= #visits * #categories then
+    exhausted = exhausted + 1
+    return wrk.format("POST", "/api/v1/visits/0/escalations",
+      {["Content-Type"] = "application/json"}, "{}")
+  end
+  local v = visits[k % #visits + 1]
+  local c = math.floor(k / #visits) + 1
+  local body = '{"category":"' .. categories[c] .. '","subject_id":' .. v[2 + c] ..
+    ',"reason":"Bench: I do not agree with this (' .. tag .. "-" .. tid .. "-" .. k .. ')"}'
+  return wrk.format("POST", "/api/v1/visits/" .. v[2] .. "/escalations",
+    {["Authorization"] = "Bearer " .. tokens[v[1]], ["Content-Type"] = "application/json"}, body)
 end
 """
     )
@@ -453,29 +620,44 @@ def start_profile(
 
 
 def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Each ratio whose two scenarios both ran."""
     return {
-        "put_vs_bare_insert": rows["put_visit"]["rps"] / rows["bare_insert"]["rps"],
-        "get_vs_bare_select": rows["get_visit"]["rps"] / rows["bare_select"]["rps"],
+        key: rows[scenario]["rps"] / rows[baseline]["rps"]
+        for key, scenario, baseline, _ in RATIOS
+        if scenario in rows and baseline in rows
     }
 
 
 def render(results: dict[str, Any]) -> str:
     lines = [
-        f"{'workers':>7}  {'scenario':<12} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'workers':>7}  {'scenario':<17} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'non-2xx':>8} {'errors':>7}"
     ]
+    problems: list[str] = []
     for run in results["runs"]:
         for name in SCENARIOS:
+            if name not in run["scenarios"]:
+                continue
             r = run["scenarios"][name]
             errors = r["connect_errors"] + r["read_errors"] + r["write_errors"] + r["timeouts"]
             lines.append(
-                f"{run['workers']:>7}  {name:<12} {r['rps']:>8.0f} {r['p50_us'] / 1000:>8.1f} "
+                f"{run['workers']:>7}  {name:<17} {r['rps']:>8.0f} {r['p50_us'] / 1000:>8.1f} "
                 f"{r['p99_us'] / 1000:>8.1f} {r['non2xx']:>8} {errors:>7}"
             )
-    lines.append("")
-    lines.append(f"{'workers':>7}  {'ratio':<28} {'value':>6} {'target':>7}  verdict")
+            for phase, counts in (("warm-up", r.get("warmup") or {}), ("measured", r)):
+                if counts.get("unexpected_2xx") or counts.get("exhausted"):
+                    problems.append(
+                        f"  {run['workers']} worker(s) {name} {phase}: "
+                        f"{counts['unexpected_2xx']} unexpected 2xx (200 = folded), "
+                        f"{counts['exhausted']} after the triples ran out"
+                    )
+    if any(run.get("ratios") for run in results["runs"]):
+        lines.append("")
+        lines.append(f"{'workers':>7}  {'ratio':<28} {'value':>6} {'target':>7}  verdict")
     for run in results["runs"]:
-        for key, target in (("put_vs_bare_insert", PUT_TARGET), ("get_vs_bare_select", GET_TARGET)):
+        for key, _, _, target in RATIOS:
+            if key not in run.get("ratios", {}):
+                continue
             value = run["ratios"][key]
             verdict = "met" if value >= target else "MISSED"
             lines.append(
@@ -486,10 +668,12 @@ def render(results: dict[str, Any]) -> str:
         f"  {run['workers']} worker(s) {name}: {run['scenarios'][name]['non2xx_sample']}"
         for run in results["runs"]
         for name in SCENARIOS
-        if run["scenarios"][name]["non2xx"]
+        if name in run["scenarios"] and run["scenarios"][name]["non2xx"]
     ]
     if samples:
         lines += ["", "first non-2xx response per scenario:", *samples]
+    if problems:
+        lines += ["", "PREPARATION FAILED (every create must be a new case, 201):", *problems]
     return "\n".join(lines)
 
 
@@ -514,7 +698,9 @@ def main() -> int:
         "the sampling slows the server, so figures from a profiled run are not comparable",
     )
     parser.add_argument(
-        "--scenarios", default=",".join(SCENARIOS), help="subset to run (ratios need all four)"
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help="subset to run (a ratio needs its scenario and its baseline)",
     )
     args = parser.parse_args()
 
@@ -535,6 +721,15 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     db_url = normalize_database_url(f"{args.server}/{args.database}")
+    # Every wrk run of create_escalation (warm-up and measured, per worker count)
+    # takes its own slice of the pool.
+    phases = [args.warmup] if args.warmup > 0 else []
+    phases.append(args.duration)
+    escalation_visits = (
+        len(worker_counts) * sum(escalation_pool_visits(sec, args.threads) for sec in phases)
+        if "create_escalation" in scenarios
+        else 0
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
@@ -552,14 +747,21 @@ def main() -> int:
             "warmup_s": args.warmup,
             "connections": args.connections,
             "wrk_threads": args.threads,
-            "targets": {"put_vs_bare_insert": PUT_TARGET, "get_vs_bare_select": GET_TARGET},
+            "targets": {key: target for key, _, _, target in RATIOS},
             "put_mix": "alternating: new external id (create) / existing visit (update)",
+            "escalation_pool": {
+                "visits": escalation_visits,
+                "triples": escalation_visits * len(CATEGORIES),
+                "sized_for_rps": ESCALATION_POOL_RPS,
+            },
         },
         "runs": [],
     }
     try:
-        prepared = prepare_database(db_url)
+        prepared = prepare_database(db_url, escalation_visits)
         print(f"bench: database ready in {prepared['setup_seconds']} s", flush=True)
+        pool = prepared["escalation_pool"]
+        pool_used = 0
         results["settings"]["get_pairs"] = len(prepared["get_pairs"])
         with tempfile.TemporaryDirectory(prefix="direkte-bench-") as tmp:
             tmpdir = Path(tmp)
@@ -576,8 +778,31 @@ def main() -> int:
                 "bare_insert": "/bench/insert",
                 "bare_select": "/",
                 "put_visit": "/",
+                "create_escalation": "/",
                 "get_visit": "/",
             }
+
+            def escalation_script(seconds: int, tokens: dict[str, str]) -> Path:
+                """A script with the next unused pool visits, one slice per wrk thread."""
+                nonlocal pool_used
+                take = escalation_pool_visits(seconds, args.threads)
+                chunk = pool[pool_used : pool_used + take]
+                if len(chunk) < take:
+                    raise SystemExit("bench: the escalation pool ran out (a sizing bug)")
+                pool_used += take
+                owners = sorted({visit["email"] for visit in chunk})
+                per_thread = take // args.threads
+                slices = [
+                    [
+                        (owners.index(v["email"]), v["visit_id"], v["subjects"])
+                        for v in chunk[t * per_thread : (t + 1) * per_thread]
+                    ]
+                    for t in range(args.threads)
+                ]
+                script = tmpdir / f"create_escalation-{pool_used}.lua"
+                script.write_text(lua_create_escalation([tokens[e] for e in owners], slices))
+                return script
+
             for workers in worker_counts:
                 log_path = RESULTS / f"uvicorn-{stamp}-w{workers}.log"
                 print(f"bench: starting uvicorn with {workers} worker(s) …", flush=True)
@@ -592,6 +817,9 @@ def main() -> int:
                             tokens[email] = login(base, email, DEMO_PASSWORD)
                         pairs.append((tokens[email], pair["visit_id"]))
                     (tmpdir / "get_visit.lua").write_text(lua_get_visit(pairs))
+                    for email in {visit["email"] for visit in pool}:
+                        if email not in tokens:
+                            tokens[email] = login(base, email, DEMO_PASSWORD)
                     run: dict[str, Any] = {"workers": workers, "scenarios": {}}
                     for name in scenarios:
                         script = tmpdir / f"{name}.lua"
@@ -600,14 +828,19 @@ def main() -> int:
                             "connections": args.connections,
                             "threads": args.threads,
                         }
+                        warmup = None
                         if args.warmup > 0:
-                            run_wrk(
+                            if name == "create_escalation":
+                                script = escalation_script(args.warmup, tokens)
+                            warmup = run_wrk(
                                 script,
                                 url,
                                 seconds=args.warmup,
                                 tag=f"{stamp}w{workers}u",
                                 **common,
                             )
+                        if name == "create_escalation":
+                            script = escalation_script(args.duration, tokens)
                         spy = start_profile(proc, name, workers, args.duration, stamp, args)
                         result = run_wrk(
                             script, url, seconds=args.duration, tag=f"{stamp}w{workers}m", **common
@@ -615,24 +848,31 @@ def main() -> int:
                         if spy is not None:
                             spy.wait()
                             result["profile"] = str(spy.args[-1])
+                        if warmup is not None:
+                            result["warmup"] = {k: warmup[k] for k in WARMUP_KEYS}
                         run["scenarios"][name] = result
                         print(
-                            f"  {name:<12} {result['rps']:>8.0f} req/s  "
+                            f"  {name:<17} {result['rps']:>8.0f} req/s  "
                             f"p50 {result['p50_us'] / 1000:.1f} ms  "
-                            f"p99 {result['p99_us'] / 1000:.1f} ms  non-2xx {result['non2xx']}",
+                            f"p99 {result['p99_us'] / 1000:.1f} ms  non-2xx {result['non2xx']}"
+                            + (
+                                f"  unexpected 2xx {result['unexpected_2xx']}"
+                                f"  exhausted {result['exhausted']}"
+                                if name == "create_escalation"
+                                else ""
+                            ),
                             flush=True,
                         )
                 finally:
                     stop_server(proc)
-                if set(SCENARIOS) <= set(run["scenarios"]):
-                    run["ratios"] = ratios(run["scenarios"])
+                run["ratios"] = ratios(run["scenarios"])
                 results["runs"].append(run)
+        results["settings"]["escalation_pool"]["visits_used"] = pool_used
     finally:
         if not args.keep_db:
             drop_database(args.server, args.database)
 
-    complete = all("ratios" in run for run in results["runs"])
-    if complete:
+    if results["runs"]:
         table = render(results)
         print("\n" + table)
         results["table"] = table

@@ -7,10 +7,7 @@ Create Date: 2026-11-23 18:35:07.497679
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
-
-import direkte.db
 
 revision: str = "0004"
 down_revision: str | None = "0003"

@@ -1,5 +1,7 @@
 """The app as an import string for uvicorn workers: ``direkte.api.asgi:app``."""
 
 from direkte.api.app import create_app
+from direkte.guardrails.content_facts import warm_up
 
 app = create_app()
+warm_up()

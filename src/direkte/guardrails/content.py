@@ -1,0 +1,349 @@
+"""Content screening: the language of a text, and whether it threatens or abuses.
+
+Threats (harm to staff, their families or the premises) and abuse (insults aimed
+at a person) are held for moderation; anger, swearing at the situation, and
+threats of lawyers, the press or bad reviews are legitimate and pass.
+
+The text is normalized (case, diacritics, look-alike characters, leetspeak,
+repeated letters, spaced-out letters) and matched on word boundaries against
+the phrase lists in ``phrases/<lang>.txt``. Every list is screened whatever the
+detected language, since customers mix languages.
+
+Pure: the phrase files are packaged data read once, at first use; the language
+detector is built once, lazily.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
+
+LANGUAGES = ("en", "nb", "da", "sv", "de")
+Category = Literal["threat", "abuse"]
+CATEGORIES: tuple[Category, ...] = ("threat", "abuse")
+
+# Cyrillic and Greek letters that look like Latin ones (after casefolding).
+_HOMOGLYPHS = {
+    **dict(
+        zip(
+            "\u0430\u0432\u0435\u0451\u0437\u0456\u0457\u0458\u043a\u043c\u043d\u043e\u0440\u0441\u0442\u0443\u0445\u0455\u0501\u051b\u051d\u044c\u043f\u0433",
+            "abee3iijkmhopctyxsdqwbnr",
+            strict=True,
+        )
+    ),  # Cyrillic
+    **dict(
+        zip(
+            "\u03b1\u03b2\u03b5\u03b7\u03b9\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5\u03c7\u03c9\u03b3\u03bc\u03c2\u03c3",
+            "abenikvoptuxwyuso",
+            strict=True,
+        )
+    ),  # Greek
+    **dict(zip("\u0131\u0142\u0111\u00f0\u0140", "ilddl", strict=True)),
+    "\u00fe": "th",
+}
+# Nordic and German letters, folded the same way in the phrase lists and the text.
+_FOLDS = {"å": "a", "ø": "o", "æ": "ae", "ä": "a", "ö": "o", "ü": "u", "ß": "ss", "œ": "oe"}
+_CHAR_MAP = str.maketrans(_HOMOGLYPHS | _FOLDS)
+# Digits and symbols standing in for letters, mapped only inside words.
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
+                       "@": "a", "$": "s", "€": "e", "!": "i", "|": "i"})  # fmt: skip
+_LEET_ALT = str.maketrans({"1": "l", "|": "l", "!": "l"})  # "k1ll" reads as kill, too
+
+_WORDISH = re.compile(r"[a-z0-9@$€!|]+")
+_CENSOR = re.compile(r"(?<=[a-z])[*#%_]+(?=[a-z])")  # f*ck, sh#t, i_diot
+_APOSTROPHE = re.compile("['`\u2019\u00b4]")  # you're, I'll: one word
+# Three or more single letters split by up to three non-letters: "k i l l", "k.i.l.l".
+_SPACED = re.compile(r"(?<![a-z0-9])(?:ae|[a-z])(?:[^a-z0-9\n]{1,3}(?:ae|[a-z])(?![a-z0-9])){2,}")
+_REPEATS = re.compile(r"([a-z])\1+")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_CLAUSE = re.compile(r"[.,;:!?]+")  # kept as "." so that phrases do not span clauses
+_SPACES = re.compile(r"[^a-z0-9.]+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Normalized:
+    text: str  # words of a-z0-9 split by single spaces
+    alternates: tuple[str, ...]  # other readings of ambiguous look-alikes ("1" as l)
+    spaced: tuple[str, ...]  # the spaced-out runs, joined, for matching without boundaries
+
+
+def _fold(text: str) -> str:
+    """Casefold, map look-alikes and Nordic letters, strip accents and invisible characters."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_CHAR_MAP)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if unicodedata.category(c) not in ("Mn", "Cf"))
+
+
+def _deleet(text: str, table: dict[int, str]) -> str:
+    def word(m: re.Match[str]) -> str:
+        token = m.group()
+        if not any("a" <= c <= "z" for c in token):
+            return token  # prices, dates, plates: left alone
+        core = token.rstrip("!|")  # "idiot!!!" ends a sentence
+        return core.translate(table) + token[len(core) :]
+
+    return _WORDISH.sub(word, text)
+
+
+def _finish(text: str, *, join_spaced: bool = True) -> str:
+    text = _APOSTROPHE.sub("", _CENSOR.sub("", text))
+    if join_spaced:
+        text = _SPACED.sub(lambda m: _NON_WORD.sub("", m.group()), text)
+    text = _CLAUSE.sub(" . ", _REPEATS.sub(r"\1", text))
+    return _SPACES.sub(" ", text).strip(" .")
+
+
+def _normalize(text: str) -> _Normalized:
+    folded = _fold(text)
+    main = _deleet(folded, _LEET)
+    spaced = tuple(
+        _REPEATS.sub(r"\1", _NON_WORD.sub("", m.group()))
+        for m in _SPACED.finditer(_APOSTROPHE.sub("", main))
+    )
+    alternates: list[str] = []
+    if spaced:  # "u r a dickhead" is chat, not a spaced-out word
+        alternates.append(_finish(main, join_spaced=False))
+    if any(c in folded for c in "1|!"):
+        alternates.append(_finish(_deleet(_deleet(folded, _LEET_ALT), _LEET)))
+    return _Normalized(_finish(main), tuple(alternates), spaced)
+
+
+def normalize(text: str) -> str:
+    """Return the matching form of a text: lowercase a-z0-9 words split by single spaces.
+
+    Clause punctuation (. , ; : ! ?) is kept as a "." word.
+    Case, accents, Nordic letters (å→a, ø→o, æ→ae, ä→a, ö→o, ü→u, ß→ss),
+    Cyrillic and Greek look-alikes, leetspeak inside words (k1ll, @sshole),
+    censoring marks (f*ck), repeated letters (diiiie→die, kill→kil) and
+    spaced-out letters (k i l l, k.i.l.l) are all undone.
+    """
+    return _normalize(text).text
+
+
+# --- phrase lists -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    language: str
+    category: Category
+    source: str  # the line as written in the list
+    pattern: re.Pattern[str]  # on word boundaries in the normalized text
+    compact: re.Pattern[str]  # without spaces, for spaced-out runs
+    first: frozenset[str] | None  # the characters a match can start with; None: any
+
+
+@dataclass(frozen=True, slots=True)
+class _Lists:
+    phrases: tuple[Phrase, ...]
+    # Per category and first character, one regex tried at each word start; each
+    # phrase is a named group "p<index into phrases>".
+    by_first: dict[Category, dict[str, re.Pattern[str]]]
+    compact: dict[Category, re.Pattern[str]]
+
+
+_GROUP = re.compile(r"\(([^()]*)\)")
+_TOKENS = re.compile(r"\([^()]*\)|[^\s()]+")
+_WORD_START = "(?<![a-z0-9])"
+_WORD_STARTS = re.compile(r"(?<![a-z0-9])[a-z0-9.]")
+_FIRST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789."
+
+
+def _word_pattern(word: str) -> str:
+    """One word of a phrase: letters normalized like the text, ``*`` any letters, ``,`` a break."""
+    if word == ",":
+        return r"\."
+    pieces = [_finish(_fold(piece)).replace(" ", "") for piece in word.split("*")]
+    return "[a-z0-9]*".join(re.escape(p) for p in pieces)
+
+
+def _first_char(word: str) -> str | None:
+    if word == ",":
+        return "."
+    head = _finish(_fold(word.split("*")[0])).replace(" ", "")
+    return head[0] if head else None
+
+
+def _token_pattern(token: str) -> tuple[str, bool, set[str] | None]:
+    """A word or ``(alt|alt)`` group: its regex, whether optional, its first characters.
+
+    An empty alternative makes the group optional.
+    """
+    group = _GROUP.fullmatch(token)
+    if not group:
+        char = _first_char(token)
+        return _word_pattern(token), False, None if char is None else {char}
+    alternatives = [alt.split() for alt in group.group(1).split("|")]
+    words = [" ".join(_word_pattern(w) for w in alt) for alt in alternatives if alt]
+    firsts = [_first_char(alt[0]) for alt in alternatives if alt]
+    first = None if None in firsts else {c for c in firsts if c}
+    return "(?:" + "|".join(words) + ")", len(words) < len(alternatives), first
+
+
+def compile_phrase(source: str) -> tuple[str, str, frozenset[str] | None]:
+    """Compile a phrase line: a regex on the normalized text, one for spaced-out runs,
+    and the characters a match can start with (None: any)."""
+    spaced, compact = [], []
+    first: set[str] | None = set()
+    required = False
+    for token in _TOKENS.findall(source.replace(",", " , ")):
+        pattern, optional, token_first = _token_pattern(token)
+        if not required:
+            first = None if first is None or token_first is None else first | token_first
+        required = required or not optional
+        spaced.append(f"(?:{pattern} )" + ("?" if optional else ""))
+        compact.append(f"(?:{pattern.replace(' ', '')})" + ("?" if optional else ""))
+    if not required:
+        raise ValueError(f"phrase matches nothing required: {source!r}")
+    starts = None if first is None else frozenset(first)
+    return _WORD_START + "".join(spaced), "".join(compact), starts
+
+
+def parse_list(language: str, text: str) -> list[Phrase]:
+    """Read one phrase list: ``[threat]`` and ``[abuse]`` sections, ``#`` comments."""
+    phrases: list[Phrase] = []
+    category: Category | None = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            name = line[1:-1].strip()
+            if name not in CATEGORIES:
+                raise ValueError(f"{language}.txt:{number}: unknown section {name!r}")
+            category = "threat" if name == "threat" else "abuse"
+            continue
+        if category is None:
+            raise ValueError(f"{language}.txt:{number}: phrase before any section")
+        spaced, compact, first = compile_phrase(line)
+        phrases.append(
+            Phrase(language, category, line, re.compile(spaced), re.compile(compact), first)
+        )
+    return phrases
+
+
+@cache
+def _lists() -> _Lists:
+    folder = files("direkte.guardrails") / "phrases"
+    phrases = tuple(
+        p
+        for language in LANGUAGES
+        for p in parse_list(language, (folder / f"{language}.txt").read_text("utf-8"))
+    )
+    by_first: dict[Category, dict[str, re.Pattern[str]]] = {}
+    compact: dict[Category, re.Pattern[str]] = {}
+    for category in CATEGORIES:
+        mine = [(i, p) for i, p in enumerate(phrases) if p.category == category]
+        by_first[category] = {}
+        for char in _FIRST_CHARS:
+            alternatives = [
+                f"(?P<p{i}>{p.pattern.pattern.removeprefix(_WORD_START)})"
+                for i, p in mine
+                if p.first is None or char in p.first
+            ]
+            if alternatives:
+                by_first[category][char] = re.compile("|".join(alternatives))
+        compact[category] = re.compile("|".join(f"(?P<p{i}>{p.compact.pattern})" for i, p in mine))
+    return _Lists(phrases, by_first, compact)
+
+
+def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
+    """The phrases found, each with the normalized text it matched."""
+    lists = _lists()
+    # Padded with clause breaks, so that "," in a phrase also anchors at either end.
+    texts = [f" . {t} . " for t in (normalized.text, *normalized.alternates)]
+    matches: list[re.Match[str]] = []
+    for category in CATEGORIES:
+        regexes = lists.by_first[category]
+        for text in texts:
+            for start in _WORD_STARTS.finditer(text):
+                regex = regexes.get(start.group())
+                match = regex.match(text, start.start()) if regex else None
+                if match:
+                    matches.append(match)
+        compact = lists.compact[category]
+        matches += [m for run in normalized.spaced for m in compact.finditer(run)]
+    return [(lists.phrases[int(str(m.lastgroup)[1:])], m.group().strip()) for m in matches]
+
+
+# --- language ---------------------------------------------------------------
+
+_MIN_LETTERS = 12  # below this, the guess is noise
+
+
+@cache
+def _detector() -> LanguageDetector:
+    from lingua import Language, LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_languages(
+        Language.ENGLISH,
+        Language.BOKMAL,
+        Language.NYNORSK,
+        Language.DANISH,
+        Language.SWEDISH,
+        Language.GERMAN,
+    ).build()
+
+
+def detect_language(text: str) -> str | None:
+    """Return the text's language as "en", "nb", "da", "sv" or "de"; None if too short to tell."""
+    if sum(c.isalpha() for c in text) < _MIN_LETTERS:
+        return None
+    language = _detector().detect_language_of(text)
+    if language is None:
+        return None
+    code = language.iso_code_639_1.name.lower()
+    return "nb" if code == "nn" else code
+
+
+# --- verdict ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContentVerdict:
+    language: str | None
+    threat: bool
+    abuse: bool
+    matches: tuple[str, ...]  # "<list>/<category>: <normalized text hit>" per phrase
+
+    @property
+    def held(self) -> bool:
+        return self.threat or self.abuse
+
+    @property
+    def categories(self) -> tuple[Category, ...]:
+        return tuple(c for c in CATEGORIES if getattr(self, c))
+
+    def rule_result(self) -> dict[str, Any]:
+        """The content rule's result, as keyword arguments for ``RuleResult``."""
+        inputs = {
+            "language": self.language,
+            "matches": list(self.matches),
+            "categories": list(self.categories),
+        }
+        note = "held: " + " and ".join(self.categories) if self.held else "no threat or abuse"
+        return {"rule": "content", "passed": not self.held, "inputs": inputs, "note": note}
+
+
+def screen_phrases(text: str) -> tuple[bool, bool, tuple[str, ...]]:
+    """Match a text against every phrase list: (threat, abuse, phrases hit)."""
+    hits = _hits(_normalize(text))
+    matches = tuple(dict.fromkeys(f"{p.language}/{p.category}: {hit}" for p, hit in hits))
+    return (
+        any(p.category == "threat" for p, _ in hits),
+        any(p.category == "abuse" for p, _ in hits),
+        matches,
+    )
+
+
+def screen(text: str) -> ContentVerdict:
+    """Detect the language and screen the text for threats and abuse in all five lists."""
+    threat, abuse, matches = screen_phrases(text)
+    return ContentVerdict(detect_language(text), threat, abuse, matches)

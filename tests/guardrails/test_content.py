@@ -1,0 +1,240 @@
+"""Content screening: normalization, language, word boundaries, and the labelled evaluation set."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from direkte.guardrails import content
+from direkte.guardrails.content import detect_language, normalize, parse_list, screen
+
+EVAL_SET = Path(__file__).with_name("content_eval.yaml")
+HELD_LABELS = {"threat", "abuse"}
+
+
+def _load_eval() -> list[tuple[str, str, str]]:
+    data = YAML(typ="safe").load(EVAL_SET.read_text("utf-8"))
+    return [
+        (language, label, text)
+        for language, labels in data.items()
+        for label, texts in labels.items()
+        for text in texts
+    ]
+
+
+class TestNormalize:
+    def test_case_and_accents_folded(self) -> None:
+        assert normalize("Crème BRÛLÉE") == "creme brule"
+
+    def test_nordic_and_german_letters_folded(self) -> None:
+        assert normalize("Jævla ØL på Åsen, jävla öl, Straße, über") == (
+            "jaevla ol pa asen . javla ol . strase . uber"
+        )
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("k1ll y0u", "kil you"),
+            ("@sshole", "ashole"),
+            ("$tupid", "stupid"),
+            ("dr3p3", "drepe"),
+            ("4ss", "as"),
+            ("7r4sh", "trash"),
+            ("€vil", "evil"),
+        ],
+    )
+    def test_leetspeak_inside_words(self, text: str, expected: str) -> None:
+        assert normalize(text) == expected
+
+    def test_digits_alone_untouched(self) -> None:
+        assert normalize("Invoice 4500 kr, 13.05") == "invoice 4500 kr . 13 . 05"
+
+    def test_cyrillic_and_greek_look_alikes(self) -> None:
+        # Cyrillic a, o, r, s; Greek omicron and kappa
+        assert normalize("\u0430ssh\u043ele \u0440\u0441") == "ashole pc"
+        assert normalize("\u03bf\u03ba") == "ok"
+
+    def test_repeated_letters_collapsed(self) -> None:
+        assert normalize("diiiiie") == normalize("die") == "die"
+        assert normalize("kiiiilllll") == normalize("kill")
+
+    @pytest.mark.parametrize("text", ["k i l l", "k.i.l.l", "k-i-l-l", "k_i_l_l", "k . i . l . l"])
+    def test_spaced_letters_joined(self, text: str) -> None:
+        assert normalize(f"I will {text} you") == "i wil kil you"
+
+    def test_censor_marks_and_invisible_characters_removed(self) -> None:
+        assert normalize("f*ck") == "fck"
+        assert normalize("ki\u200bll") == "kil"
+        assert normalize("\U0001d424\U0001d422\U0001d425\U0001d425") == "kil"  # bold letters
+
+    def test_clause_punctuation_kept_as_break(self) -> None:
+        assert normalize("Fuck, you people!") == "fuck . you people"
+
+
+class TestPhraseLists:
+    def test_every_list_parses_with_both_sections(self) -> None:
+        for language in content.LANGUAGES:
+            phrases = [p for p in content._lists().phrases if p.language == language]
+            assert {p.category for p in phrases} == {"threat", "abuse"}, language
+
+    def test_unknown_section_rejected(self) -> None:
+        with pytest.raises(ValueError, match="unknown section"):
+            parse_list("en", "[spam]\nbuy now\n")
+
+    def test_wildcards_groups_and_optional_words(self) -> None:
+        (phrase,) = parse_list("en", "[abuse]\n(you|u) (stupid|) idiot*\n")
+        assert phrase.pattern.search(" you idiots ")
+        assert phrase.pattern.search(" u stupid idiot ")
+        assert not phrase.pattern.search(" you are no idiot ")
+
+
+class TestWordBoundaries:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "The skill of your mechanic is questionable.",
+            "Scunthorpe branch, skilled staff, killer prices. NOT.",
+            "They were skilling up on the new diagnostic tool, fine.",
+            "The assessment was classic bad work.",
+            "Jeg vil ha svar på hvorfor skiftenøkkelen lå i motorrommet.",
+            "Das Auto wurde in Dichtung und Kupplung geprüft.",
+            "Jag fick en faktura, vad gjorde du när du kontrollerade bromsarna?",
+            "Kill the engine and then let it idle, your advisor said. Nonsense.",
+            "Smoked a fag in my car? Someone did, it stinks.",
+            "The tranny is slipping again and there is a chink in the windscreen.",
+        ],
+    )
+    def test_legitimate_words_containing_a_phrase_pass(self, text: str) -> None:
+        verdict = screen(text)
+        assert not verdict.held, verdict.matches
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "I will kill you",
+            "I will K I L L you",
+            "I will k.i.l.l you",
+            "i will k1ll y0u",
+            "I will kiiiiill you",
+            "I will \u043aill you",  # Cyrillic k
+            "you \u0456diot",  # Cyrillic i
+            "din j*vla idiot",
+            "D U M M E  S V I N",
+        ],
+    )
+    def test_obfuscated_phrases_hit(self, text: str) -> None:
+        assert screen(text).held
+
+
+class TestLanguage:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("I am furious about the invoice and nobody has called me back.", "en"),
+            ("Jeg er veldig misfornøyd med verkstedet, og ingen har ringt meg tilbake.", "nb"),
+            ("Jeg er meget utilfreds med værkstedet, og ingen har ringet mig tilbage.", "da"),
+            ("Jag är mycket missnöjd med verkstaden och ingen har ringt mig tillbaka.", "sv"),
+            (
+                "Ich bin sehr unzufrieden mit der Werkstatt und niemand hat mich zurückgerufen.",
+                "de",
+            ),
+        ],
+    )
+    def test_clear_texts_detected(self, text: str, expected: str) -> None:
+        assert detect_language(text) == expected
+
+    @pytest.mark.parametrize("text", ["", "ok", "!!!", "4471"])
+    def test_too_short_is_none(self, text: str) -> None:
+        assert detect_language(text) is None
+
+
+class TestVerdict:
+    def test_rule_result_of_a_threat(self) -> None:
+        verdict = screen("I know where you live.")
+        result = verdict.rule_result()
+        assert result["rule"] == "content"
+        assert result["passed"] is False
+        assert result["inputs"]["categories"] == ["threat"]
+        assert result["inputs"]["language"] == "en"
+        assert result["inputs"]["matches"]
+        assert result["note"] == "held: threat"
+
+    def test_rule_result_of_an_angry_complaint(self) -> None:
+        result = screen("This is a SCAM and I'm taking you to court.").rule_result()
+        assert result["passed"] is True
+        assert result["inputs"]["matches"] == []
+
+    def test_all_lists_screened_whatever_the_language(self) -> None:
+        verdict = screen("Thanks for nothing, and by the way: din jævla idiot.")
+        assert verdict.abuse
+        assert any(m.startswith("nb/abuse:") for m in verdict.matches)
+
+
+class TestEvaluationSet:
+    def test_set_is_large_and_balanced_enough(self) -> None:
+        rows = _load_eval()
+        labels = Counter(label for _, label, _ in rows)
+        languages = Counter(language for language, _, _ in rows)
+        assert len(rows) >= 300
+        assert languages["nb"] + languages["da"] >= 100
+        assert labels["legit_angry"] * 2 >= len(rows)
+        assert set(languages) == set(content.LANGUAGES)
+
+    def test_recall_and_legit_held_meet_targets(self) -> None:
+        rows = _load_eval()
+        report: dict[str, Counter[str]] = {}
+        misses: list[str] = []
+        for language, label, text in rows:
+            held = screen(text).held
+            should_hold = label in HELD_LABELS
+            outcome = ("tp" if held else "fn") if should_hold else ("fp" if held else "tn")
+            for key in (language, "all"):
+                counts = report.setdefault(key, Counter())
+                counts[outcome] += 1
+                if label == "legit_angry":
+                    counts["legit"] += 1
+                    counts["legit_held"] += held
+            if outcome in ("fn", "fp"):
+                misses.append(f"  {outcome} [{language}/{label}] {text}")
+
+        print("\ncontent screening, held = threat or abuse")
+        print(f"{'':4} {'n':>4} {'precision':>9} {'recall':>7} {'legit held':>11}")
+        for key, c in report.items():
+            n = c["tp"] + c["fn"] + c["fp"] + c["tn"]
+            precision = c["tp"] / max(1, c["tp"] + c["fp"])
+            recall = c["tp"] / max(1, c["tp"] + c["fn"])
+            legit_held = c["legit_held"] / max(1, c["legit"])
+            print(f"{key:4} {n:>4} {precision:>9.3f} {recall:>7.3f} {legit_held:>10.1%}")
+        print("\n".join(misses))
+
+        total = report["all"]
+        assert total["tp"] / (total["tp"] + total["fn"]) >= 0.95
+        assert total["legit_held"] / total["legit"] <= 0.02
+
+    def test_language_mostly_detected(self) -> None:
+        rows = _load_eval()
+        confusion = Counter((language, detect_language(text)) for language, _, text in rows)
+        right = sum(n for (language, found), n in confusion.items() if language == found)
+        print(f"\nlanguage detected right: {right}/{len(rows)}; wrong: ", end="")
+        print({f"{k[0]}->{k[1]}": n for k, n in confusion.items() if k[0] != k[1]})
+        assert right / len(rows) >= 0.9
+
+    def test_screening_is_fast(self) -> None:
+        texts = [text for _, _, text in _load_eval()]
+        for text in texts:  # warm-up: lists compiled, regex caches filled
+            content.screen_phrases(text)
+        # The best of three runs per text, so that a busy machine does not fail the test.
+        timings = sorted(min(_time_screen(text) for _ in range(3)) for text in texts)
+        p50, p99 = timings[len(timings) // 2], timings[int(len(timings) * 0.99)]
+        print(f"\nscreen_phrases p50 {p50 * 1e6:.0f} µs, p99 {p99 * 1e6:.0f} µs")
+        assert p99 < 0.001
+
+
+def _time_screen(text: str) -> float:
+    start = time.perf_counter()
+    content.screen_phrases(text)
+    return time.perf_counter() - start

@@ -1,0 +1,175 @@
+"""The customer's explanations: every reason in every language, from the gettext catalogs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib.resources import files
+from string import Formatter
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+from direkte.guardrails.engine import Facts, appeal, eligibility, frequency
+from direkte.guardrails.explanations import _ENGLISH, LANGUAGES, REASONS, explain
+from direkte.guardrails.policy import DEFAULT_POLICY
+
+LOCALE = files("direkte.guardrails") / "locale"
+TRANSLATED = [language for language in LANGUAGES if language != "en"]
+WITH_DUE = ("routed.tier0", "routed.tier1", "routed.tier2", "appeal_routed")
+# 14:00 UTC: 15:00 in Oslo in winter (CET), 16:00 in summer (CEST).
+WINTER_DUE = datetime(2026, 1, 15, 14, 0, tzinfo=UTC)
+SUMMER_DUE = datetime(2026, 7, 16, 14, 0, tzinfo=UTC)
+
+FACTS = Facts(
+    kind="create",
+    category="estimate",
+    program="on",
+    visit_status="open",
+    visit_checked_in_at=WINTER_DUE,
+    visit_closed_at=None,
+    subject_id=1,
+    subject_belongs=True,
+)
+
+
+def _say(reason: str, language: str) -> str:
+    return explain(
+        reason,
+        language,
+        due=WINTER_DUE,
+        time_zone="Europe/Oslo",
+        name="Kari Nordmann",
+        days=14,
+        limit=5,
+        cooldown=30,
+    )
+
+
+def _catalog(language: str) -> Catalog:
+    path = LOCALE / language / "LC_MESSAGES" / "direkte.po"
+    with path.open("rb") as po:
+        return read_po(po, locale=language)
+
+
+def _template() -> Catalog:
+    with (LOCALE / "messages.pot").open("rb") as pot:
+        return read_po(pot)
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+
+
+class TestEveryReason:
+    def test_engine_reasons_all_have_texts(self) -> None:
+        now = WINTER_DUE
+        checks = {
+            *(
+                f"not_eligible.{c}"
+                for c in eligibility(DEFAULT_POLICY, FACTS, now).inputs["checks"]
+            ),
+            *(f"frequency.{c}" for c in frequency(DEFAULT_POLICY, FACTS, now).inputs["checks"]),
+            *(f"appeal.{c}" for c in appeal(DEFAULT_POLICY, FACTS, now).inputs["checks"]),
+        }
+        produced = checks | {f"routed.tier{t}" for t in (0, 1, 2)}
+        produced |= {"appeal_routed", "held", "folded"}
+        assert produced == set(REASONS)
+
+    @pytest.mark.parametrize("language", TRANSLATED)
+    @pytest.mark.parametrize("reason", REASONS)
+    def test_translated_text_differs_from_english(self, reason: str, language: str) -> None:
+        text = _say(reason, language)
+        assert text.strip()
+        assert text != _say(reason, "en")
+        assert "{" not in text
+        assert "}" not in text
+
+    @pytest.mark.parametrize("reason", REASONS)
+    def test_english_text_is_filled_in(self, reason: str) -> None:
+        text = _say(reason, "en")
+        assert text.strip()
+        assert "{" not in text
+        assert text != reason
+
+    @pytest.mark.parametrize("reason", REASONS)
+    def test_every_text_says_what_happens_next(self, reason: str) -> None:
+        # Each names who acts next, when, or what the customer can do.
+        english = _say(reason, "en")
+        assert any(
+            word in english for word in ("will", "can ", "you can", "answers", "is final")
+        ), english
+
+
+class TestDueDate:
+    @pytest.mark.parametrize(
+        ("language", "shown"),
+        [
+            ("en", "Thu, Jan 15, 2026 3:00\u202fPM"),
+            ("nb", "tor. 15. jan. 2026 15:00"),
+            ("da", "tors. 15. jan. 2026 15.00"),
+            ("sv", "tors 15 jan. 2026 15:00"),
+            ("de", "Do., 15. Jan. 2026 15:00"),
+        ],
+    )
+    @pytest.mark.parametrize("reason", WITH_DUE)
+    def test_in_the_customers_locale_and_the_centers_time_zone(
+        self, reason: str, language: str, shown: str
+    ) -> None:
+        assert shown in _say(reason, language)
+
+    def test_summer_time_in_oslo(self) -> None:
+        text = explain("routed.tier1", "nb", due=SUMMER_DUE, time_zone="Europe/Oslo", name="K")
+        assert "16. juli 2026 16:00" in text
+
+    def test_other_center_time_zone(self) -> None:
+        text = explain("routed.tier1", "sv", due=WINTER_DUE, time_zone="Europe/Helsinki", name="K")
+        assert "16:00" in text
+
+    def test_name_is_shown(self) -> None:
+        assert "Kari Nordmann" in _say("routed.tier2", "da")
+
+    def test_missing_name_shows_a_dash(self) -> None:
+        assert "hos —," in explain("routed.tier1", "nb", due=WINTER_DUE)
+
+
+class TestFallback:
+    @pytest.mark.parametrize("language", ["fr", "xx", "", "EN"])
+    def test_unknown_language_reads_english(self, language: str) -> None:
+        assert _say("routed.tier1", language) == _say("routed.tier1", "en")
+
+    @pytest.mark.parametrize(("tag", "language"), [("nb-NO", "nb"), ("no", "nb"), ("de_AT", "de")])
+    def test_regional_tag_reads_its_language(self, tag: str, language: str) -> None:
+        assert _say("held", tag) == _say("held", language)
+
+    def test_unknown_reason_reads_as_its_key(self) -> None:
+        assert explain("no.such_reason", "nb") == "no.such_reason"
+
+    def test_numbers_are_filled_in(self) -> None:
+        assert "14 dager" in _say("not_eligible.within_window", "nb")
+        assert "5 Anliegen" in _say("frequency.under_limit", "de")
+        assert "30 dage" in _say("frequency.not_cooling_down", "da")
+
+
+class TestCatalogs:
+    def test_template_matches_the_source(self) -> None:
+        template = {(m.context, m.id) for m in _template() if m.id}
+        assert template == {(reason, text) for reason, text in _ENGLISH.items()}
+
+    @pytest.mark.parametrize("language", TRANSLATED)
+    def test_no_untranslated_fuzzy_or_obsolete_entries(self, language: str) -> None:
+        catalog = _catalog(language)
+        assert not catalog.fuzzy
+        entries = [m for m in catalog if m.id]
+        assert [m.context for m in entries if not m.string] == []
+        assert [m.context for m in entries if m.fuzzy] == []
+        assert not catalog.obsolete
+        assert {(m.context, m.id) for m in entries} == set(_ENGLISH.items())
+
+    @pytest.mark.parametrize("language", TRANSLATED)
+    def test_translations_keep_the_placeholders(self, language: str) -> None:
+        for message in _catalog(language):
+            if message.id:
+                assert isinstance(message.id, str)
+                assert isinstance(message.string, str)
+                assert _fields(message.string) == _fields(message.id), message.context
