@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from direkte import money
 from direkte.audit.service import Actor, record_event
@@ -298,7 +298,10 @@ def open_escalation(
     if viewer.role != Role.customer:
         raise CustomersOnly("only the customer who owns the visit can escalate")
     visit = session.scalars(
-        sa.select(Visit).where(Visit.id == visit_id, visible_to(viewer)).with_for_update()
+        sa.select(Visit)
+        .options(joinedload(Visit.center))
+        .where(Visit.id == visit_id, visible_to(viewer))
+        .with_for_update(of=Visit)
     ).first()
     if visit is None:
         raise VisitNotFound("visit not found")

@@ -15,7 +15,7 @@ from babel.numbers import get_territory_currencies
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from direkte.audit.service import Actor, record_event
 from direkte.auth.service import hash_password, verify_password
@@ -449,6 +449,7 @@ def find_managers(
                 ),
             )
             .order_by(User.on_duty.desc(), User.id)
+            .options(joinedload(User.deputy))
         )
     )
     local = _pick_local([p for p in people if p.role == Role.local_manager])

@@ -54,10 +54,18 @@ def current_policy(session: Session) -> Published:
 
 
 def policy_for_center(session: Session, center: Center) -> Policy:
-    """The current policy merged for the center's region."""
-    published = current_policy(session)
-    region = session.scalar(sa.select(Region.code).where(Region.id == center.region_id))
-    return policy_for(published.document, str(published.version), region)
+    """The current policy merged for the center's region (one round trip)."""
+    newest = sa.select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1).subquery()
+    row = session.execute(
+        sa.select(Region.code, newest.c.version, newest.c.document)
+        .select_from(Region)
+        .outerjoin(newest, sa.true())
+        .where(Region.id == center.region_id)
+    ).first()
+    region, version, document = row if row is not None else (None, None, None)
+    if version is None or document is None:
+        return policy_for(_BUILTIN.document, "0", region)
+    return policy_for(document, str(version), region)
 
 
 def publish_policy(
