@@ -261,5 +261,67 @@ def demo_load(seed: int, visits: int, customers: int) -> None:
     click.echo(json.dumps(summary))
 
 
+@demo.command("history")
+@click.option("--requests", type=click.IntRange(min=1), default=100_000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--days", type=click.IntRange(1, 3650), default=365, show_default=True)
+def demo_history(requests: int, seed: int, days: int) -> None:
+    """Bulk-add recorded requests and their cases over the last DAYS days (for backtests)."""
+    from direkte.demo.history import load_history
+
+    now = SystemClock().now()
+    made = _run(lambda s: load_history(s, requests=requests, now=now, seed=seed, days=days))
+    click.echo(json.dumps(made))
+
+
+@main.group()
+def policy() -> None:
+    """The guardrail policy."""
+
+
+def _parse_instant(text: str, hint: str) -> datetime:
+    """An ISO date (midnight UTC) or an ISO time with its offset."""
+    from datetime import UTC, date, time
+
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
+        return ensure_utc(datetime.fromisoformat(text))
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r}: {exc}", param_hint=hint) from None
+
+
+@policy.command("backtest")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--from", "date_from", required=True, help="Start (ISO date or time, inclusive).")
+@click.option("--to", "date_to", required=True, help="End (ISO date or time, exclusive).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def policy_backtest(file: Path, date_from: str, date_to: str, as_json: bool) -> None:
+    """Run the policy document in FILE (YAML or JSON) over the recorded requests."""
+    from direkte.guardrails.policy import validate_document
+    from direkte.policy.backtest import backtest_policy, report_lines
+    from direkte.policy.schemas import BacktestOut
+
+    start, end = _parse_instant(date_from, "--from"), _parse_instant(date_to, "--to")
+    if start >= end:
+        raise click.BadParameter("must be later than --from", param_hint="--to")
+    try:
+        document = network_service.read_network_file(file)
+    except NetworkFileInvalid as exc:
+        raise click.ClickException("; ".join(exc.problems)) from None
+    _, problems = validate_document(document)
+    if problems:
+        for problem in problems:
+            click.echo(f"{problem['field']}: {problem['message']}", err=True)
+        click.echo(f"{file}: {len(problems)} problem(s) in the policy document", err=True)
+        sys.exit(1)
+    report = _run(lambda s: backtest_policy(s, document=document, date_from=start, date_to=end))
+    if as_json:
+        click.echo(BacktestOut.model_validate(report).model_dump_json(by_alias=True))
+        return
+    for line in report_lines(report):
+        click.echo(line)
+
+
 if __name__ == "__main__":
     main()

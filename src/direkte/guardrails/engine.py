@@ -80,10 +80,9 @@ class Facts:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Facts:
         """Facts as recorded (for backtests); unknown keys from older records are ignored."""
-        known = {f.name: f for f in fields(cls)}
         values: dict[str, Any] = {}
         for key, value in data.items():
-            if key not in known:
+            if key not in _FACT_FIELDS:
                 continue
             if key in _TIME_FIELDS and isinstance(value, str):
                 value = datetime.fromisoformat(value)
@@ -97,6 +96,7 @@ _TIME_FIELDS = frozenset(
     {"visit_checked_in_at", "visit_closed_at", "last_outcome_at", "case_resolved_at"}
 )
 _TUPLE_FIELDS = frozenset({"recent_outcomes", "content_matches"})
+_FACT_FIELDS = frozenset(f.name for f in fields(Facts))
 
 
 @dataclass(frozen=True, slots=True)

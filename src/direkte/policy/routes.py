@@ -10,8 +10,14 @@ from direkte.api.deps import ClockDep, OpsUser, SessionDep, current_ops
 from direkte.api.errors import ERROR_RESPONSES
 from direkte.audit.service import Actor
 from direkte.guardrails.policy import json_schema
-from direkte.policy import service
-from direkte.policy.schemas import PolicyOut, PolicyUpdate, PolicyVersionPage
+from direkte.policy import backtest, service
+from direkte.policy.schemas import (
+    BacktestCreate,
+    BacktestOut,
+    PolicyOut,
+    PolicyUpdate,
+    PolicyVersionPage,
+)
 
 # Every policy endpoint is for ops_admin only.
 router = APIRouter(
@@ -73,3 +79,15 @@ def get_policy_version(
 ) -> PolicyOut:
     """One published version."""
     return PolicyOut.of(service.get_version(session, version=version))
+
+
+@router.post(
+    "/backtest",
+    responses={422: {"description": "An invalid policy (`invalid_policy`) or time range"}},
+)
+def backtest_policy(body: BacktestCreate, session: SessionDep) -> BacktestOut:
+    """Run a candidate policy over the recorded requests, beside the current policy."""
+    report = backtest.backtest_policy(
+        session, document=body.policy, date_from=body.date_from, date_to=body.date_to
+    )
+    return BacktestOut.model_validate(report)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from direkte.policy.service import Published
 
@@ -39,3 +46,82 @@ class PolicyOut(BaseModel):
 class PolicyVersionPage(BaseModel):
     items: list[PolicyOut]
     next_cursor: str | None
+
+
+def _date_as_midnight(value: Any) -> Any:
+    if isinstance(value, str) and len(value) == 10:
+        value = date.fromisoformat(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time(0), tzinfo=UTC)
+    return value
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("a time needs a UTC offset (or give a date)")
+    return value.astimezone(UTC)
+
+
+# A date reads as midnight UTC; a time needs its offset.
+Instant = Annotated[datetime, BeforeValidator(_date_as_midnight), AfterValidator(_as_utc)]
+
+
+class BacktestCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    policy: dict[str, Any] = Field(description="the candidate policy document")
+    date_from: Instant = Field(alias="from", description="start (inclusive), ISO date or time")
+    date_to: Instant = Field(alias="to", description="end (exclusive), ISO date or time")
+
+
+class _Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class BacktestLoadOut(_Read):
+    managers: int
+    manager_days: int
+    mean: float
+    p95: float
+    unassigned: int
+
+
+class BacktestFiguresOut(_Read):
+    policy_version: str
+    requests: int
+    decisions: dict[str, int]
+    tiers: dict[str, int]
+    folded: int
+    reached: int
+    reach_share: float
+    load: BacktestLoadOut
+    deflected: int
+    deflected_right: int
+    deflected_right_share: float
+    deflected_right_by_outcome: dict[str, int]
+
+
+class BacktestDifferenceOut(_Read):
+    reached: int
+    reach_share: float
+    load_mean: float
+    load_p95: float
+    managers: int
+    deflected: int
+    deflected_right: int
+    newly_deflected: int
+    newly_reached: int
+    newly_deflected_right: int
+
+
+class BacktestOut(_Read):
+    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
+
+    date_from: datetime = Field(serialization_alias="from")
+    date_to: datetime = Field(serialization_alias="to")
+    requests: int
+    with_outcome: int
+    current: BacktestFiguresOut
+    candidate: BacktestFiguresOut
+    difference: BacktestDifferenceOut
+    notes: list[str]
