@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from direkte.api.app import create_app
 from direkte.api.deps import ClockDep, SessionDep
 from direkte.errors import NotFound
+from direkte.guardrails.content_facts import warm_up
 
 
 class BenchBase(DeclarativeBase):
@@ -69,3 +70,6 @@ def bench_select(row_id: int, session: SessionDep) -> RowOut:
 
 app = create_app()
 app.include_router(router)
+# As direkte.api.asgi does: load the language models and phrase lists at start-up,
+# not in the first requests (which would otherwise each build them at once).
+warm_up()

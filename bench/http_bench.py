@@ -5,9 +5,13 @@ Run from the project root (PostgreSQL on 127.0.0.1:5432, trust auth, wrk install
     .venv/bin/python bench/http_bench.py
 
 It creates a throw-away database (``direkte_bench``), migrates it, loads the demo
-network (seed 1, 300 visits), creates an API key, the bench-only table
-``bench_rows`` and the escalation pool (checked-in visits at program centers, each
-with a diagnosis, an estimate and a warranty decision), then for each worker count
+network (seed 1, 300 visits), publishes the bench guardrail policy (the default
+with only ``frequency.max_per_365_days`` and the capacity caps raised to the highest
+values allowed, every rule still on), creates an API key, the bench-only table
+``bench_rows`` and the escalation pool (checked-in visits at program centers owned by
+every active demo customer, each with a safety-related diagnosis, an estimate and a
+safety-related warranty decision, so every case is material: tier 1), then for each
+worker count
 starts ``uvicorn bench.bench_app:app --workers N`` on 127.0.0.1 and drives five
 scenarios with wrk (a warm-up, then a measured run each):
 
@@ -21,6 +25,8 @@ Creates are not repeatable (a second request for a visit and category is folded
 into the open case, 200), so every wrk run of ``create_escalation`` gets its own
 unused (visit, category, subject) triples, split into disjoint slices per wrk
 thread; a run that would need more fails its requests visibly (``exhausted``).
+The three reasons of a visit differ (no near-duplicate folding), and a 201 whose case
+is ``held`` by moderation is counted (``held``); every create must be an open case.
 
 It prints requests/s, p50, p99 and non-2xx per scenario and worker count, the
 ratios PUT/bare-insert, escalation-create/bare-insert and GET/bare-select against
@@ -60,13 +66,30 @@ SELECT_ROWS = 10_000
 UPDATE_POOL = 400  # existing visits the PUT scenario updates
 CREATE_VEHICLES = 400  # known vehicles the PUT scenario opens new visits for
 GET_CUSTOMERS = 8
-ESCALATION_CUSTOMERS = 6  # demo customers who own the escalation pool's visits
+# The bench policy: every guardrail rule stays on, only the limits a load test
+# would hit are raised to the highest values the policy document accepts
+# (frequency.max_per_365_days <= 1,000; capacity caps <= 10,000). The pool is
+# spread over enough customers that none reaches the frequency limit (checked).
+BENCH_MAX_PER_365_DAYS = 1_000
+BENCH_OPEN_CAP = 10_000
+BENCH_POLICY_NOTE = "bench: frequency and capacity limits raised; every other rule as default"
 # The pool is sized for this rate over every warm-up and measured run (the real
 # rate is far lower), so that no run can use up its triples.
 ESCALATION_POOL_RPS = 1000
 CATEGORIES = ("diagnosis", "estimate", "warranty")  # one subject of each per pool visit
+# The reason per category, followed by a per-request tag. The three texts of a visit
+# are far apart (similarity about 0.4-0.5, the near-duplicate bar is 0.85), so a
+# visit's second and third case never fold into its first; none is a threat or abuse.
+ESCALATION_REASONS = {
+    "diagnosis": "the diagnosis blames worn rear bushings, but the clunk started right "
+    "after the alignment you did last month.",
+    "estimate": "the estimate is far higher than the price I was quoted at drop-off; "
+    "please check the labour hours.",
+    "warranty": "warranty should cover this part, the car is still within its coverage "
+    "and the fault affects safety.",
+}
 SCENARIOS = ("bare_insert", "put_visit", "create_escalation", "bare_select", "get_visit")
-WARMUP_KEYS = ("requests", "rps", "non2xx", "unexpected_2xx", "exhausted")
+WARMUP_KEYS = ("requests", "rps", "non2xx", "unexpected_2xx", "exhausted", "held")
 # (key, scenario, baseline, target)
 RATIOS = (
     ("put_vs_bare_insert", "put_visit", "bare_insert", PUT_TARGET),
@@ -139,6 +162,39 @@ def escalation_pool_visits(seconds: int, threads: int) -> int:
     return -(-visits // threads) * threads
 
 
+def bench_policy_document() -> dict[str, Any]:
+    """The default policy document with only the frequency limit and capacity caps raised."""
+    from direkte.guardrails.policy import default_document
+
+    document = default_document()
+    body = document["global"]
+    body["frequency"]["max_per_365_days"] = BENCH_MAX_PER_365_DAYS
+    body["capacity"] = {
+        "local_manager_open_cap": BENCH_OPEN_CAP,
+        "regional_manager_open_cap": BENCH_OPEN_CAP,
+    }
+    return document
+
+
+def publish_bench_policy(session: Any, clock: Any) -> int:
+    """Publish the bench policy as the newest version (the caller commits)."""
+    from direkte.audit.service import Actor
+    from direkte.policy.service import current_policy, publish_policy
+
+    published = publish_policy(
+        session,
+        clock,
+        actor=Actor.system("bench-setup"),
+        document=bench_policy_document(),
+        expected_version=current_policy(session).version,
+        note=BENCH_POLICY_NOTE,
+    )
+    return published.version
+
+
+# Every pool diagnosis and warranty decision is safety-related, so every create is
+# material (the estimate's case through the visit's safety-related diagnosis) and
+# goes to a manager (tier 1), past every rule.
 ESCALATION_POOL_SQL = """
 WITH new_visits AS (
     INSERT INTO visits (external_id, center_id, customer_id, vehicle_id, concern, status,
@@ -152,7 +208,7 @@ WITH new_visits AS (
     RETURNING id, customer_id, currency
 ), diagnoses_ AS (
     INSERT INTO diagnoses (visit_id, seq, findings, codes, safety_related, author, created_at)
-    SELECT id, 1, 'Bench: worn rear bushings', '["C1234"]', false, 'bench', now()
+    SELECT id, 1, 'Bench: worn rear bushings', '["C1234"]', true, 'bench', now()
     FROM new_visits
     RETURNING id, visit_id
 ), estimates_ AS (
@@ -162,7 +218,7 @@ WITH new_visits AS (
 ), warranty_ AS (
     INSERT INTO warranty_decisions (visit_id, seq, decision, currency, claimed, covered,
         claim_lines, reason_code, safety_related, author, created_at)
-    SELECT id, 1, 'not_covered', currency, 4200, 0, '[]', 'WEAR', false, 'bench', now()
+    SELECT id, 1, 'not_covered', currency, 4200, 0, '[]', 'WEAR', true, 'bench', now()
     FROM new_visits
     RETURNING id, visit_id
 )
@@ -172,6 +228,19 @@ JOIN diagnoses_ d ON d.visit_id = v.id
 JOIN estimates_ e ON e.visit_id = v.id
 JOIN warranty_ w ON w.visit_id = v.id
 ORDER BY v.id
+"""
+
+
+# Per pool customer: existing cases in the last 365 days plus pool triples.
+FREQUENCY_HEADROOM_SQL = """
+SELECT coalesce(max(
+    (SELECT count(*) FROM escalations e
+     WHERE e.customer_id = u.id AND e.created_at > now() - interval '365 days')
+    + 3 * (SELECT count(*) FROM visits v
+           WHERE v.customer_id = u.id AND v.external_id LIKE 'BENCH-ESC-%')
+), 0)
+FROM users u
+WHERE u.id = ANY(:customers)
 """
 
 
@@ -197,6 +266,9 @@ def prepare_database(url: str, escalation_visits: int = 0) -> dict[str, Any]:
     with factory() as session:
         load_demo(session, seed=1, visits=300)
         api_key = create_api_key(session, clock, name="bench")
+        session.commit()
+        # Committed before uvicorn starts: every request reads it as the current policy.
+        policy_version = publish_bench_policy(session, clock)
         session.commit()
 
         centers = list(session.scalars(sa.select(Center.code).order_by(Center.code)))
@@ -251,7 +323,8 @@ def prepare_database(url: str, escalation_visits: int = 0) -> dict[str, Any]:
             get_pairs.extend({"email": email, "visit_id": v} for v in visit_ids)
 
         # The escalation pool: checked-in visits at centers where the program runs,
-        # owned by a few customers, each with one subject per category.
+        # owned by every active customer (so that none nears the frequency limit),
+        # each with one subject per category.
         program_centers = list(
             session.scalars(
                 sa.select(Center.id)
@@ -264,7 +337,6 @@ def prepare_database(url: str, escalation_visits: int = 0) -> dict[str, Any]:
                 sa.select(User.id, User.email)
                 .where(User.role == Role.customer, User.active)
                 .order_by(User.id)
-                .limit(ESCALATION_CUSTOMERS)
             ).all()
         )
         vehicle_id = session.scalar(sa.select(Visit.vehicle_id).order_by(Visit.id).limit(1))
@@ -294,6 +366,15 @@ def prepare_database(url: str, escalation_visits: int = 0) -> dict[str, Any]:
                     f"bench: escalation pool has {len(escalation_pool)} complete visits, "
                     f"expected {escalation_visits}"
                 )
+            # Even if every triple became a case, no customer may reach the limit.
+            worst = conn.execute(
+                sa.text(FREQUENCY_HEADROOM_SQL), {"customers": list(pool_customers)}
+            ).scalar_one()
+            if worst >= BENCH_MAX_PER_365_DAYS:
+                raise SystemExit(
+                    f"bench: a pool customer could reach {worst} cases in 365 days, "
+                    f"over the bench frequency limit {BENCH_MAX_PER_365_DAYS}"
+                )
         conn.exec_driver_sql(BENCH_ROWS_DDL)
         conn.execute(
             sa.text("INSERT INTO bench_rows (note, created_at) VALUES (:note, now())"),
@@ -307,6 +388,8 @@ def prepare_database(url: str, escalation_visits: int = 0) -> dict[str, Any]:
         "create_templates": create_templates,
         "get_pairs": get_pairs,
         "escalation_pool": escalation_pool,
+        "escalation_customers": len(pool_customers),
+        "policy_version": policy_version,
         "setup_seconds": round(time.monotonic() - started, 1),
     }
 
@@ -328,6 +411,9 @@ function response(status, headers, body)
   if expect_status and status >= 200 and status <= 299 and status ~= expect_status then
     unexpected = unexpected + 1
   end
+  if status == 201 and body and string.find(body, '"status":"held"', 1, true) then
+    held = held + 1
+  end
   if status < 200 or status > 299 then
     non2xx = non2xx + 1
     if first_bad == "" then
@@ -337,9 +423,10 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local bad, sample, other, used_up = 0, "", 0, 0
+  local bad, sample, other, used_up, kept = 0, "", 0, 0, 0
   for _, t in ipairs(threads) do
     bad = bad + t:get("non2xx")
+    kept = kept + t:get("held")
     other = other + t:get("unexpected")
     used_up = used_up + t:get("exhausted")
     local s = t:get("first_bad")
@@ -348,10 +435,10 @@ function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'BENCHJSON {"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
-    '"max_us":%d,"mean_us":%.1f,"non2xx":%d,"unexpected_2xx":%d,"exhausted":%d,' ..
+    '"max_us":%d,"mean_us":%.1f,"non2xx":%d,"unexpected_2xx":%d,"exhausted":%d,"held":%d,' ..
     '"connect_errors":%d,"read_errors":%d,"write_errors":%d,"timeouts":%d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, latency.mean, bad, other, used_up, e.connect,
+    latency:percentile(99), latency.max, latency.mean, bad, other, used_up, kept, e.connect,
     e.read, e.write, e.timeout))
   io.write("BENCHSAMPLE " .. sample .. "\n")
 end
@@ -362,6 +449,7 @@ function init(args)
   non2xx = 0
   unexpected = 0  -- 2xx other than expect_status (create_escalation: 200 = folded)
   exhausted = 0  -- requests after the thread's triples ran out
+  held = 0  -- 201s whose case is held by the content rule (create_escalation)
   first_bad = ""
   n = 0
   tag = args[1] or "x"
@@ -482,6 +570,9 @@ def lua_create_escalation(
         + "local categories = {"
         + ", ".join(f'"{c}"' for c in CATEGORIES)
         + "}\n"
+        + "local reasons = {"
+        + ", ".join(_lua_str(ESCALATION_REASONS[c]) for c in CATEGORIES)
+        + "}\n"
         + "local tokens = {"
         + ", ".join(_lua_str(t) for t in tokens)
         + "}\n"
@@ -501,7 +592,7 @@ function request()
   local v = visits[k % #visits + 1]
   local c = math.floor(k / #visits) + 1
   local body = '{"category":"' .. categories[c] .. '","subject_id":' .. v[2 + c] ..
-    ',"reason":"Bench: I do not agree with this (' .. tag .. "-" .. tid .. "-" .. k .. ')"}'
+    ',"reason":"Bench ' .. tag .. "-" .. tid .. "-" .. k .. ": " .. reasons[c] .. '"}'
   return wrk.format("POST", "/api/v1/visits/" .. v[2] .. "/escalations",
     {["Authorization"] = "Bearer " .. tokens[v[1]], ["Content-Type"] = "application/json"}, body)
 end
@@ -628,12 +719,18 @@ def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
     }
 
 
+def non201(counts: dict[str, Any]) -> int:
+    """create_escalation requests that did not create a case: non-2xx plus other 2xx."""
+    return int(counts["non2xx"]) + int(counts["unexpected_2xx"])
+
+
 def render(results: dict[str, Any]) -> str:
     lines = [
         f"{'workers':>7}  {'scenario':<17} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'non-2xx':>8} {'errors':>7}"
     ]
     problems: list[str] = []
+    creates: list[str] = []
     for run in results["runs"]:
         for name in SCENARIOS:
             if name not in run["scenarios"]:
@@ -645,11 +742,18 @@ def render(results: dict[str, Any]) -> str:
                 f"{r['p99_us'] / 1000:>8.1f} {r['non2xx']:>8} {errors:>7}"
             )
             for phase, counts in (("warm-up", r.get("warmup") or {}), ("measured", r)):
-                if counts.get("unexpected_2xx") or counts.get("exhausted"):
+                if name == "create_escalation":
+                    creates.append(
+                        f"  {run['workers']} worker(s) {phase:<8}: {counts['requests']} requests, "
+                        f"{counts['requests'] - non201(counts)} created (201), "
+                        f"{non201(counts)} not 201, {counts.get('held', 0)} held"
+                    )
+                if counts.get("unexpected_2xx") or counts.get("exhausted") or counts.get("held"):
                     problems.append(
                         f"  {run['workers']} worker(s) {name} {phase}: "
                         f"{counts['unexpected_2xx']} unexpected 2xx (200 = folded), "
-                        f"{counts['exhausted']} after the triples ran out"
+                        f"{counts['exhausted']} after the triples ran out, "
+                        f"{counts.get('held', 0)} held by moderation"
                     )
     if any(run.get("ratios") for run in results["runs"]):
         lines.append("")
@@ -672,6 +776,8 @@ def render(results: dict[str, Any]) -> str:
     ]
     if samples:
         lines += ["", "first non-2xx response per scenario:", *samples]
+    if creates:
+        lines += ["", "create_escalation (every request must create an open case, 201):", *creates]
     if problems:
         lines += ["", "PREPARATION FAILED (every create must be a new case, 201):", *problems]
     return "\n".join(lines)
@@ -759,7 +865,17 @@ def main() -> int:
     }
     try:
         prepared = prepare_database(db_url, escalation_visits)
-        print(f"bench: database ready in {prepared['setup_seconds']} s", flush=True)
+        print(
+            f"bench: database ready in {prepared['setup_seconds']} s "
+            f"(bench policy version {prepared['policy_version']}; escalation pool owned by "
+            f"{prepared['escalation_customers']} customers)",
+            flush=True,
+        )
+        results["settings"]["bench_policy"] = {
+            "version": prepared["policy_version"],
+            "document": bench_policy_document(),
+        }
+        results["settings"]["escalation_pool"]["customers"] = prepared["escalation_customers"]
         pool = prepared["escalation_pool"]
         pool_used = 0
         results["settings"]["get_pairs"] = len(prepared["get_pairs"])
@@ -857,7 +973,7 @@ def main() -> int:
                             f"p99 {result['p99_us'] / 1000:.1f} ms  non-2xx {result['non2xx']}"
                             + (
                                 f"  unexpected 2xx {result['unexpected_2xx']}"
-                                f"  exhausted {result['exhausted']}"
+                                f"  exhausted {result['exhausted']}  held {result['held']}"
                                 if name == "create_escalation"
                                 else ""
                             ),
