@@ -47,7 +47,8 @@ FILL = [
        status, tier, assignee_id, guardrail, version, created_at, updated_at, resolved_at,
        outcome, currency)
        SELECT v.id, v.customer_id, v.center_id,
-       (ARRAY['diagnosis','estimate','warranty'])[1 + g % 3], 1, 'r', CASE WHEN g % 50 = 0 THEN 'open' ELSE 'closed' END, 1,
+       (ARRAY['diagnosis','estimate','warranty'])[1 + g % 3], 1, 'r',
+       CASE WHEN g % 50 = 0 THEN 'open' ELSE 'closed' END, 1,
        (SELECT min(id) FROM users WHERE role = 'local_manager') + g % 20, '{}', 1,
        now() - (g % 700 || ' days')::interval, now(),
        CASE WHEN g % 50 = 0 THEN NULL ELSE now() - (g % 700 || ' days')::interval END,
