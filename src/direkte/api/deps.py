@@ -29,12 +29,14 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-def get_clock(request: Request) -> Clock:
+# Dependencies that do no I/O are async: FastAPI runs sync ones in the thread pool,
+# and every hop there costs more than these functions do.
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -58,13 +60,13 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def current_staff(user: CurrentUser) -> User:
+async def current_staff(user: CurrentUser) -> User:
     if user.role == Role.customer:
         raise Forbidden("staff only")
     return user
 
 
-def current_ops(user: CurrentUser) -> User:
+async def current_ops(user: CurrentUser) -> User:
     if user.role != Role.ops_admin:
         raise Forbidden("ops_admin only")
     return user
