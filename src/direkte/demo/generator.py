@@ -428,21 +428,30 @@ def _revise(
 
 
 def demo_logins(session: Session) -> list[tuple[str, str]]:
-    """One demo log-in per role, at centers where the program runs."""
-    wanted = [
-        ("customer", f"%@{DEMO_DOMAIN}", Role.customer),
-        ("service_advisor", f"advisor1.osl1@{DEMO_DOMAIN}", Role.service_advisor),
-        ("local_manager", f"manager1.osl1@{DEMO_DOMAIN}", Role.local_manager),
-        ("regional_manager", f"regional.no-east@{DEMO_DOMAIN}", Role.regional_manager),
-        ("ops_admin", f"ops@{DEMO_DOMAIN}", Role.ops_admin),
-    ]
+    """One demo log-in per role: the people with the most live cases, so every inbox shows some."""
+    from direkte.escalations.models import ACTIVE, Escalation
+
     found = []
-    for label, pattern, role in wanted:
-        email = session.scalar(
+    for role in (Role.customer, Role.service_advisor, Role.local_manager, Role.regional_manager):
+        person = Escalation.customer_id if role == Role.customer else Escalation.assignee_id
+        busiest = session.scalar(
             sa.select(User.email)
-            .where(User.role == role, User.email.like(pattern))
+            .join(Escalation, person == User.id)
+            .where(
+                User.role == role,
+                User.email.like(f"%@{DEMO_DOMAIN}"),
+                Escalation.status.in_(ACTIVE),
+            )
+            .group_by(User.id, User.email)
+            .order_by(sa.func.count(Escalation.id).desc(), User.id)
+            .limit(1)
+        ) or session.scalar(
+            sa.select(User.email)
+            .where(User.role == role, User.email.like(f"%@{DEMO_DOMAIN}"))
             .order_by(User.id)
+            .limit(1)
         )
-        if email:
-            found.append((label, email))
+        if busiest:
+            found.append((role.value, busiest))
+    found.append((Role.ops_admin.value, f"ops@{DEMO_DOMAIN}"))
     return found
