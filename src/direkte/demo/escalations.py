@@ -21,7 +21,7 @@ from direkte.clock import FixedClock
 from direkte.errors import DomainError
 from direkte.escalations import service as cases
 from direkte.escalations.models import Category, Escalation, Outcome
-from direkte.network.models import Program, User
+from direkte.network.models import Program, Role, User
 from direkte.visits.models import Visit, WarrantyOutcome
 
 Step = Callable[[Session, FixedClock], None]
@@ -39,6 +39,7 @@ SCENARIOS = [
     ("appealed_resolved", 6),
     ("upheld_closed", 8),
 ]
+THREAT = "Fiks bilen i dag, ellers kommer jeg og stikker deg ned."
 REASONS = {
     Category.diagnosis: [
         "The same fault was diagnosed differently last month.",
@@ -103,6 +104,9 @@ def load_demo_escalations(
             counter += 1
             heapq.heappush(queue, (at, counter, step))
 
+    ops = session.scalars(sa.select(User).where(User.role == Role.ops_admin).limit(1)).first()
+    # The first eligible visits play every scenario once, so each status appears.
+    pending = [name for name, _ in SCENARIOS] + ["held", "rejected"]
     for visit in visits:
         running = visit.center.program != Program.off
         subject = _subject(rng, visit)
@@ -115,9 +119,11 @@ def load_demo_escalations(
         if recent:
             opened_at = min(opened_at, now - timedelta(minutes=rng.randint(5, 60)))
             scenario = rng.choice(["open", "acknowledged", "awaiting_customer"])
+        elif pending and running:
+            scenario = pending.pop(0)
         else:
             scenario = rng.choices([s for s, _ in SCENARIOS], [w for _, w in SCENARIOS])[0]
-        _script(plan, rng, visit, subject, opened_at, scenario)
+        _script(plan, rng, visit, subject, opened_at, scenario, ops)
     clock = FixedClock(now)
     done = 0
     while queue:
@@ -143,6 +149,7 @@ def _script(
     subject: tuple[Category, int],
     t0: datetime,
     scenario: str,
+    ops: User | None,
 ) -> None:
     category, subject_id = subject
     customer = visit.customer
@@ -167,7 +174,7 @@ def _script(
             visit_id=visit.id,
             category=category,
             subject_id=subject_id,
-            reason=rng.choice(REASONS[category]),
+            reason=THREAT if scenario in ("held", "rejected") else rng.choice(REASONS[category]),
         )
         if opened.escalation is not None:  # a rejected request stays recorded
             box["id"] = opened.escalation.id
@@ -248,8 +255,23 @@ def _script(
         return t0 + timedelta(hours=hours)
 
     outcome = rng.choice([Outcome.upheld, Outcome.upheld, Outcome.revised, Outcome.goodwill])
+
+    def moderate(session: Session, clock: FixedClock) -> None:
+        if ops is None:
+            raise DomainError("no ops user")
+        cases.reject_held(
+            session,
+            clock,
+            viewer=ops,
+            escalation_id=case(session).id,
+            reason="Threats against our staff are not accepted.",
+        )
+
     plan(t0, open_)
-    if scenario in ("open", "breached"):
+    if scenario in ("open", "breached", "held"):
+        return
+    if scenario == "rejected":
+        plan(h(2), moderate)
         return
     if scenario == "withdrawn":
         plan(h(rng.uniform(0.2, 1.5)), withdraw)
