@@ -45,11 +45,11 @@ from direkte.escalations.models import (
 from direkte.guardrails.content_facts import content_facts
 from direkte.guardrails.engine import Decision, Facts, evaluate
 from direkte.guardrails.explanations import explain
-from direkte.guardrails.policy import DEFAULT_POLICY, Policy
+from direkte.guardrails.policy import Policy, policy_for
 from direkte.network.models import Center, Role, User
 from direkte.network.service import find_advisor, find_local_manager, find_regional_manager
 from direkte.notifications.service import emit
-from direkte.policy.service import policy_for_center
+from direkte.policy.service import current_policy, policy_for_center
 from direkte.visits.models import Diagnosis, Estimate, Visit, WarrantyDecision
 from direkte.visits.service import VisitNotFound, visible_to, visit_with_revisions
 
@@ -669,7 +669,7 @@ def appeal_escalation(
     viewer: User,
     escalation_id: int,
     reason: str,
-    policy: Policy = DEFAULT_POLICY,
+    policy: Policy | None = None,
 ) -> Appealed:
     """Appeal a tier-1 outcome to tier 2, once, within the window; the request is recorded.
 
@@ -679,6 +679,7 @@ def appeal_escalation(
     _customer(viewer)
     case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
     visit, center = case.visit, case.visit.center
+    policy = policy or policy_for_center(session, center)
     now = clock.now()
     facts = Facts(
         kind="appeal",
@@ -695,10 +696,8 @@ def appeal_escalation(
         case_appealed=case.appealed_at is not None,
     )
     decision = evaluate(policy, facts, now)
-    if decision.decision == "reject":
-        guardrail = _guardrail_json(
-            decision, explain(decision.reason, viewer.language, days=policy.appeal_window_days)
-        )
+
+    def record(guardrail: dict[str, Any]) -> None:
         _record_request(
             session,
             at=now,
@@ -713,6 +712,12 @@ def appeal_escalation(
             guardrail=guardrail,
             escalation_id=case.id,
         )
+
+    if decision.decision == "reject":
+        guardrail = _guardrail_json(
+            decision, explain(decision.reason, viewer.language, days=policy.appeal_window_days)
+        )
+        record(guardrail)
         return Appealed(case, decision, guardrail)
     previous = {
         "outcome": case.outcome.value if case.outcome else None,
@@ -739,20 +744,7 @@ def appeal_escalation(
             name=assignee.name if assignee else "",
         ),
     )
-    _record_request(
-        session,
-        at=now,
-        kind="appeal",
-        visit=visit,
-        customer=viewer,
-        category=case.category.value,
-        subject_id=case.subject_id,
-        reason=reason,
-        facts=facts,
-        decision=decision,
-        guardrail=guardrail,
-        escalation_id=case.id,
-    )
+    record(guardrail)
     _add_message(session, case, viewer, MessageKind.message, reason, now)
     _log(
         session,
@@ -941,9 +933,7 @@ def visit_context(session: Session, case: Escalation) -> VisitContext:
 # ---- the SLA sweep -----------------------------------------------------------------
 
 
-def escalate_breached(
-    session: Session, *, now: datetime, batch: int = 200, policy: Policy = DEFAULT_POLICY
-) -> int:
+def escalate_breached(session: Session, *, now: datetime, batch: int = 200) -> int:
     """Move up to ``batch`` breached tier-1 cases to tier 2; returns how many moved.
 
     Reads only breached rows through the (tier, sla_next_due) index and claims
@@ -971,7 +961,7 @@ def escalate_breached(
             center = session.get_one(Center, case.center_id)
             regional = find_regional_manager(session, center)
             probe = Escalation(tier=2)
-            sla.start_clock(probe, sla.hours_of(center), policy, now)
+            sla.start_clock(probe, sla.hours_of(center), policy_for_center(session, center), now)
             per_center[case.center_id] = (
                 regional.id if regional else None,
                 probe.first_response_due,
@@ -1007,10 +997,10 @@ def escalate_breached(
     return len(cases)
 
 
-def close_settled(
-    session: Session, *, now: datetime, batch: int = 500, policy: Policy = DEFAULT_POLICY
-) -> int:
-    """Close resolved cases whose appeal window has passed; returns how many."""
+def close_settled(session: Session, *, now: datetime, batch: int = 500) -> int:
+    """Close resolved cases whose appeal window (the current global policy's) has passed."""
+    published = current_policy(session)
+    policy = policy_for(published.document, str(published.version), None)
     cutoff = now - timedelta(days=policy.appeal_window_days)
     cases = list(
         session.scalars(
