@@ -50,11 +50,10 @@ from direkte.network.models import Center, Role, User
 from direkte.network.service import find_advisor, find_local_manager, find_regional_manager
 from direkte.notifications.service import emit
 from direkte.policy.service import current_policy, policy_for_center
-from direkte.visits.models import Diagnosis, Estimate, Visit, WarrantyDecision
+from direkte.visits.models import Visit
 from direkte.visits.service import VisitNotFound, visible_to, visit_with_revisions
 
 S = EscalationStatus
-OPEN_LIKE = (S.held, *ACTIVE)
 _TRANSITIONS: dict[EscalationStatus, frozenset[EscalationStatus]] = {
     S.held: frozenset({S.open, S.rejected, S.withdrawn}),
     S.open: frozenset({S.acknowledged, S.awaiting_customer, S.resolved, S.withdrawn}),
@@ -64,11 +63,6 @@ _TRANSITIONS: dict[EscalationStatus, frozenset[EscalationStatus]] = {
     S.closed: frozenset(),
     S.withdrawn: frozenset(),
     S.rejected: frozenset(),
-}
-_SUBJECTS: dict[Category, type[Diagnosis | Estimate | WarrantyDecision]] = {
-    Category.diagnosis: Diagnosis,
-    Category.estimate: Estimate,
-    Category.warranty: WarrantyDecision,
 }
 
 

@@ -295,22 +295,34 @@ def load_network(session: Session, clock: Clock, *, raw: object, actor: Actor) -
     return report
 
 
+def _upsert_keyed(
+    session: Session,
+    now: datetime,
+    existing: dict[str, Any],
+    model: type[Region] | type[Center],
+    code: str,
+    values: dict[str, Any],
+    kind: str,
+    tally: _Tally,
+) -> None:
+    """Create the row with this code, or update it where ``values`` differ; count which."""
+    row = existing.get(code)
+    if row is None:
+        existing[code] = row = model(code=code, created_at=now, updated_at=now, **values)
+        session.add(row)
+        tally.add("created", kind)
+    elif _apply(row, values):
+        row.updated_at = now
+        tally.add("updated", kind)
+    else:
+        tally.add("unchanged", kind)
+
+
 def _upsert_region(
     session: Session, now: datetime, regions: dict[str, Region], data: RegionIn, tally: _Tally
 ) -> None:
     values = {"name": data.name, "countries": list(data.countries), "time_zone": data.time_zone}
-    region = regions.get(data.code)
-    if region is None:
-        regions[data.code] = region = Region(
-            code=data.code, created_at=now, updated_at=now, **values
-        )
-        session.add(region)
-        tally.add("created", "regions")
-    elif _apply(region, values):
-        region.updated_at = now
-        tally.add("updated", "regions")
-    else:
-        tally.add("unchanged", "regions")
+    _upsert_keyed(session, now, regions, Region, data.code, values, "regions", tally)
 
 
 def _upsert_center(
@@ -335,18 +347,7 @@ def _upsert_center(
         "currency": data.currency or default_currency(data.country, now),
         "program": data.program,
     }
-    center = centers.get(data.code)
-    if center is None:
-        centers[data.code] = center = Center(
-            code=data.code, created_at=now, updated_at=now, **values
-        )
-        session.add(center)
-        tally.add("created", "centers")
-    elif _apply(center, values):
-        center.updated_at = now
-        tally.add("updated", "centers")
-    else:
-        tally.add("unchanged", "centers")
+    _upsert_keyed(session, now, centers, Center, data.code, values, "centers", tally)
 
 
 def _upsert_person(
