@@ -702,7 +702,7 @@ def start_profile(
     if spy is None:
         raise SystemExit("bench: --profile needs py-spy: .venv/bin/pip install py-spy")
     out = RESULTS / f"profile-{stamp}-w{workers}-{name}.txt"
-    cmd = [spy, "record", "--pid", str(proc.pid), "--subprocesses", "--nonblocking"]
+    cmd = [spy, "record", "--pid", str(proc.pid), "--subprocesses", "--nonblocking", "--gil"]
     cmd += ["--format", "raw", "--rate", "200", "--duration", str(seconds), "-o", str(out)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -107,6 +107,38 @@ class TestUpsertVisit:
         assert vehicle["vin"] == make_vin()
         assert {c["kind"] for c in vehicle["warranty"]} == {"basic", "battery_drive_unit"}
 
+    def test_vehicle_changes_and_new_coverages_replace_the_old(
+        self, client: TestClient, key: str, session: Session, clock: FixedClock
+    ) -> None:
+        visit_id = put_visit(client, key).json()["id"]
+        created_at = session.scalar(sa.select(Vehicle.updated_at))
+        clock.advance(timedelta(hours=1))
+        vehicle = {
+            "vin": make_vin(),
+            "model": "Model Y",
+            "model_year": 2023,
+            "odometer_km": 1234,
+            "warranty": [{"kind": "basic", "years": 5, "distance_km": 100_000}],
+        }
+        assert put_visit(client, key, vehicle=vehicle).status_code == 200
+        shown = read_visit(client, visit_id)["vehicle"]
+        assert shown["odometer_km"] == 1234
+        assert [(c["kind"], c["years"], c["distance_km"]) for c in shown["warranty"]] == [
+            ("basic", 5, 100_000)
+        ]
+        updated_at = session.scalar(
+            sa.select(Vehicle.updated_at).execution_options(populate_existing=True)
+        )
+        assert updated_at == created_at + timedelta(hours=1)
+        clock.advance(timedelta(hours=1))
+        # The same vehicle again: nothing changes, not even its updated_at.
+        assert put_visit(client, key, vehicle=vehicle).status_code == 200
+        assert read_visit(client, visit_id)["vehicle"] == shown
+        again = session.scalar(
+            sa.select(Vehicle.updated_at).execution_options(populate_existing=True)
+        )
+        assert again == updated_at
+
     def test_lowercase_vin_is_stored_uppercase(
         self, client: TestClient, key: str, session: Session
     ) -> None:

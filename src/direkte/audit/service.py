@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from direkte.audit.models import AuditEvent
@@ -24,6 +25,40 @@ class Actor:
         return cls("system", None, label)
 
 
+def audit_row(
+    *,
+    at: datetime,
+    actor: Actor,
+    action: str,
+    subject_kind: str,
+    subject_id: int | None,
+    visit_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One audit event's values, for ``record_events``."""
+    return {
+        "occurred_at": at,
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_label": actor.label,
+        "action": action,
+        "subject_kind": subject_kind,
+        "subject_id": subject_id,
+        "visit_id": visit_id,
+        "data": data or {},
+    }
+
+
+def record_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append audit events (``audit_row`` values) in the caller's transaction.
+
+    A Core insert on the session's connection, sent at once: the audit log is
+    written by every use case, so it skips the ORM unit of work.
+    """
+    if rows:
+        session.connection().execute(_INSERT, rows)
+
+
 def record_event(
     session: Session,
     *,
@@ -34,18 +69,18 @@ def record_event(
     subject_id: int | None,
     visit_id: int | None = None,
     data: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one audit event to the session (flushed with the use case's change)."""
-    event = AuditEvent(
-        occurred_at=at,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        actor_label=actor.label,
+) -> None:
+    """Append one audit event in the caller's transaction (see ``record_events``)."""
+    row = audit_row(
+        at=at,
+        actor=actor,
         action=action,
         subject_kind=subject_kind,
         subject_id=subject_id,
         visit_id=visit_id,
-        data=data or {},
+        data=data,
     )
-    session.add(event)
-    return event
+    session.connection().execute(_INSERT, row)
+
+
+_INSERT = sa.insert(AuditEvent)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from direkte.audit.service import Actor, record_event
+from direkte.audit.service import Actor, audit_row, record_events
 from direkte.network.hours import opening_hours
 from direkte.network.models import Program, Role, User
 from direkte.network.service import find_managers
@@ -85,14 +85,18 @@ def record_reveals(
 ) -> None:
     """Write one audit event per contact shown: who saw which contact, on which visit."""
     actor = Actor("user", viewer.id, viewer.email)
-    for contact in contacts:
-        record_event(
-            session,
-            at=at,
-            actor=actor,
-            action="contact.revealed",
-            subject_kind="user",
-            subject_id=contact.staff.id,
-            visit_id=visit_id,
-            data={"role": contact.role.value, "staff_email": contact.staff.email},
-        )
+    record_events(
+        session,
+        [
+            audit_row(
+                at=at,
+                actor=actor,
+                action="contact.revealed",
+                subject_kind="user",
+                subject_id=contact.staff.id,
+                visit_id=visit_id,
+                data={"role": contact.role.value, "staff_email": contact.staff.email},
+            )
+            for contact in contacts
+        ],
+    )

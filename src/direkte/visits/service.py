@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from direkte import money
 from direkte.audit.service import Actor, record_event
@@ -106,152 +107,245 @@ def can_transition(current: VisitStatus, target: VisitStatus) -> bool:
     return _FLOW.index(target) > _FLOW.index(current) or (current, target) in _BACKWARD
 
 
-def _claim(
-    session: Session, model: type[Vehicle] | type[Visit], key: str, values: dict[str, Any]
-) -> tuple[Any, bool]:
-    """Insert a row unless its ``key`` exists; return it locked, and whether it is new.
+@dataclass(frozen=True, slots=True)
+class VisitRef:
+    """What an upsert answers with: the visit's id, external id and status."""
 
-    The insert skips on conflict (waiting for a concurrent inserter to finish),
-    then the row is read under a lock, so concurrent calls end on one row.
+    id: int
+    external_id: str
+    status: VisitStatus
+
+
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _forget(session: Session, model: type[Vehicle] | type[Visit], row_id: int) -> None:
+    """Expire the session's copy of a row changed by a Core statement, if it holds one."""
+    held = session.identity_map.get(identity_key(model, row_id))
+    if held is not None:
+        session.expire(held)
+
+
+_VEHICLE_FIELDS = ("model", "model_year", "odometer_km", "delivery_date", "owner_id")
+
+
+def _upsert_vehicle(session: Session, now: datetime, data: VehicleIn, owner_id: int) -> int:
+    """Create or update the vehicle by VIN in one statement (locking its row); its id.
+
+    On PostgreSQL the statement itself tells a new row from an updated one
+    (``xmax = 0``); SQLite looks first, which is safe there because a write
+    transaction holds the database's one writer lock from its start.
     """
-    column = getattr(model, key)
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    skip: Any = (
-        insert(model)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[key])
-        .returning(model.id)
-    )
-    created = session.execute(skip).scalar() is not None
-    obj = session.scalars(
-        sa.select(model)
-        .where(column == values[key])
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    return obj, created
-
-
-def _upsert_vehicle(session: Session, now: datetime, data: VehicleIn, owner: User) -> Vehicle:
+    conn = session.connection()
+    table = Vehicle.__table__
+    postgres = conn.dialect.name == "postgresql"
+    known = None
+    if not postgres:
+        known = conn.execute(sa.select(table.c.id).where(table.c.vin == data.vin)).scalar()
     values = {
         "model": data.model,
         "model_year": data.model_year,
         "odometer_km": data.odometer_km,
         "delivery_date": data.delivery_date,
-        "owner_id": owner.id,
+        "owner_id": owner_id,
     }
-    vehicle: Vehicle
-    vehicle, created = _claim(
-        session, Vehicle, "vin", {"vin": data.vin, "created_at": now, "updated_at": now, **values}
+    insert = _insert(session)(table).values(vin=data.vin, created_at=now, updated_at=now, **values)
+    changed = sa.or_(*(table.c[k].is_distinct_from(insert.excluded[k]) for k in _VEHICLE_FIELDS))
+    upsert = insert.on_conflict_do_update(
+        index_elements=["vin"],
+        set_={
+            **{k: insert.excluded[k] for k in _VEHICLE_FIELDS},
+            "updated_at": sa.case((changed, insert.excluded.updated_at), else_=table.c.updated_at),
+        },
     )
-    changed = False
-    for key, value in values.items():
-        if getattr(vehicle, key) != value:
-            setattr(vehicle, key, value)
-            changed = True
+    if postgres:
+        row = conn.execute(
+            upsert.returning(table.c.id, sa.literal_column("(xmax = 0)", sa.Boolean))
+        ).one()
+        vehicle_id, created = int(row[0]), bool(row[1])
+    else:
+        vehicle_id, created = (
+            int(conn.execute(upsert.returning(table.c.id)).scalar_one()),
+            known is None,
+        )
+    if not created:
+        _forget(session, Vehicle, vehicle_id)
     wanted = (
         {c.kind: (c.years, c.distance_km) for c in data.warranty}
         if data.warranty is not None
         else (DEFAULT_COVERAGES if created else None)
     )
-    if created and wanted is not None:
-        for kind, (years, distance) in wanted.items():
-            session.add(
-                WarrantyCoverage(
-                    vehicle_id=vehicle.id, kind=kind, years=years, distance_km=distance
+    if wanted is None:
+        return vehicle_id
+    coverages = WarrantyCoverage.__table__
+    if not created:
+        current = {
+            kind: (years, distance)
+            for kind, years, distance in conn.execute(
+                sa.select(coverages.c.kind, coverages.c.years, coverages.c.distance_km).where(
+                    coverages.c.vehicle_id == vehicle_id
                 )
             )
-    elif wanted is not None:
-        current = {c.kind: (c.years, c.distance_km) for c in vehicle.coverages}
-        if current != wanted:
-            vehicle.coverages.clear()
-            session.flush()
-            vehicle.coverages.extend(
-                WarrantyCoverage(kind=k, years=y, distance_km=d) for k, (y, d) in wanted.items()
-            )
-            changed = True
-    if changed and not created:
-        vehicle.updated_at = now
-    return vehicle
+        }
+        if current == wanted:
+            return vehicle_id
+        conn.execute(sa.delete(WarrantyCoverage).where(coverages.c.vehicle_id == vehicle_id))
+        conn.execute(sa.update(Vehicle).where(table.c.id == vehicle_id).values(updated_at=now))
+    conn.execute(
+        sa.insert(WarrantyCoverage),
+        [
+            {"vehicle_id": vehicle_id, "kind": kind, "years": years, "distance_km": distance}
+            for kind, (years, distance) in wanted.items()
+        ],
+    )
+    return vehicle_id
 
 
-def _resolve_refs(session: Session, data: VisitUpsert) -> tuple[Center, User, User | None]:
+@dataclass(frozen=True, slots=True)
+class _Refs:
+    center_id: int
+    currency: str
+    customer_id: int
+    advisor_id: int | None
+
+
+def _resolve_refs(session: Session, data: VisitUpsert) -> _Refs:
+    conn = session.connection()
     problems = []
-    is_customer = sa.and_(User.email == data.customer_email.lower(), User.role == Role.customer)
+    users, centers = User.__table__, Center.__table__
+    is_customer = sa.and_(
+        users.c.email == data.customer_email.lower(), users.c.role == Role.customer
+    )
     # One round trip on the happy path: the center, and the customer joined beside it.
-    found = session.execute(
-        sa.select(Center, User).outerjoin(User, is_customer).where(Center.code == data.center)
+    found = conn.execute(
+        sa.select(centers.c.id, centers.c.currency, users.c.id)
+        .select_from(centers)
+        .outerjoin(users, is_customer)
+        .where(centers.c.code == data.center)
     ).first()
-    center: Center | None
-    customer: User | None
+    center_id: int | None = None
+    currency = ""
+    customer_id: int | None
     if found is not None:
-        center, customer = found[0], found[1]
+        center_id, currency, customer_id = found
     else:
-        center, customer = None, session.scalar(sa.select(User).where(is_customer))
-    if center is None:
+        customer_id = conn.execute(sa.select(users.c.id).where(is_customer)).scalar()
+    if center_id is None:
         problems.append({"field": "center", "message": f"unknown center {data.center!r}"})
-    if customer is None:
+    if customer_id is None:
         problems.append({"field": "customer_email", "message": "unknown customer"})
-    advisor = None
+    advisor_id = None
     if data.advisor_email is not None:
-        advisor = session.scalar(sa.select(User).where(User.email == data.advisor_email.lower()))
-        if advisor is None or center is None or advisor.center_id != center.id:
+        advisor = conn.execute(
+            sa.select(users.c.id, users.c.center_id).where(
+                users.c.email == data.advisor_email.lower()
+            )
+        ).first()
+        if advisor is None or center_id is None or advisor.center_id != center_id:
             problems.append({"field": "advisor_email", "message": "not staff at this center"})
+        else:
+            advisor_id = advisor.id
     if problems:
         raise InvalidFields(problems)
-    assert center is not None
-    assert customer is not None
-    return center, customer, advisor
+    assert center_id is not None
+    assert customer_id is not None
+    return _Refs(center_id, currency, customer_id, advisor_id)
+
+
+_VISIT_FIELDS = (
+    "center_id",
+    "customer_id",
+    "vehicle_id",
+    "advisor_id",
+    "currency",
+    "concern",
+    "status",
+    "booked_at",
+    "appointment_date",
+    "checked_in_at",
+    "promised_at",
+    "closed_at",
+    "drivable",
+)
+
+
+def _locked_visit(session: Session, external_id: str) -> Any:
+    visits = Visit.__table__
+    return (
+        session.connection()
+        .execute(
+            sa.select(visits.c.id, *(visits.c[k] for k in _VISIT_FIELDS))
+            .where(visits.c.external_id == external_id)
+            .with_for_update()
+        )
+        .first()
+    )
 
 
 def upsert_visit(
     session: Session, clock: Clock, *, external_id: str, data: VisitUpsert, actor: Actor
-) -> tuple[Visit, bool]:
+) -> tuple[VisitRef, bool]:
     """Create or update the visit with this external id; True when created.
 
-    Safe under concurrent calls for one id: the insert skips on conflict and the
-    loser updates the winner's row under a row lock. Raises InvalidFields for
-    an unknown center, customer or advisor, and InvalidStatusTransition.
+    Safe under concurrent calls for one id: the visit is read under a row
+    lock; when it is missing the insert skips on conflict, and the loser of a
+    race updates the winner's row. Written with Core statements (the hottest
+    integration path: no ORM unit of work). Raises InvalidFields for an
+    unknown center, customer or advisor, and InvalidStatusTransition.
     """
     now = clock.now()
-    center, customer, advisor = _resolve_refs(session, data)
-    vehicle = _upsert_vehicle(session, now, data.vehicle, customer)
-    refs = {
-        "center_id": center.id,
-        "customer_id": customer.id,
-        "vehicle_id": vehicle.id,
-        "advisor_id": advisor.id if advisor else None,
-        "currency": center.currency,
+    refs = _resolve_refs(session, data)
+    vehicle_id = _upsert_vehicle(session, now, data.vehicle, refs.customer_id)
+    conn = session.connection()
+    visits = Visit.__table__
+    values = {
+        "center_id": refs.center_id,
+        "customer_id": refs.customer_id,
+        "vehicle_id": vehicle_id,
+        "advisor_id": refs.advisor_id,
+        "currency": refs.currency,
     }
-    fresh = {"external_id": external_id, "created_at": now, "updated_at": now}
-    visit, created = _claim(
-        session, Visit, "external_id", {**fresh, **refs, **_visit_values(data, None, now)}
-    )
-    if created:
-        _record_status(session, visit, None, now, actor)
-        record_event(
-            session,
-            at=now,
-            actor=actor,
-            action="visit.created",
-            subject_kind="visit",
-            subject_id=visit.id,
-            visit_id=visit.id,
-            data={"external_id": external_id},
-        )
-        return visit, True
-    previous = visit.status
+    existing = _locked_visit(session, external_id)
+    if existing is None:
+        values.update(_visit_values(data, None, now))
+        visit_id = conn.execute(
+            _insert(session)(visits)
+            .values(external_id=external_id, created_at=now, updated_at=now, **values)
+            .on_conflict_do_nothing(index_elements=["external_id"])
+            .returning(visits.c.id)
+        ).scalar()
+        if visit_id is not None:
+            visit = VisitRef(visit_id, external_id, data.status)
+            _record_status(session, visit, None, now, actor)
+            record_event(
+                session,
+                at=now,
+                actor=actor,
+                action="visit.created",
+                subject_kind="visit",
+                subject_id=visit_id,
+                visit_id=visit_id,
+                data={"external_id": external_id},
+            )
+            return visit, True
+        existing = _locked_visit(session, external_id)  # a concurrent call created it
+    previous = existing.status
     if not can_transition(previous, data.status):
         raise InvalidStatusTransition(
             f"a {previous.value} visit cannot become {data.status.value}",
             {"current_status": previous.value, "requested_status": data.status.value},
         )
-    values = {**refs, **_visit_values(data, visit, now)}
-    changed = sorted(k for k, v in values.items() if getattr(visit, k) != v)
+    values.update(_visit_values(data, existing, now))
+    changed = sorted(k for k, v in values.items() if getattr(existing, k) != v)
+    visit = VisitRef(existing.id, external_id, data.status)
     if changed:
-        for key in changed:
-            setattr(visit, key, values[key])
-        visit.updated_at = now
+        conn.execute(
+            sa.update(Visit)
+            .where(visits.c.id == visit.id)
+            .values(updated_at=now, **{k: values[k] for k in changed})
+        )
+        _forget(session, Visit, visit.id)
         record_event(
             session,
             at=now,
@@ -262,12 +356,12 @@ def upsert_visit(
             visit_id=visit.id,
             data={"fields": changed},
         )
-    if previous != visit.status:
+    if previous != data.status:
         _record_status(session, visit, previous, now, actor)
     return visit, False
 
 
-def _visit_values(data: VisitUpsert, existing: Visit | None, now: datetime) -> dict[str, Any]:
+def _visit_values(data: VisitUpsert, existing: Any, now: datetime) -> dict[str, Any]:
     """The visit's own fields; times the integration leaves out are kept or derived."""
     status = data.status
     checked_in_at = data.checked_in_at or (existing.checked_in_at if existing else None)
@@ -290,19 +384,20 @@ def _visit_values(data: VisitUpsert, existing: Visit | None, now: datetime) -> d
 
 def _record_status(
     session: Session,
-    visit: Visit,
+    visit: VisitRef,
     previous: VisitStatus | None,
     now: datetime,
     actor: Actor,
 ) -> None:
-    session.add(
-        VisitStatusChange(
-            visit_id=visit.id,
-            from_status=previous,
-            to_status=visit.status,
-            changed_at=now,
-            actor=actor.label,
-        )
+    session.connection().execute(
+        sa.insert(VisitStatusChange),
+        {
+            "visit_id": visit.id,
+            "from_status": previous,
+            "to_status": visit.status,
+            "changed_at": now,
+            "actor": actor.label,
+        },
     )
 
 
