@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -116,8 +117,89 @@ class VisitRef:
     status: VisitStatus
 
 
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+# The upsert path's statements are built once (per dialect) with bound parameters:
+# building a statement costs more Python than executing a cached one.
+_VEHICLE_FIELDS = ("model", "model_year", "odometer_km", "delivery_date", "owner_id")
+_VISIT_FIELDS = (
+    "center_id",
+    "customer_id",
+    "vehicle_id",
+    "advisor_id",
+    "currency",
+    "concern",
+    "status",
+    "booked_at",
+    "appointment_date",
+    "checked_in_at",
+    "promised_at",
+    "closed_at",
+    "drivable",
+)
+
+
+def _params(names: Sequence[str]) -> dict[str, Any]:
+    return {name: sa.bindparam(name) for name in names}
+
+
+@functools.cache
+def _vehicle_upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (vin) DO UPDATE, answering the id and, on PostgreSQL, if new."""
+    table = Vehicle.__table__
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Vehicle)
+    insert = insert.values(_params(("vin", "created_at", "updated_at", *_VEHICLE_FIELDS)))
+    changed = sa.or_(*(table.c[k].is_distinct_from(insert.excluded[k]) for k in _VEHICLE_FIELDS))
+    upsert = insert.on_conflict_do_update(
+        index_elements=["vin"],
+        set_={
+            **{k: insert.excluded[k] for k in _VEHICLE_FIELDS},
+            "updated_at": sa.case((changed, insert.excluded.updated_at), else_=table.c.updated_at),
+        },
+    )
+    if dialect == "postgresql":
+        return upsert.returning(table.c.id, sa.literal_column("(xmax = 0)", sa.Boolean))
+    return upsert.returning(table.c.id)
+
+
+_VEHICLE_ID = sa.select(Vehicle.id).where(Vehicle.vin == sa.bindparam("vin"))
+_COVERAGES = sa.select(
+    WarrantyCoverage.kind, WarrantyCoverage.years, WarrantyCoverage.distance_km
+).where(WarrantyCoverage.vehicle_id == sa.bindparam("vehicle_id"))
+
+
+@functools.cache
+def _visit_insert(dialect: str) -> Any:
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Visit)
+    return (
+        insert.values(_params(("external_id", "created_at", "updated_at", *_VISIT_FIELDS)))
+        .on_conflict_do_nothing(index_elements=["external_id"])
+        .returning(Visit.id)
+    )
+
+
+@functools.cache
+def _visit_update(fields: tuple[str, ...]) -> Any:
+    return (
+        sa.update(Visit)
+        .where(Visit.id == sa.bindparam("visit_id"))
+        .values(_params(("updated_at", *fields)))
+    )
+
+
+_LOCKED_VISIT = (
+    sa.select(Visit.id, *(getattr(Visit, k) for k in _VISIT_FIELDS))
+    .where(Visit.external_id == sa.bindparam("external_id"))
+    .with_for_update()
+)
+_IS_CUSTOMER = sa.and_(User.email == sa.bindparam("email"), User.role == Role.customer)
+# One round trip on the happy path: the center, and the customer joined beside it.
+_CENTER_AND_CUSTOMER = (
+    sa.select(Center.id, Center.currency, User.id.label("customer_id"))
+    .select_from(Center)
+    .outerjoin(User, _IS_CUSTOMER)
+    .where(Center.code == sa.bindparam("code"))
+)
+_CUSTOMER = sa.select(User.id).where(_IS_CUSTOMER)
+_STAFF = sa.select(User.id, User.center_id).where(User.email == sa.bindparam("email"))
 
 
 def _forget(session: Session, model: type[Vehicle] | type[Visit], row_id: int) -> None:
@@ -125,9 +207,6 @@ def _forget(session: Session, model: type[Vehicle] | type[Visit], row_id: int) -
     held = session.identity_map.get(identity_key(model, row_id))
     if held is not None:
         session.expire(held)
-
-
-_VEHICLE_FIELDS = ("model", "model_year", "odometer_km", "delivery_date", "owner_id")
 
 
 def _upsert_vehicle(session: Session, now: datetime, data: VehicleIn, owner_id: int) -> int:
@@ -138,37 +217,23 @@ def _upsert_vehicle(session: Session, now: datetime, data: VehicleIn, owner_id: 
     transaction holds the database's one writer lock from its start.
     """
     conn = session.connection()
-    table = Vehicle.__table__
-    postgres = conn.dialect.name == "postgresql"
+    dialect = conn.dialect.name
     known = None
-    if not postgres:
-        known = conn.execute(sa.select(table.c.id).where(table.c.vin == data.vin)).scalar()
+    if dialect != "postgresql":
+        known = conn.execute(_VEHICLE_ID, {"vin": data.vin}).scalar()
     values = {
+        "vin": data.vin,
+        "created_at": now,
+        "updated_at": now,
         "model": data.model,
         "model_year": data.model_year,
         "odometer_km": data.odometer_km,
         "delivery_date": data.delivery_date,
         "owner_id": owner_id,
     }
-    insert = _insert(session)(table).values(vin=data.vin, created_at=now, updated_at=now, **values)
-    changed = sa.or_(*(table.c[k].is_distinct_from(insert.excluded[k]) for k in _VEHICLE_FIELDS))
-    upsert = insert.on_conflict_do_update(
-        index_elements=["vin"],
-        set_={
-            **{k: insert.excluded[k] for k in _VEHICLE_FIELDS},
-            "updated_at": sa.case((changed, insert.excluded.updated_at), else_=table.c.updated_at),
-        },
-    )
-    if postgres:
-        row = conn.execute(
-            upsert.returning(table.c.id, sa.literal_column("(xmax = 0)", sa.Boolean))
-        ).one()
-        vehicle_id, created = int(row[0]), bool(row[1])
-    else:
-        vehicle_id, created = (
-            int(conn.execute(upsert.returning(table.c.id)).scalar_one()),
-            known is None,
-        )
+    row = conn.execute(_vehicle_upsert(dialect), values).one()
+    vehicle_id = int(row[0])
+    created = bool(row[1]) if dialect == "postgresql" else known is None
     if not created:
         _forget(session, Vehicle, vehicle_id)
     wanted = (
@@ -178,20 +243,15 @@ def _upsert_vehicle(session: Session, now: datetime, data: VehicleIn, owner_id: 
     )
     if wanted is None:
         return vehicle_id
-    coverages = WarrantyCoverage.__table__
     if not created:
         current = {
             kind: (years, distance)
-            for kind, years, distance in conn.execute(
-                sa.select(coverages.c.kind, coverages.c.years, coverages.c.distance_km).where(
-                    coverages.c.vehicle_id == vehicle_id
-                )
-            )
+            for kind, years, distance in conn.execute(_COVERAGES, {"vehicle_id": vehicle_id})
         }
         if current == wanted:
             return vehicle_id
-        conn.execute(sa.delete(WarrantyCoverage).where(coverages.c.vehicle_id == vehicle_id))
-        conn.execute(sa.update(Vehicle).where(table.c.id == vehicle_id).values(updated_at=now))
+        conn.execute(sa.delete(WarrantyCoverage).where(WarrantyCoverage.vehicle_id == vehicle_id))
+        conn.execute(sa.update(Vehicle).where(Vehicle.id == vehicle_id).values(updated_at=now))
     conn.execute(
         sa.insert(WarrantyCoverage),
         [
@@ -213,16 +273,9 @@ class _Refs:
 def _resolve_refs(session: Session, data: VisitUpsert) -> _Refs:
     conn = session.connection()
     problems = []
-    users, centers = User.__table__, Center.__table__
-    is_customer = sa.and_(
-        users.c.email == data.customer_email.lower(), users.c.role == Role.customer
-    )
-    # One round trip on the happy path: the center, and the customer joined beside it.
+    customer_email = data.customer_email.lower()
     found = conn.execute(
-        sa.select(centers.c.id, centers.c.currency, users.c.id)
-        .select_from(centers)
-        .outerjoin(users, is_customer)
-        .where(centers.c.code == data.center)
+        _CENTER_AND_CUSTOMER, {"code": data.center, "email": customer_email}
     ).first()
     center_id: int | None = None
     currency = ""
@@ -230,18 +283,14 @@ def _resolve_refs(session: Session, data: VisitUpsert) -> _Refs:
     if found is not None:
         center_id, currency, customer_id = found
     else:
-        customer_id = conn.execute(sa.select(users.c.id).where(is_customer)).scalar()
+        customer_id = conn.execute(_CUSTOMER, {"email": customer_email}).scalar()
     if center_id is None:
         problems.append({"field": "center", "message": f"unknown center {data.center!r}"})
     if customer_id is None:
         problems.append({"field": "customer_email", "message": "unknown customer"})
     advisor_id = None
     if data.advisor_email is not None:
-        advisor = conn.execute(
-            sa.select(users.c.id, users.c.center_id).where(
-                users.c.email == data.advisor_email.lower()
-            )
-        ).first()
+        advisor = conn.execute(_STAFF, {"email": data.advisor_email.lower()}).first()
         if advisor is None or center_id is None or advisor.center_id != center_id:
             problems.append({"field": "advisor_email", "message": "not staff at this center"})
         else:
@@ -253,34 +302,8 @@ def _resolve_refs(session: Session, data: VisitUpsert) -> _Refs:
     return _Refs(center_id, currency, customer_id, advisor_id)
 
 
-_VISIT_FIELDS = (
-    "center_id",
-    "customer_id",
-    "vehicle_id",
-    "advisor_id",
-    "currency",
-    "concern",
-    "status",
-    "booked_at",
-    "appointment_date",
-    "checked_in_at",
-    "promised_at",
-    "closed_at",
-    "drivable",
-)
-
-
 def _locked_visit(session: Session, external_id: str) -> Any:
-    visits = Visit.__table__
-    return (
-        session.connection()
-        .execute(
-            sa.select(visits.c.id, *(visits.c[k] for k in _VISIT_FIELDS))
-            .where(visits.c.external_id == external_id)
-            .with_for_update()
-        )
-        .first()
-    )
+    return session.connection().execute(_LOCKED_VISIT, {"external_id": external_id}).first()
 
 
 def upsert_visit(
@@ -298,7 +321,6 @@ def upsert_visit(
     refs = _resolve_refs(session, data)
     vehicle_id = _upsert_vehicle(session, now, data.vehicle, refs.customer_id)
     conn = session.connection()
-    visits = Visit.__table__
     values = {
         "center_id": refs.center_id,
         "customer_id": refs.customer_id,
@@ -310,10 +332,8 @@ def upsert_visit(
     if existing is None:
         values.update(_visit_values(data, None, now))
         visit_id = conn.execute(
-            _insert(session)(visits)
-            .values(external_id=external_id, created_at=now, updated_at=now, **values)
-            .on_conflict_do_nothing(index_elements=["external_id"])
-            .returning(visits.c.id)
+            _visit_insert(conn.dialect.name),
+            {"external_id": external_id, "created_at": now, "updated_at": now, **values},
         ).scalar()
         if visit_id is not None:
             visit = VisitRef(visit_id, external_id, data.status)
@@ -341,9 +361,8 @@ def upsert_visit(
     visit = VisitRef(existing.id, external_id, data.status)
     if changed:
         conn.execute(
-            sa.update(Visit)
-            .where(visits.c.id == visit.id)
-            .values(updated_at=now, **{k: values[k] for k in changed})
+            _visit_update(tuple(changed)),
+            {"visit_id": visit.id, "updated_at": now, **{k: values[k] for k in changed}},
         )
         _forget(session, Visit, visit.id)
         record_event(
