@@ -30,6 +30,7 @@ from direkte.guardrails.policy import DEFAULT_POLICY, default_document
 from direkte.network.models import User
 from direkte.network.service import load_network
 from direkte.visits import service as visits
+from direkte.visits.models import Visit
 from direkte.visits.schemas import VisitUpsert
 from tests.factories import network_doc, visit_body
 
@@ -99,13 +100,14 @@ def _facts(spec: Spec, ids: dict[str, int], open_case: tuple[int, int] | None) -
 def make_history(session: Session, clock: FixedClock) -> dict[str, int]:
     """The network, one visit, and the crafted requests with their cases. Commits."""
     load_network(session, clock, raw=network_doc(), actor=Actor.system("test"))
-    visit, _ = visits.upsert_visit(
+    ref, _ = visits.upsert_visit(
         session,
         clock,
         external_id="RO-1",
         data=VisitUpsert.model_validate(visit_body()),
         actor=Actor("api_key", None, "test"),
     )
+    visit = session.get_one(Visit, ref.id)
     ids = {
         email.split("@")[0]: user_id
         for email, user_id in session.execute(sa.select(User.email, User.id))

@@ -8,20 +8,23 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from direkte.escalations.models import ACTIVE, Category, Escalation, EscalationStatus
 from direkte.guardrails.engine import Facts
 from direkte.network.models import Center, Role, User
 from direkte.network.service import find_managers
-from direkte.visits.models import Diagnosis, Estimate, Vehicle, Visit, WarrantyDecision
+from direkte.visits.models import (
+    Diagnosis,
+    Estimate,
+    Vehicle,
+    Visit,
+    WarrantyCoverage,
+    WarrantyDecision,
+)
 
 OPEN_LIKE = (EscalationStatus.held, *ACTIVE)
-_SUBJECTS: dict[Category, type[Diagnosis | Estimate | WarrantyDecision]] = {
-    Category.diagnosis: Diagnosis,
-    Category.estimate: Estimate,
-    Category.warranty: WarrantyDecision,
-}
 
 
 def _plain(text: str) -> str:
@@ -34,33 +37,92 @@ def similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, _plain(a), _plain(b)).ratio()
 
 
-def _open_cases(session: Session, visit: Visit, customer: User) -> list[Escalation]:
-    return list(
-        session.scalars(
-            sa.select(Escalation)
-            .where(
-                Escalation.visit_id == visit.id,
-                Escalation.customer_id == customer.id,
-                Escalation.status.in_(OPEN_LIKE),
-            )
-            .order_by(Escalation.id)
-        )
+# Every statement here is built once with bound parameters: a request runs
+# about ten of them, and building a statement costs more than running it.
+_P = sa.bindparam
+_OPEN_CASES = (
+    sa.select(Escalation.id, Escalation.category, Escalation.tier, Escalation.reason)
+    .where(
+        Escalation.visit_id == _P("visit_id"),
+        Escalation.customer_id == _P("customer_id"),
+        Escalation.status.in_(OPEN_LIKE),
     )
+    .order_by(Escalation.id)
+)
+_CASES_SINCE = sa.select(sa.func.count(Escalation.id)).where(
+    Escalation.customer_id == _P("customer_id"), Escalation.created_at > _P("since")
+)
+_RECENT_OUTCOMES = (
+    sa.select(Escalation.outcome, Escalation.resolved_at)
+    .where(Escalation.customer_id == _P("customer_id"), Escalation.resolved_at.is_not(None))
+    .order_by(Escalation.resolved_at.desc())
+    .limit(5)
+)
+_ESTIMATES = (
+    sa.select(Estimate.id, Estimate.total, Estimate.currency, Estimate.approved_at)
+    .where(Estimate.visit_id == _P("visit_id"))
+    .order_by(Estimate.seq)
+)
+_SAFETY_DIAGNOSES = sa.select(sa.func.count(Diagnosis.id)).where(
+    Diagnosis.visit_id == _P("visit_id"), Diagnosis.safety_related
+)
+_WARRANTY = sa.select(
+    WarrantyDecision.currency,
+    WarrantyDecision.claimed,
+    WarrantyDecision.covered,
+    WarrantyDecision.decision,
+    WarrantyDecision.safety_related,
+).where(WarrantyDecision.id == _P("subject_id"), WarrantyDecision.visit_id == _P("visit_id"))
+_VEHICLE_COVERAGE = (
+    sa.select(
+        Vehicle.delivery_date,
+        Vehicle.odometer_km,
+        WarrantyCoverage.years,
+        WarrantyCoverage.distance_km,
+    )
+    .select_from(Vehicle)
+    .outerjoin(WarrantyCoverage, WarrantyCoverage.vehicle_id == Vehicle.id)
+    .where(Vehicle.id == _P("vehicle_id"))
+)
+_DIAGNOSIS = sa.select(Diagnosis.seq, Diagnosis.codes, Diagnosis.safety_related).where(
+    Diagnosis.id == _P("subject_id"), Diagnosis.visit_id == _P("visit_id")
+)
+_PREVIOUS_DIAGNOSIS = (
+    sa.select(Diagnosis.codes)
+    .where(Diagnosis.visit_id == _P("visit_id"), Diagnosis.seq < _P("seq"))
+    .order_by(Diagnosis.seq.desc())
+    .limit(1)
+)
+_PREVIOUS_VISIT = sa.select(
+    sa.func.max(sa.func.coalesce(Visit.closed_at, Visit.checked_in_at))
+).where(
+    Visit.vehicle_id == _P("vehicle_id"),
+    Visit.id != _P("visit_id"),
+    Visit.checked_in_at < _P("started"),
+)
+_OTHER_LOCAL_MANAGER = (
+    sa.select(User.id)
+    .where(
+        User.center_id == _P("center_id"),
+        User.role == Role.local_manager,
+        User.active,
+        User.id != _P("manager_id"),
+    )
+    .order_by(User.on_duty.desc(), User.id)
+    .limit(1)
+)
+_OPEN_LOAD = (
+    sa.select(Escalation.assignee_id, sa.func.count(Escalation.id))
+    .where(Escalation.assignee_id.in_(_P("ids", expanding=True)), Escalation.status.in_(ACTIVE))
+    .group_by(Escalation.assignee_id)
+)
 
 
-def _history(session: Session, customer: User, now: datetime) -> dict[str, Any]:
-    count = session.scalar(
-        sa.select(sa.func.count(Escalation.id)).where(
-            Escalation.customer_id == customer.id,
-            Escalation.created_at > now - timedelta(days=365),
-        )
-    )
-    recent = session.execute(
-        sa.select(Escalation.outcome, Escalation.resolved_at)
-        .where(Escalation.customer_id == customer.id, Escalation.resolved_at.is_not(None))
-        .order_by(Escalation.resolved_at.desc())
-        .limit(5)
-    ).all()
+def _history(conn: Connection, customer: User, now: datetime) -> dict[str, Any]:
+    count = conn.execute(
+        _CASES_SINCE, {"customer_id": customer.id, "since": now - timedelta(days=365)}
+    ).scalar()
+    recent = conn.execute(_RECENT_OUTCOMES, {"customer_id": customer.id}).all()
     return {
         "cases_last_365_days": int(count or 0),
         "recent_outcomes": tuple(o.value for o, _ in recent if o is not None),
@@ -68,68 +130,64 @@ def _history(session: Session, customer: User, now: datetime) -> dict[str, Any]:
     }
 
 
-def _within_coverage(vehicle: Vehicle, on: date) -> bool:
-    if vehicle.delivery_date is None:
-        return False
-    for coverage in vehicle.coverages:
-        age_years = (on - vehicle.delivery_date).days / 365.25
-        if age_years <= coverage.years and vehicle.odometer_km <= coverage.distance_km:
+def _within_coverage(conn: Connection, vehicle_id: int, on: date) -> bool:
+    for delivered, odometer, years, distance in conn.execute(
+        _VEHICLE_COVERAGE, {"vehicle_id": vehicle_id}
+    ):
+        if delivered is None or years is None:
+            return False
+        age_years = (on - delivered).days / 365.25
+        if age_years <= years and odometer <= distance:
             return True
     return False
 
 
-def _subject_facts(session: Session, visit: Visit, subject: Any, now: datetime) -> dict[str, Any]:
-    if subject is None:
-        return {}
-    if isinstance(subject, Estimate):
-        estimates = list(
-            session.scalars(
-                sa.select(Estimate).where(Estimate.visit_id == visit.id).order_by(Estimate.seq)
-            )
-        )
+def _subject_facts(
+    conn: Connection, visit: Visit, category: Category, subject_id: int, now: datetime
+) -> dict[str, Any] | None:
+    """The facts about the subject; None when it is not one of this visit's."""
+    ids = {"visit_id": visit.id, "subject_id": subject_id}
+    if category == Category.estimate:
+        estimates = conn.execute(_ESTIMATES, ids).all()
+        subject = next((e for e in estimates if e.id == subject_id), None)
+        if subject is None:
+            return None
         base = next((e for e in estimates if e.approved_at is not None), estimates[0])
-        safety = session.scalar(
-            sa.select(sa.func.count(Diagnosis.id)).where(
-                Diagnosis.visit_id == visit.id, Diagnosis.safety_related
-            )
-        )
+        safety = conn.execute(_SAFETY_DIAGNOSES, ids).scalar()
         return {
             "currency": subject.currency,
             "estimate_total": str(subject.total),
             "first_approved_total": str(base.total),
             "safety_related": bool(safety),
         }
-    if isinstance(subject, WarrantyDecision):
+    if category == Category.warranty:
+        decision = conn.execute(_WARRANTY, ids).first()
+        if decision is None:
+            return None
         return {
-            "currency": subject.currency,
-            "warranty_claimed": str(subject.claimed),
-            "warranty_covered": str(subject.covered),
-            "warranty_decision": subject.decision.value,
-            "safety_related": subject.safety_related,
-            "within_coverage": _within_coverage(visit.vehicle, now.date()),
+            "currency": decision.currency,
+            "warranty_claimed": str(decision.claimed),
+            "warranty_covered": str(decision.covered),
+            "warranty_decision": decision.decision.value,
+            "safety_related": decision.safety_related,
+            "within_coverage": _within_coverage(conn, visit.vehicle_id, now.date()),
         }
-    previous_revision = session.scalar(
-        sa.select(Diagnosis)
-        .where(Diagnosis.visit_id == visit.id, Diagnosis.seq < subject.seq)
-        .order_by(Diagnosis.seq.desc())
-        .limit(1)
-    )
+    diagnosis = conn.execute(_DIAGNOSIS, ids).first()
+    if diagnosis is None:
+        return None
+    previous_codes = conn.execute(
+        _PREVIOUS_DIAGNOSIS, {"visit_id": visit.id, "seq": diagnosis.seq}
+    ).scalar()
     contradicts = bool(
-        previous_revision is not None
-        and subject.codes
-        and previous_revision.codes
-        and not set(subject.codes) & set(previous_revision.codes)
+        previous_codes and diagnosis.codes and not set(diagnosis.codes) & set(previous_codes)
     )
     started = visit.checked_in_at or now
-    previous_visit = session.scalar(
-        sa.select(sa.func.max(sa.func.coalesce(Visit.closed_at, Visit.checked_in_at))).where(
-            Visit.vehicle_id == visit.vehicle_id,
-            Visit.id != visit.id,
-            Visit.checked_in_at < started,
-        )
-    )
+    previous_visit = conn.execute(
+        _PREVIOUS_VISIT,
+        {"vehicle_id": visit.vehicle_id, "visit_id": visit.id, "started": started},
+    ).scalar()
     return {
-        "safety_related": subject.safety_related,
+        "safety_related": diagnosis.safety_related,
         "drivable": visit.drivable,
         "days_since_previous_visit": (
             max((started - previous_visit).days, 0) if previous_visit is not None else None
@@ -140,36 +198,30 @@ def _subject_facts(session: Session, visit: Visit, subject: Any, now: datetime) 
 
 def _capacity(session: Session, center: Center) -> dict[str, Any]:
     local, regional = find_managers(session, center_id=center.id, region_id=center.region_id)
-    deputy = None
+    conn = session.connection()
+    deputy_id = None
     if local is not None:
-        deputy = local.deputy if local.deputy is not None and local.deputy.active else None
-        if deputy is None:
-            deputy = session.scalars(
-                sa.select(User)
-                .where(
-                    User.center_id == center.id,
-                    User.role == Role.local_manager,
-                    User.active,
-                    User.id != local.id,
-                )
-                .order_by(User.on_duty.desc(), User.id)
-                .limit(1)
-            ).first()
-    ids = [p.id for p in (local, deputy, regional) if p is not None]
+        if local.deputy is not None and local.deputy.active:
+            deputy_id = local.deputy.id
+        else:
+            deputy_id = conn.execute(
+                _OTHER_LOCAL_MANAGER, {"center_id": center.id, "manager_id": local.id}
+            ).scalar()
+    ids = [
+        i
+        for i in (local.id if local else None, deputy_id, regional.id if regional else None)
+        if i is not None
+    ]
     load: dict[int, int] = dict.fromkeys(ids, 0)
     if ids:
-        for assignee, count in session.execute(
-            sa.select(Escalation.assignee_id, sa.func.count(Escalation.id))
-            .where(Escalation.assignee_id.in_(ids), Escalation.status.in_(ACTIVE))
-            .group_by(Escalation.assignee_id)
-        ):
+        for assignee, count in conn.execute(_OPEN_LOAD, {"ids": ids}):
             if assignee is not None:
                 load[assignee] = int(count)
     return {
         "local_manager_id": local.id if local else None,
         "local_open": load.get(local.id, 0) if local else 0,
-        "deputy_id": deputy.id if deputy else None,
-        "deputy_open": load.get(deputy.id, 0) if deputy else 0,
+        "deputy_id": deputy_id,
+        "deputy_open": load.get(deputy_id, 0) if deputy_id else 0,
         "regional_manager_id": regional.id if regional else None,
         "regional_open": load.get(regional.id, 0) if regional else 0,
     }
@@ -187,11 +239,9 @@ def gather_facts(
     now: datetime,
 ) -> Facts:
     """The facts for a new request: subject, history, similar open cases, load, content."""
-    model = _SUBJECTS[category]
-    subject = session.scalar(
-        sa.select(model).where(model.id == subject_id, model.visit_id == visit.id)
-    )
-    open_cases = _open_cases(session, visit, customer)
+    conn = session.connection()
+    subject = _subject_facts(conn, visit, category, subject_id, now)
+    open_cases = conn.execute(_OPEN_CASES, {"visit_id": visit.id, "customer_id": customer.id}).all()
     same = next((c for c in open_cases if c.category == category), None)
     scored = sorted(((similarity(reason, c.reason), c) for c in open_cases), key=lambda p: -p[0])
     best = scored[0] if scored else None
@@ -209,8 +259,8 @@ def gather_facts(
         similar_case_id=best[1].id if best else None,
         similar_case_tier=best[1].tier if best else None,
         similarity=best[0] if best else 0.0,
-        **_history(session, customer, now),
-        **_subject_facts(session, visit, subject, now),
+        **_history(conn, customer, now),
+        **(subject or {}),
         **content,
         **_capacity(session, visit.center),
     )

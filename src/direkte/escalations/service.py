@@ -51,7 +51,7 @@ from direkte.network.service import find_advisor, find_local_manager, find_regio
 from direkte.notifications.service import emit
 from direkte.policy.service import current_policy, policy_for_center
 from direkte.visits.models import Visit
-from direkte.visits.service import VisitNotFound, visible_to, visit_with_revisions
+from direkte.visits.service import VisitNotFound, visit_with_revisions
 
 S = EscalationStatus
 _TRANSITIONS: dict[EscalationStatus, frozenset[EscalationStatus]] = {
@@ -127,6 +127,19 @@ def _transition(
     )
 
 
+# Timeline events and request records are only ever appended: Core inserts,
+# without the ORM unit of work.
+_INSERT_EVENT = sa.insert(EscalationEvent)
+_INSERT_REQUEST = sa.insert(EscalationRequest)
+# A customer's own visit, locked, with its center (the create path's first read).
+_CUSTOMER_VISIT = (
+    sa.select(Visit)
+    .options(joinedload(Visit.center))
+    .where(Visit.id == sa.bindparam("visit_id"), Visit.customer_id == sa.bindparam("customer_id"))
+    .with_for_update(of=Visit)
+)
+
+
 def _touch(case: Escalation, at: datetime) -> None:
     case.version += 1
     case.updated_at = at
@@ -143,18 +156,19 @@ def _log(
     to_status: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        EscalationEvent(
-            escalation_id=case.id,
-            at=at,
-            kind=kind,
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            actor_label=actor.label,
-            from_status=from_status,
-            to_status=to_status,
-            data=data or {},
-        )
+    session.connection().execute(
+        _INSERT_EVENT,
+        {
+            "escalation_id": case.id,
+            "at": at,
+            "kind": kind,
+            "actor_kind": actor.kind,
+            "actor_id": actor.id,
+            "actor_label": actor.label,
+            "from_status": from_status,
+            "to_status": to_status,
+            "data": data or {},
+        },
     )
     record_event(
         session,
@@ -220,24 +234,25 @@ def _record_request(
     guardrail: dict[str, Any],
     escalation_id: int | None,
 ) -> None:
-    session.add(
-        EscalationRequest(
-            created_at=at,
-            kind=kind,
-            visit_id=visit.id,
-            customer_id=customer.id,
-            center_id=visit.center_id,
-            category=category,
-            subject_id=subject_id,
-            reason=reason,
-            facts=facts.as_json(),
-            decision=decision.decision,
-            tier=decision.tier,
-            policy_version=decision.policy_version,
-            result=guardrail,
-            escalation_id=escalation_id,
-            folded=decision.folded_into is not None,
-        )
+    session.connection().execute(
+        _INSERT_REQUEST,
+        {
+            "created_at": at,
+            "kind": kind,
+            "visit_id": visit.id,
+            "customer_id": customer.id,
+            "center_id": visit.center_id,
+            "category": category,
+            "subject_id": subject_id,
+            "reason": reason,
+            "facts": facts.as_json(),
+            "decision": decision.decision,
+            "tier": decision.tier,
+            "policy_version": decision.policy_version,
+            "result": guardrail,
+            "escalation_id": escalation_id,
+            "folded": decision.folded_into is not None,
+        },
     )
 
 
@@ -292,10 +307,7 @@ def open_escalation(
     if viewer.role != Role.customer:
         raise CustomersOnly("only the customer who owns the visit can escalate")
     visit = session.scalars(
-        sa.select(Visit)
-        .options(joinedload(Visit.center))
-        .where(Visit.id == visit_id, visible_to(viewer))
-        .with_for_update(of=Visit)
+        _CUSTOMER_VISIT, {"visit_id": visit_id, "customer_id": viewer.id}
     ).first()
     if visit is None:
         raise VisitNotFound("visit not found")

@@ -435,24 +435,28 @@ def _pick_local(managers: list[User]) -> User | None:
     return deputies[0] if deputies else (managers[0] if managers else None)
 
 
+# Built once: it runs on every escalation request and every visit read.
+_MANAGERS = (
+    sa.select(User)
+    .where(
+        User.active,
+        sa.or_(
+            sa.and_(User.center_id == sa.bindparam("center_id"), User.role == Role.local_manager),
+            sa.and_(
+                User.region_id == sa.bindparam("region_id"), User.role == Role.regional_manager
+            ),
+        ),
+    )
+    .order_by(User.on_duty.desc(), User.id)
+    .options(joinedload(User.deputy))
+)
+
+
 def find_managers(
     session: Session, *, center_id: int, region_id: int
 ) -> tuple[User | None, User | None]:
     """The center's local manager (as ``_pick_local`` says) and its regional manager."""
-    people = list(
-        session.scalars(
-            sa.select(User)
-            .where(
-                User.active,
-                sa.or_(
-                    sa.and_(User.center_id == center_id, User.role == Role.local_manager),
-                    sa.and_(User.region_id == region_id, User.role == Role.regional_manager),
-                ),
-            )
-            .order_by(User.on_duty.desc(), User.id)
-            .options(joinedload(User.deputy))
-        )
-    )
+    people = list(session.scalars(_MANAGERS, {"center_id": center_id, "region_id": region_id}))
     local = _pick_local([p for p in people if p.role == Role.local_manager])
     regional = next((p for p in people if p.role == Role.regional_manager), None)
     return local, regional

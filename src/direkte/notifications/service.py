@@ -20,19 +20,26 @@ def emit(
     aggregate_id: int,
     recipients: list[int | None],
     payload: dict[str, Any],
-) -> OutboxEvent:
-    """Add an outbox event to the caller's transaction (sent only after it commits)."""
-    event = OutboxEvent(
-        created_at=at,
-        topic=topic,
-        aggregate_kind=aggregate_kind,
-        aggregate_id=aggregate_id,
-        recipients=sorted({r for r in recipients if r is not None}),
-        payload=payload,
-        attempts=0,
+) -> None:
+    """Add an outbox event to the caller's transaction (sent only after it commits).
+
+    A Core insert, sent at once: every state change emits one.
+    """
+    session.connection().execute(
+        _INSERT,
+        {
+            "created_at": at,
+            "topic": topic,
+            "aggregate_kind": aggregate_kind,
+            "aggregate_id": aggregate_id,
+            "recipients": sorted({r for r in recipients if r is not None}),
+            "payload": payload,
+            "attempts": 0,
+        },
     )
-    session.add(event)
-    return event
+
+
+_INSERT = sa.insert(OutboxEvent)
 
 
 def deliver_pending(session: Session, *, now: datetime, batch: int = 500) -> int:
