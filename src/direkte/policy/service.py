@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,19 +55,37 @@ def current_policy(session: Session) -> Published:
     return _published(row) if row is not None else _BUILTIN
 
 
+# The newest version's number and document (as stored text), beside the center's region.
+_NEWEST = sa.select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1).subquery()
+_CURRENT_FOR_REGION = (
+    sa.select(Region.code, _NEWEST.c.version, sa.cast(_NEWEST.c.document, sa.Text))
+    .select_from(Region)
+    .outerjoin(_NEWEST, sa.true())
+    .where(Region.id == sa.bindparam("region_id"))
+)
+
+
+_BUILTIN_TEXT = json.dumps(_BUILTIN.document)
+
+
+@functools.lru_cache(maxsize=256)
+def _merged(document_text: str, version: str, region: str | None) -> Policy:
+    """A stored version merged for a region, parsed once per process.
+
+    Keyed by the document's text itself (not only its number), so that a
+    different database with the same version numbers never reads a stale one.
+    Policies are frozen, so sharing one between requests is safe.
+    """
+    return policy_for(json.loads(document_text), version, region)
+
+
 def policy_for_center(session: Session, center: Center) -> Policy:
     """The current policy merged for the center's region (one round trip)."""
-    newest = sa.select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1).subquery()
-    row = session.execute(
-        sa.select(Region.code, newest.c.version, newest.c.document)
-        .select_from(Region)
-        .outerjoin(newest, sa.true())
-        .where(Region.id == center.region_id)
-    ).first()
-    region, version, document = row if row is not None else (None, None, None)
-    if version is None or document is None:
-        return policy_for(_BUILTIN.document, "0", region)
-    return policy_for(document, str(version), region)
+    row = session.execute(_CURRENT_FOR_REGION, {"region_id": center.region_id}).first()
+    region, version, document_text = row if row is not None else (None, None, None)
+    if version is None or document_text is None:
+        return _merged(_BUILTIN_TEXT, "0", region)
+    return _merged(document_text, str(version), region)
 
 
 def publish_policy(
