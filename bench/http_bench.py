@@ -88,14 +88,26 @@ ESCALATION_REASONS = {
     "warranty": "warranty should cover this part, the car is still within its coverage "
     "and the fault affects safety.",
 }
-SCENARIOS = ("bare_insert", "put_visit", "create_escalation", "bare_select", "get_visit")
+SCENARIOS = (
+    "bare_insert",
+    "put_visit",
+    "create_escalation",
+    "bare_select",
+    "get_visit",
+    "create_escalation_past",
+)
+# create_escalation again, after the database was given this many past escalations.
+PAST_ESCALATIONS = 1_000_000
+PAST_TARGET = 0.80  # at most 25 % slower: throughput >= 1 / 1.25 of create_escalation
 WARMUP_KEYS = ("requests", "rps", "non2xx", "unexpected_2xx", "exhausted", "held")
 # (key, scenario, baseline, target)
 RATIOS = (
     ("put_vs_bare_insert", "put_visit", "bare_insert", PUT_TARGET),
     ("escalation_vs_bare_insert", "create_escalation", "bare_insert", ESCALATION_TARGET),
     ("get_vs_bare_select", "get_visit", "bare_select", GET_TARGET),
+    ("escalation_past_vs_escalation", "create_escalation_past", "create_escalation", PAST_TARGET),
 )
+ESCALATION_SCENARIOS = ("create_escalation", "create_escalation_past")
 
 BENCH_ROWS_DDL = """
 CREATE TABLE bench_rows (
@@ -195,16 +207,26 @@ def publish_bench_policy(session: Any, clock: Any) -> int:
 # Every pool diagnosis and warranty decision is safety-related, so every create is
 # material (the estimate's case through the visit's safety-related diagnosis) and
 # goes to a manager (tier 1), past every rule.
+# Each pool visit is with its own car, as real visits are (the diagnosis facts look
+# up the car's earlier visits, which a shared car would turn into a long scan).
+ESCALATION_POOL_VEHICLES_SQL = """
+INSERT INTO vehicles (vin, model, model_year, odometer_km, delivery_date, owner_id,
+    created_at, updated_at)
+SELECT 'BENCHPOOL' || lpad(g::text, 8, '0'), 'Model 3', 2022, 30000, DATE '2022-05-01',
+    (:customers)[1 + g % cardinality(:customers)], now(), now()
+FROM generate_series(1, :n) AS g
+"""
 ESCALATION_POOL_SQL = """
 WITH new_visits AS (
     INSERT INTO visits (external_id, center_id, customer_id, vehicle_id, concern, status,
         currency, booked_at, appointment_date, checked_in_at, drivable, created_at, updated_at)
     SELECT 'BENCH-ESC-' || lpad(g::text, 7, '0'),
-        c.id, (:customers)[1 + g % cardinality(:customers)], :vehicle,
+        c.id, (:customers)[1 + g % cardinality(:customers)], car.id,
         'Bench: escalation pool', 'checked_in', c.currency,
         now() - interval '3 days', current_date, now() - interval '1 hour', true, now(), now()
     FROM generate_series(1, :n) AS g
     JOIN centers c ON c.id = (:centers)[1 + g % cardinality(:centers)]
+    JOIN vehicles car ON car.vin = 'BENCHPOOL' || lpad(g::text, 8, '0')
     RETURNING id, customer_id, currency
 ), diagnoses_ AS (
     INSERT INTO diagnoses (visit_id, seq, findings, codes, safety_related, author, created_at)
@@ -229,6 +251,91 @@ JOIN estimates_ e ON e.visit_id = v.id
 JOIN warranty_ w ON w.visit_id = v.id
 ORDER BY v.id
 """
+
+
+# The past: synthetic customers, closed visits and terminal escalations, so that the
+# frequency, recent-outcome, duplicate and load look-ups run against a big table.
+# One in twenty past cases belongs to a pool customer, older than 400 days (out of
+# the 365-day frequency window and the cooldown, so no bench request is refused,
+# but the look-ups for those customers walk real index entries).
+PAST_SQL = (
+    """INSERT INTO users (email, password_hash, role, name, language, languages, on_duty,
+           active, created_at, updated_at)
+       SELECT 'past-' || g || '@bench.example.com', 'x', 'customer', 'Past customer', 'en',
+           '[]', false, true, now(), now()
+       FROM generate_series(1, :customers) g""",
+    """INSERT INTO vehicles (vin, model, model_year, odometer_km, owner_id, created_at,
+           updated_at)
+       SELECT 'PAST' || lpad(u.id::text, 13, '0'), 'Model 3', 2021, 40000, u.id, now(), now()
+       FROM users u WHERE u.email LIKE 'past-%@bench.example.com'""",
+    # Each past customer's visits are with their own car (about a dozen per car).
+    """INSERT INTO visits (external_id, center_id, customer_id, vehicle_id, concern, status,
+           currency, checked_in_at, closed_at, drivable, created_at, updated_at)
+       SELECT 'BENCH-PAST-' || g, c.id, u.first + g % :customers, car.id, 'Bench: past visit',
+           'closed', c.currency, now() - ((30 + g % 1100) || ' days')::interval,
+           now() - ((29 + g % 1100) || ' days')::interval, true, now(), now()
+       FROM generate_series(1, :visits) g
+       JOIN centers c ON c.id = (:centers)[1 + g % cardinality(:centers)]
+       CROSS JOIN (SELECT min(id) AS first FROM users
+                   WHERE email LIKE 'past-%@bench.example.com') u
+       JOIN vehicles car ON car.owner_id = u.first + g % :customers""",
+    """INSERT INTO escalations (visit_id, customer_id, center_id, category, subject_id, reason,
+           status, tier, assignee_id, guardrail, version, created_at, updated_at, resolved_at,
+           closed_at, outcome, outcome_tier, currency)
+       SELECT v.id,
+           CASE WHEN g % 20 = 0 THEN (:pool)[1 + (g / 20) % cardinality(:pool)]
+                ELSE v.customer_id END,
+           v.center_id, (ARRAY['diagnosis','estimate','warranty'])[1 + g % 3], 1,
+           'Bench: a past complaint',
+           CASE WHEN g % 13 = 0 THEN 'withdrawn' ELSE 'closed' END, 1 + g % 2, m.id, '{}', 3,
+           t.at, t.at, t.at + interval '1 day', t.at + interval '15 days',
+           CASE WHEN g % 13 = 0 THEN NULL
+                ELSE (ARRAY['upheld','revised','goodwill'])[1 + g % 3] END,
+           CASE WHEN g % 13 = 0 THEN NULL ELSE 1 + g % 2 END, v.currency
+       FROM generate_series(1, :n) g
+       JOIN visits v ON v.external_id = 'BENCH-PAST-' || (1 + g % :visits)
+       LEFT JOIN LATERAL (SELECT min(id) AS id FROM users
+                          WHERE role = 'local_manager' AND center_id = v.center_id) m ON true
+       CROSS JOIN LATERAL (SELECT now() - (CASE WHEN g % 20 = 0 THEN 400 + g % 700
+                                                ELSE g % 1100 END || ' days')::interval
+                                        - (g % 1440 || ' minutes')::interval AS at) t""",
+    "ANALYZE",
+)
+
+
+def fill_past(url: str, n: int, pool_customers: list[int]) -> dict[str, Any]:
+    """Give the bench database ``n`` past escalations (see PAST_SQL); returns timings."""
+    import sqlalchemy as sa
+
+    from direkte.db import make_engine
+    from direkte.network.models import Center, Program
+
+    started = time.monotonic()
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        centers = list(
+            conn.execute(
+                sa.select(Center.id).where(Center.program.in_([Program.pilot, Program.on]))
+            ).scalars()
+        )
+        params = {
+            "n": n,
+            "customers": max(n // 50, 1),
+            "visits": max(n // 4, 1),
+            "centers": centers,
+            "pool": pool_customers,
+        }
+        for statement in PAST_SQL:
+            conn.execute(sa.text(statement), params)
+        total = conn.execute(sa.text("SELECT count(*) FROM escalations")).scalar_one()
+    engine.dispose()
+    return {
+        "past_escalations": n,
+        "escalations_in_table": total,
+        "past_customers": params["customers"],
+        "past_visits": params["visits"],
+        "seconds": round(time.monotonic() - started, 1),
+    }
 
 
 # Per pool customer: existing cases in the last 365 days plus pool triples.
@@ -339,17 +446,19 @@ def prepare_database(url: str, escalation_visits: int = 0) -> dict[str, Any]:
                 .order_by(User.id)
             ).all()
         )
-        vehicle_id = session.scalar(sa.select(Visit.vehicle_id).order_by(Visit.id).limit(1))
 
     escalation_pool: list[dict[str, Any]] = []
     with engine.begin() as conn:
         if escalation_visits:
+            conn.execute(
+                sa.text(ESCALATION_POOL_VEHICLES_SQL),
+                {"customers": list(pool_customers), "n": escalation_visits},
+            )
             rows = conn.execute(
                 sa.text(ESCALATION_POOL_SQL),
                 {
                     "customers": list(pool_customers),
                     "centers": program_centers,
-                    "vehicle": vehicle_id,
                     "n": escalation_visits,
                 },
             ).all()
@@ -389,6 +498,7 @@ def prepare_database(url: str, escalation_visits: int = 0) -> dict[str, Any]:
         "get_pairs": get_pairs,
         "escalation_pool": escalation_pool,
         "escalation_customers": len(pool_customers),
+        "escalation_customer_ids": list(pool_customers),
         "policy_version": policy_version,
         "setup_seconds": round(time.monotonic() - started, 1),
     }
@@ -726,7 +836,7 @@ def non201(counts: dict[str, Any]) -> int:
 
 def render(results: dict[str, Any]) -> str:
     lines = [
-        f"{'workers':>7}  {'scenario':<17} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'workers':>7}  {'scenario':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'non-2xx':>8} {'errors':>7}"
     ]
     problems: list[str] = []
@@ -738,11 +848,11 @@ def render(results: dict[str, Any]) -> str:
             r = run["scenarios"][name]
             errors = r["connect_errors"] + r["read_errors"] + r["write_errors"] + r["timeouts"]
             lines.append(
-                f"{run['workers']:>7}  {name:<17} {r['rps']:>8.0f} {r['p50_us'] / 1000:>8.1f} "
+                f"{run['workers']:>7}  {name:<22} {r['rps']:>8.0f} {r['p50_us'] / 1000:>8.1f} "
                 f"{r['p99_us'] / 1000:>8.1f} {r['non2xx']:>8} {errors:>7}"
             )
             for phase, counts in (("warm-up", r.get("warmup") or {}), ("measured", r)):
-                if name == "create_escalation":
+                if name in ESCALATION_SCENARIOS:
                     creates.append(
                         f"  {run['workers']} worker(s) {phase:<8}: {counts['requests']} requests, "
                         f"{counts['requests'] - non201(counts)} created (201), "
@@ -757,7 +867,7 @@ def render(results: dict[str, Any]) -> str:
                     )
     if any(run.get("ratios") for run in results["runs"]):
         lines.append("")
-        lines.append(f"{'workers':>7}  {'ratio':<28} {'value':>6} {'target':>7}  verdict")
+        lines.append(f"{'workers':>7}  {'ratio':<30} {'value':>6} {'target':>7}  verdict")
     for run in results["runs"]:
         for key, _, _, target in RATIOS:
             if key not in run.get("ratios", {}):
@@ -765,7 +875,7 @@ def render(results: dict[str, Any]) -> str:
             value = run["ratios"][key]
             verdict = "met" if value >= target else "MISSED"
             lines.append(
-                f"{run['workers']:>7}  {key:<28} {value:>5.0%} {'>=' + format(target, '.0%'):>7}"
+                f"{run['workers']:>7}  {key:<30} {value:>5.0%} {'>=' + format(target, '.0%'):>7}"
                 f"  {verdict}"
             )
     samples = [
@@ -777,7 +887,11 @@ def render(results: dict[str, Any]) -> str:
     if samples:
         lines += ["", "first non-2xx response per scenario:", *samples]
     if creates:
-        lines += ["", "create_escalation (every request must create an open case, 201):", *creates]
+        lines += [
+            "",
+            "create_escalation(_past) (every request must create an open case, 201):",
+            *creates,
+        ]
     if problems:
         lines += ["", "PREPARATION FAILED (every create must be a new case, 201):", *problems]
     return "\n".join(lines)
@@ -797,6 +911,12 @@ def main() -> int:
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="direkte_bench")
     parser.add_argument("--keep-db", action="store_true", help="leave the database in place")
+    parser.add_argument(
+        "--past",
+        type=int,
+        default=PAST_ESCALATIONS,
+        help="past escalations added before create_escalation_past (default 1,000,000)",
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -832,9 +952,9 @@ def main() -> int:
     phases = [args.warmup] if args.warmup > 0 else []
     phases.append(args.duration)
     escalation_visits = (
-        len(worker_counts) * sum(escalation_pool_visits(sec, args.threads) for sec in phases)
-        if "create_escalation" in scenarios
-        else 0
+        len(worker_counts)
+        * sum(s in ESCALATION_SCENARIOS for s in scenarios)
+        * sum(escalation_pool_visits(sec, args.threads) for sec in phases)
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -895,6 +1015,7 @@ def main() -> int:
                 "bare_select": "/",
                 "put_visit": "/",
                 "create_escalation": "/",
+                "create_escalation_past": "/",
                 "get_visit": "/",
             }
 
@@ -944,9 +1065,22 @@ def main() -> int:
                             "connections": args.connections,
                             "threads": args.threads,
                         }
+                        if name == "create_escalation_past" and "past" not in results["settings"]:
+                            print(
+                                f"bench: adding {args.past:,} past escalations "
+                                "(the server keeps running) …",
+                                flush=True,
+                            )
+                            past = fill_past(db_url, args.past, prepared["escalation_customer_ids"])
+                            results["settings"]["past"] = past
+                            print(
+                                f"bench: {past['escalations_in_table']:,} escalations in the "
+                                f"table after {past['seconds']} s",
+                                flush=True,
+                            )
                         warmup = None
                         if args.warmup > 0:
-                            if name == "create_escalation":
+                            if name in ESCALATION_SCENARIOS:
                                 script = escalation_script(args.warmup, tokens)
                             warmup = run_wrk(
                                 script,
@@ -955,7 +1089,7 @@ def main() -> int:
                                 tag=f"{stamp}w{workers}u",
                                 **common,
                             )
-                        if name == "create_escalation":
+                        if name in ESCALATION_SCENARIOS:
                             script = escalation_script(args.duration, tokens)
                         spy = start_profile(proc, name, workers, args.duration, stamp, args)
                         result = run_wrk(
@@ -968,13 +1102,13 @@ def main() -> int:
                             result["warmup"] = {k: warmup[k] for k in WARMUP_KEYS}
                         run["scenarios"][name] = result
                         print(
-                            f"  {name:<17} {result['rps']:>8.0f} req/s  "
+                            f"  {name:<22} {result['rps']:>8.0f} req/s  "
                             f"p50 {result['p50_us'] / 1000:.1f} ms  "
                             f"p99 {result['p99_us'] / 1000:.1f} ms  non-2xx {result['non2xx']}"
                             + (
                                 f"  unexpected 2xx {result['unexpected_2xx']}"
                                 f"  exhausted {result['exhausted']}  held {result['held']}"
-                                if name == "create_escalation"
+                                if name in ESCALATION_SCENARIOS
                                 else ""
                             ),
                             flush=True,
