@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
@@ -93,17 +94,29 @@ def enum_column(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and serialized writers."""
+    """Create an engine; SQLite gets WAL, a busy timeout and serialized writers.
+
+    JSON columns are read with orjson (about three times the standard library's
+    speed; a backtest decodes a JSON document per recorded request). Every JSON
+    value direkte stores is its own (no integers beyond 64 bits), which orjson reads
+    exactly as ``json`` does.
+    """
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
             echo=echo,
+            json_deserializer=orjson.loads,
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         _tune_sqlite(engine)
         return engine
     return sa.create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url,
+        echo=echo,
+        json_deserializer=orjson.loads,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
     )
 
 
