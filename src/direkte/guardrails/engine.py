@@ -7,7 +7,7 @@ escalations service gathers the facts and records them with the decision.
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -74,7 +74,7 @@ class Facts:
             k: (
                 v.isoformat() if isinstance(v, datetime) else list(v) if isinstance(v, tuple) else v
             )
-            for k, v in asdict(self).items()
+            for k, v in ((name, getattr(self, name)) for name, _ in _FACT_DEFAULTS)
         }
 
     @classmethod
@@ -137,7 +137,11 @@ class Decision:
             "decision": self.decision,
             "tier": self.tier,
             "policy_version": self.policy_version,
-            "rules": [asdict(r) for r in self.rules],
+            # Field by field: dataclasses.asdict deep-copies, at about 1 ms a request.
+            "rules": [
+                {"rule": r.rule, "passed": r.passed, "inputs": dict(r.inputs), "note": r.note}
+                for r in self.rules
+            ],
             "reason": self.reason,
             "folded_into": self.folded_into,
             "assignee_id": self.assignee_id,
