@@ -13,17 +13,51 @@ from direkte.guardrails import content
 from direkte.guardrails.content import detect_language, normalize, parse_list, screen
 
 EVAL_SET = Path(__file__).with_name("content_eval.yaml")
+# Written independently of the phrase lists (see docs/guardrails.md, "Content screening").
+HOLDOUT_SET = Path(__file__).with_name("content_holdout.yaml")
 HELD_LABELS = {"threat", "abuse"}
 
 
-def _load_eval() -> list[tuple[str, str, str]]:
-    data = YAML(typ="safe").load(EVAL_SET.read_text("utf-8"))
+def _load(path: Path) -> list[tuple[str, str, str]]:
+    data = YAML(typ="safe").load(path.read_text("utf-8"))
     return [
         (language, label, text)
         for language, labels in data.items()
         for label, texts in labels.items()
         for text in texts
     ]
+
+
+def _load_eval() -> list[tuple[str, str, str]]:
+    return _load(EVAL_SET)
+
+
+def _evaluate(title: str, rows: list[tuple[str, str, str]]) -> Counter[str]:
+    """Screen every text; print precision, recall and legit held per language; the totals."""
+    report: dict[str, Counter[str]] = {}
+    misses: list[str] = []
+    for language, label, text in rows:
+        held = screen(text).held
+        should_hold = label in HELD_LABELS
+        outcome = ("tp" if held else "fn") if should_hold else ("fp" if held else "tn")
+        for key in (language, "all"):
+            counts = report.setdefault(key, Counter())
+            counts[outcome] += 1
+            if label == "legit_angry":
+                counts["legit"] += 1
+                counts["legit_held"] += held
+        if outcome in ("fn", "fp"):
+            misses.append(f"  {outcome} [{language}/{label}] {text}")
+    print(f"\n{title}, held = threat or abuse")
+    print(f"{'':4} {'n':>4} {'precision':>9} {'recall':>7} {'legit held':>11}")
+    for key, c in report.items():
+        n = c["tp"] + c["fn"] + c["fp"] + c["tn"]
+        precision = c["tp"] / max(1, c["tp"] + c["fp"])
+        recall = c["tp"] / max(1, c["tp"] + c["fn"])
+        legit_held = c["legit_held"] / max(1, c["legit"])
+        print(f"{key:4} {n:>4} {precision:>9.3f} {recall:>7.3f} {legit_held:>10.1%}")
+    print("\n".join(misses))
+    return report["all"]
 
 
 class TestNormalize:
@@ -185,33 +219,7 @@ class TestEvaluationSet:
         assert set(languages) == set(content.LANGUAGES)
 
     def test_recall_and_legit_held_meet_targets(self) -> None:
-        rows = _load_eval()
-        report: dict[str, Counter[str]] = {}
-        misses: list[str] = []
-        for language, label, text in rows:
-            held = screen(text).held
-            should_hold = label in HELD_LABELS
-            outcome = ("tp" if held else "fn") if should_hold else ("fp" if held else "tn")
-            for key in (language, "all"):
-                counts = report.setdefault(key, Counter())
-                counts[outcome] += 1
-                if label == "legit_angry":
-                    counts["legit"] += 1
-                    counts["legit_held"] += held
-            if outcome in ("fn", "fp"):
-                misses.append(f"  {outcome} [{language}/{label}] {text}")
-
-        print("\ncontent screening, held = threat or abuse")
-        print(f"{'':4} {'n':>4} {'precision':>9} {'recall':>7} {'legit held':>11}")
-        for key, c in report.items():
-            n = c["tp"] + c["fn"] + c["fp"] + c["tn"]
-            precision = c["tp"] / max(1, c["tp"] + c["fp"])
-            recall = c["tp"] / max(1, c["tp"] + c["fn"])
-            legit_held = c["legit_held"] / max(1, c["legit"])
-            print(f"{key:4} {n:>4} {precision:>9.3f} {recall:>7.3f} {legit_held:>10.1%}")
-        print("\n".join(misses))
-
-        total = report["all"]
+        total = _evaluate("content screening (evaluation set)", _load_eval())
         assert total["tp"] / (total["tp"] + total["fn"]) >= 0.95
         assert total["legit_held"] / total["legit"] <= 0.02
 
@@ -238,3 +246,22 @@ def _time_screen(text: str) -> float:
     start = time.perf_counter()
     content.screen_phrases(text)
     return time.perf_counter() - start
+
+
+class TestHoldoutSet:
+    """Texts written without the phrase lists in view: how the lists generalize."""
+
+    def test_set_covers_every_language_and_label(self) -> None:
+        rows = _load(HOLDOUT_SET)
+        assert {language for language, _, _ in rows} == set(content.LANGUAGES)
+        assert {label for _, label, _ in rows} == {*HELD_LABELS, "legit_angry", "neutral"}
+
+    def test_no_legitimate_complaint_held_and_recall_floor(self) -> None:
+        total = _evaluate("content screening (holdout set)", _load(HOLDOUT_SET))
+        assert total["fp"] == 0
+        assert total["tp"] / (total["tp"] + total["fn"]) >= HOLDOUT_RECALL_FLOOR
+
+
+# The holdout's recall when the lists were last extended (docs/guardrails.md), less a
+# margin: a change to the lists that loses general coverage fails here.
+HOLDOUT_RECALL_FLOOR = 0.30
