@@ -15,6 +15,9 @@ from direkte.guardrails.content import detect_language, normalize, parse_list, s
 EVAL_SET = Path(__file__).with_name("content_eval.yaml")
 # Written independently of the phrase lists (see docs/guardrails.md, "Content screening").
 HOLDOUT_SET = Path(__file__).with_name("content_holdout.yaml")
+# A second one, written after the lists were extended against the first: the lists
+# have never been changed to match it, so it measures how they generalize.
+FRESH_HOLDOUT_SET = Path(__file__).with_name("content_holdout2.yaml")
 HELD_LABELS = {"threat", "abuse"}
 
 
@@ -260,6 +263,27 @@ class TestHoldoutSet:
         total = _evaluate("content screening (holdout set)", _load(HOLDOUT_SET))
         assert total["fp"] == 0
         assert total["tp"] / (total["tp"] + total["fn"]) >= HOLDOUT_RECALL_FLOOR
+
+
+class TestFreshHoldoutSet:
+    """Texts the lists were never fitted to: the honest figure for unseen text."""
+
+    def test_set_covers_every_language_and_label(self) -> None:
+        rows = _load(FRESH_HOLDOUT_SET)
+        assert len(rows) == 210
+        assert {language for language, _, _ in rows} == set(content.LANGUAGES)
+        assert {label for _, label, _ in rows} == {*HELD_LABELS, "legit_angry", "neutral"}
+
+    def test_legitimate_complaints_held_within_target_and_recall_floor(self) -> None:
+        total = _evaluate("content screening (fresh holdout set)", _load(FRESH_HOLDOUT_SET))
+        legit = sum(1 for _, label, _ in _load(FRESH_HOLDOUT_SET) if label == "legit_angry")
+        assert total["fp"] / legit <= 0.02
+        assert total["tp"] / (total["tp"] + total["fn"]) >= FRESH_HOLDOUT_RECALL_FLOOR
+
+
+# Recall on the fresh holdout when it was written (0.46, docs/guardrails.md), less a
+# margin: lists that lose general coverage fail here. Never fit the lists to it.
+FRESH_HOLDOUT_RECALL_FLOOR = 0.40
 
 
 # The lists were extended against this set's misses (docs/guardrails.md), so it is
