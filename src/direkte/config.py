@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "info"
     token_ttl_seconds: int = Field(default=8 * 3600, ge=60)
-    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_size: int = Field(default=5, ge=1)
     sweep_interval_seconds: int = Field(default=60, ge=1)
 
     @field_validator("secret_key")

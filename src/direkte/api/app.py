@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from direkte import __version__
+from direkte.api.admission import AdmissionMiddleware
 from direkte.api.errors import RequestIdMiddleware, install_error_handlers
 from direkte.auth.routes import router as auth_router
 from direkte.clock import Clock, SystemClock
@@ -46,6 +47,7 @@ def create_app(
     app.state.clock = clock or SystemClock()
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(AdmissionMiddleware, limit=settings.db_pool_size)
     routers = (auth_router, integration_router, visits_router, escalations_router, policy_router)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
