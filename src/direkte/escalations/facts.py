@@ -196,8 +196,11 @@ def _subject_facts(
     }
 
 
-def _capacity(session: Session, center: Center) -> dict[str, Any]:
-    local, regional = find_managers(session, center_id=center.id, region_id=center.region_id)
+Managers = tuple[User | None, User | None]
+
+
+def _capacity(session: Session, center: Center, managers: Managers) -> dict[str, Any]:
+    local, regional = managers
     conn = session.connection()
     deputy_id = None
     if local is not None:
@@ -237,8 +240,16 @@ def gather_facts(
     reason: str,
     content: dict[str, Any],
     now: datetime,
+    managers: Managers | None = None,
 ) -> Facts:
-    """The facts for a new request: subject, history, similar open cases, load, content."""
+    """The facts for a new request: subject, history, similar open cases, load, content.
+
+    ``managers`` are the center's local and regional manager (``find_managers``)
+    when the caller has them already.
+    """
+    center = visit.center
+    if managers is None:
+        managers = find_managers(session, center_id=center.id, region_id=center.region_id)
     conn = session.connection()
     subject = _subject_facts(conn, visit, category, subject_id, now)
     open_cases = conn.execute(_OPEN_CASES, {"visit_id": visit.id, "customer_id": customer.id}).all()
@@ -262,5 +273,5 @@ def gather_facts(
         **_history(conn, customer, now),
         **(subject or {}),
         **content,
-        **_capacity(session, visit.center),
+        **_capacity(session, center, managers),
     )

@@ -30,7 +30,7 @@ from direkte.escalations.errors import (
     StaffOnly,
     StaleVersion,
 )
-from direkte.escalations.facts import gather_facts
+from direkte.escalations.facts import Managers, gather_facts
 from direkte.escalations.models import (
     ACTIVE,
     Category,
@@ -47,7 +47,12 @@ from direkte.guardrails.engine import Decision, Facts, evaluate
 from direkte.guardrails.explanations import explain
 from direkte.guardrails.policy import Policy, policy_for
 from direkte.network.models import Center, Role, User
-from direkte.network.service import find_advisor, find_local_manager, find_regional_manager
+from direkte.network.service import (
+    find_advisor,
+    find_local_manager,
+    find_managers,
+    find_regional_manager,
+)
 from direkte.notifications.service import emit
 from direkte.policy.service import current_policy, policy_for_center
 from direkte.visits.models import Visit
@@ -138,6 +143,37 @@ _CUSTOMER_VISIT = (
     .where(Visit.id == sa.bindparam("visit_id"), Visit.customer_id == sa.bindparam("customer_id"))
     .with_for_update(of=Visit)
 )
+
+
+# A new case and its first message are inserted with Core, not flushed by the
+# unit of work (the create path's most frequent writes); the case object stays
+# outside the session: the request only reads it back into its response.
+_CASE_COLUMNS = tuple(a.key for a in sa.inspect(Escalation).column_attrs if a.key != "id")
+_INSERT_CASE = sa.insert(Escalation).returning(Escalation.id)
+_INSERT_MESSAGE = sa.insert(EscalationMessage)
+
+
+def _insert_case(session: Session, case: Escalation) -> int:
+    """Insert a new case's set attributes (unset ones take their defaults); its id."""
+    state = case.__dict__
+    row = {key: state[key] for key in _CASE_COLUMNS if key in state}
+    return int(session.connection().execute(_INSERT_CASE, row).scalar_one())
+
+
+def _first_message(session: Session, case: Escalation, customer: User, at: datetime) -> None:
+    """The customer's reason, as the first message of the case's thread."""
+    session.connection().execute(
+        _INSERT_MESSAGE,
+        {
+            "escalation_id": case.id,
+            "kind": MessageKind.message,
+            "author_id": customer.id,
+            "author_role": customer.role.value,
+            "author_name": customer.name,
+            "body": case.reason,
+            "created_at": at,
+        },
+    )
 
 
 def _touch(case: Escalation, at: datetime) -> None:
@@ -314,6 +350,7 @@ def open_escalation(
     now = clock.now()
     center = visit.center
     policy = policy or policy_for_center(session, center)
+    managers = find_managers(session, center_id=center.id, region_id=center.region_id)
     facts = gather_facts(
         session,
         visit=visit,
@@ -323,6 +360,7 @@ def open_escalation(
         reason=reason,
         content=content_facts(reason),
         now=now,
+        managers=managers,
     )
     decision = evaluate(policy, facts, now)
     language = viewer.language
@@ -389,7 +427,10 @@ def open_escalation(
     )
     if not held:
         _place(session, case, center, visit, decision.assignee_id, policy, now)
-    assignee = session.get(User, case.assignee_id) if case.assignee_id else None
+    # The managers loaded above, held here: the session's identity map holds its
+    # objects weakly, so an unreferenced one would be read again.
+    assignee = _user(session, case.assignee_id, managers)
+    case.assignee = assignee
     case.guardrail = _guardrail_json(
         decision,
         explain(
@@ -400,10 +441,9 @@ def open_escalation(
             name=assignee.name if assignee else "",
         ),
     )
-    session.add(case)
-    session.flush()
+    case.id = _insert_case(session, case)
     record(case.guardrail, case.id)
-    _add_message(session, case, viewer, MessageKind.message, reason, now)
+    _first_message(session, case, viewer, now)
     _log(
         session,
         case,
@@ -415,6 +455,17 @@ def open_escalation(
     )
     _notify(session, case, "escalation.held" if held else "escalation.opened", now)
     return Opened(case, decision, case.guardrail, folded=False)
+
+
+def _user(session: Session, user_id: int | None, managers: Managers) -> User | None:
+    """The user ``user_id``: one of ``managers`` (or a deputy loaded with them) if so."""
+    if user_id is None:
+        return None
+    local, regional = managers
+    for user in (local, local.deputy if local else None, regional):
+        if user is not None and user.id == user_id:
+            return user
+    return session.get(User, user_id)
 
 
 def _place(
