@@ -1,7 +1,9 @@
 """Guardrail decision latency in-process (issue 5: p99 under 2 ms).
 
 Times `evaluate(policy, facts, now)` over varied facts (all categories, folds,
-holds, rejects) and `content_facts` (the text screening done per request).
+holds, rejects), `content_facts` (the text screening done per request), and the
+phrase screening alone over every text of the labelled evaluation set (target
+p99 under 1 ms).
 
     .venv/bin/python bench/decision_bench.py [--n 20000]
 """
@@ -13,12 +15,17 @@ import random
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from ruamel.yaml import YAML
+
+from direkte.guardrails.content import screen_phrases
 from direkte.guardrails.content_facts import content_facts
 from direkte.guardrails.engine import Facts, evaluate
 from direkte.guardrails.policy import DEFAULT_POLICY
 
 NOW = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
+EVAL_SET = Path(__file__).parents[1] / "tests" / "guardrails" / "content_eval.yaml"
 TEXTS = [
     "The estimate went up by 8000 kroner and nobody called me. This is not acceptable.",
     "Jeg er helt rasende, bilen har stått i tre uker og ingen svarer meg!",
@@ -106,6 +113,21 @@ def main() -> None:
     print(
         f"content_facts n=2000  p50 {p50:.3f} ms  p99 {p99:.3f} ms  max {worst:.3f} ms"
         "  (language detection and phrase screening)"
+    )
+    data = YAML(typ="safe").load(EVAL_SET.read_text("utf-8"))
+    texts = [t for labels in data.values() for group in labels.values() for t in group]
+    for text in texts:
+        screen_phrases(text)
+    samples = []
+    for _ in range(5):
+        for text in texts:
+            started = time.perf_counter()
+            screen_phrases(text)
+            samples.append(time.perf_counter() - started)
+    p50, p99, worst = _percentiles(samples)
+    print(
+        f"screen_phrases n={len(samples)}  p50 {p50:.3f} ms  p99 {p99:.3f} ms  max {worst:.3f} ms"
+        "  (the evaluation set's texts; target p99 < 1 ms)"
     )
 
 

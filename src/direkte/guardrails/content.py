@@ -112,7 +112,10 @@ def _normalize(text: str) -> _Normalized:
         alternates.append(_finish(main, join_spaced=False))
     if any(c in folded for c in "1|!"):
         alternates.append(_finish(_deleet(_deleet(folded, _LEET_ALT), _LEET)))
-    return _Normalized(_finish(main), tuple(alternates), spaced)
+    text = _finish(main)
+    # Usually the "1" was a number or the "!" ended a sentence: the same text again.
+    others = tuple(a for a in dict.fromkeys(alternates) if a != text)
+    return _Normalized(text, others, spaced)
 
 
 def normalize(text: str) -> str:
@@ -276,27 +279,34 @@ def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
 # --- language ---------------------------------------------------------------
 
 _MIN_LETTERS = 12  # below this, the guess is noise
+# From this length on, lingua's low-accuracy mode (trigrams only) is as right as the
+# high-accuracy one on every labelled set here (748 of 761 texts either way) at a
+# third to a tenth of the cost, which in high accuracy grows with the text.
+_LOW_ACCURACY_FROM = 120
+_DETECT_CHARS = 2000  # a long text's language shows in its first page
 
 
 @cache
-def _detector() -> LanguageDetector:
+def _detector(low_accuracy: bool) -> LanguageDetector:
     from lingua import Language, LanguageDetectorBuilder
 
-    return LanguageDetectorBuilder.from_languages(
+    builder = LanguageDetectorBuilder.from_languages(
         Language.ENGLISH,
         Language.BOKMAL,
         Language.NYNORSK,
         Language.DANISH,
         Language.SWEDISH,
         Language.GERMAN,
-    ).build()
+    )
+    return (builder.with_low_accuracy_mode() if low_accuracy else builder).build()
 
 
 def detect_language(text: str) -> str | None:
     """Return the text's language as "en", "nb", "da", "sv" or "de"; None if too short to tell."""
     if sum(c.isalpha() for c in text) < _MIN_LETTERS:
         return None
-    language = _detector().detect_language_of(text)
+    text = text[:_DETECT_CHARS]
+    language = _detector(len(text) >= _LOW_ACCURACY_FROM).detect_language_of(text)
     if language is None:
         return None
     code = language.iso_code_639_1.name.lower()
