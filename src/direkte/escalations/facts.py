@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from direkte.escalations.models import ACTIVE, Category, Escalation, EscalationStatus
 from direkte.guardrails.engine import Facts
@@ -58,48 +59,63 @@ _RECENT_OUTCOMES = (
     .order_by(Escalation.resolved_at.desc())
     .limit(5)
 )
+# One statement per category reads the subject with everything it needs, and the
+# customer's count of cases in the last 365 days (the frequency rule's input).
+_COUNT_SINCE = _CASES_SINCE.scalar_subquery().label("cases_since")
 _ESTIMATES = (
-    sa.select(Estimate.id, Estimate.total, Estimate.currency, Estimate.approved_at)
+    sa.select(
+        Estimate.id,
+        Estimate.total,
+        Estimate.currency,
+        Estimate.approved_at,
+        sa.select(sa.func.count(Diagnosis.id))
+        .where(Diagnosis.visit_id == _P("visit_id"), Diagnosis.safety_related)
+        .scalar_subquery()
+        .label("safety_diagnoses"),
+        _COUNT_SINCE,
+    )
     .where(Estimate.visit_id == _P("visit_id"))
     .order_by(Estimate.seq)
 )
-_SAFETY_DIAGNOSES = sa.select(sa.func.count(Diagnosis.id)).where(
-    Diagnosis.visit_id == _P("visit_id"), Diagnosis.safety_related
-)
-_WARRANTY = sa.select(
-    WarrantyDecision.currency,
-    WarrantyDecision.claimed,
-    WarrantyDecision.covered,
-    WarrantyDecision.decision,
-    WarrantyDecision.safety_related,
-).where(WarrantyDecision.id == _P("subject_id"), WarrantyDecision.visit_id == _P("visit_id"))
-_VEHICLE_COVERAGE = (
+_WARRANTY = (
     sa.select(
+        WarrantyDecision.currency,
+        WarrantyDecision.claimed,
+        WarrantyDecision.covered,
+        WarrantyDecision.decision,
+        WarrantyDecision.safety_related,
         Vehicle.delivery_date,
         Vehicle.odometer_km,
         WarrantyCoverage.years,
         WarrantyCoverage.distance_km,
+        _COUNT_SINCE,
     )
-    .select_from(Vehicle)
+    .select_from(WarrantyDecision)
+    .outerjoin(Vehicle, Vehicle.id == _P("vehicle_id"))
     .outerjoin(WarrantyCoverage, WarrantyCoverage.vehicle_id == Vehicle.id)
-    .where(Vehicle.id == _P("vehicle_id"))
+    .where(WarrantyDecision.id == _P("subject_id"), WarrantyDecision.visit_id == _P("visit_id"))
 )
-_DIAGNOSIS = sa.select(Diagnosis.seq, Diagnosis.codes, Diagnosis.safety_related).where(
-    Diagnosis.id == _P("subject_id"), Diagnosis.visit_id == _P("visit_id")
-)
-_PREVIOUS_DIAGNOSIS = (
-    sa.select(Diagnosis.codes)
-    .where(Diagnosis.visit_id == _P("visit_id"), Diagnosis.seq < _P("seq"))
-    .order_by(Diagnosis.seq.desc())
+_EARLIER = aliased(Diagnosis)
+_DIAGNOSIS = sa.select(
+    Diagnosis.seq,
+    Diagnosis.codes,
+    Diagnosis.safety_related,
+    sa.select(_EARLIER.codes)
+    .where(_EARLIER.visit_id == Diagnosis.visit_id, _EARLIER.seq < Diagnosis.seq)
+    .order_by(_EARLIER.seq.desc())
     .limit(1)
-)
-_PREVIOUS_VISIT = sa.select(
-    sa.func.max(sa.func.coalesce(Visit.closed_at, Visit.checked_in_at))
-).where(
-    Visit.vehicle_id == _P("vehicle_id"),
-    Visit.id != _P("visit_id"),
-    Visit.checked_in_at < _P("started"),
-)
+    .scalar_subquery()
+    .label("previous_codes"),
+    sa.select(sa.func.max(sa.func.coalesce(Visit.closed_at, Visit.checked_in_at)))
+    .where(
+        Visit.vehicle_id == _P("vehicle_id"),
+        Visit.id != _P("visit_id"),
+        Visit.checked_in_at < _P("started"),
+    )
+    .scalar_subquery()
+    .label("previous_visit"),
+    _COUNT_SINCE,
+).where(Diagnosis.id == _P("subject_id"), Diagnosis.visit_id == _P("visit_id"))
 _OTHER_LOCAL_MANAGER = (
     sa.select(User.id)
     .where(
@@ -118,10 +134,12 @@ _OPEN_LOAD = (
 )
 
 
-def _history(conn: Connection, customer: User, now: datetime) -> dict[str, Any]:
-    count = conn.execute(
-        _CASES_SINCE, {"customer_id": customer.id, "since": now - timedelta(days=365)}
-    ).scalar()
+def _history(conn: Connection, customer: User, now: datetime, count: int | None) -> dict[str, Any]:
+    """The customer's recent outcomes, and the case count when the subject had none."""
+    if count is None:
+        count = conn.execute(
+            _CASES_SINCE, {"customer_id": customer.id, "since": now - timedelta(days=365)}
+        ).scalar()
     recent = conn.execute(_RECENT_OUTCOMES, {"customer_id": customer.id}).all()
     return {
         "cases_last_365_days": int(count or 0),
@@ -130,62 +148,69 @@ def _history(conn: Connection, customer: User, now: datetime) -> dict[str, Any]:
     }
 
 
-def _within_coverage(conn: Connection, vehicle_id: int, on: date) -> bool:
-    for delivered, odometer, years, distance in conn.execute(
-        _VEHICLE_COVERAGE, {"vehicle_id": vehicle_id}
-    ):
-        if delivered is None or years is None:
+def _within_coverage(rows: Sequence[sa.Row[Any]], on: date) -> bool:
+    """Whether any of the vehicle's coverages (one per row, joined) still covers it."""
+    for row in rows:
+        if row.delivery_date is None or row.years is None:
             return False
-        age_years = (on - delivered).days / 365.25
-        if age_years <= years and odometer <= distance:
+        age_years = (on - row.delivery_date).days / 365.25
+        if age_years <= row.years and row.odometer_km <= row.distance_km:
             return True
     return False
 
 
 def _subject_facts(
-    conn: Connection, visit: Visit, category: Category, subject_id: int, now: datetime
-) -> dict[str, Any] | None:
-    """The facts about the subject; None when it is not one of this visit's."""
-    ids = {"visit_id": visit.id, "subject_id": subject_id}
+    conn: Connection,
+    visit: Visit,
+    customer: User,
+    category: Category,
+    subject_id: int,
+    now: datetime,
+) -> tuple[dict[str, Any] | None, int | None]:
+    """The facts about the subject (None when it is not one of this visit's), and the
+    customer's case count of the last 365 days read with it (None: not read)."""
+    started = visit.checked_in_at or now
+    params = {
+        "visit_id": visit.id,
+        "subject_id": subject_id,
+        "vehicle_id": visit.vehicle_id,
+        "customer_id": customer.id,
+        "since": now - timedelta(days=365),
+        "started": started,
+    }
     if category == Category.estimate:
-        estimates = conn.execute(_ESTIMATES, ids).all()
+        estimates = conn.execute(_ESTIMATES, params).all()
         subject = next((e for e in estimates if e.id == subject_id), None)
         if subject is None:
-            return None
+            return None, estimates[0].cases_since if estimates else None
         base = next((e for e in estimates if e.approved_at is not None), estimates[0])
-        safety = conn.execute(_SAFETY_DIAGNOSES, ids).scalar()
         return {
             "currency": subject.currency,
             "estimate_total": str(subject.total),
             "first_approved_total": str(base.total),
-            "safety_related": bool(safety),
-        }
+            "safety_related": bool(subject.safety_diagnoses),
+        }, subject.cases_since
     if category == Category.warranty:
-        decision = conn.execute(_WARRANTY, ids).first()
-        if decision is None:
-            return None
+        rows = conn.execute(_WARRANTY, params).all()
+        if not rows:
+            return None, None
+        decision = rows[0]
         return {
             "currency": decision.currency,
             "warranty_claimed": str(decision.claimed),
             "warranty_covered": str(decision.covered),
             "warranty_decision": decision.decision.value,
             "safety_related": decision.safety_related,
-            "within_coverage": _within_coverage(conn, visit.vehicle_id, now.date()),
-        }
-    diagnosis = conn.execute(_DIAGNOSIS, ids).first()
+            "within_coverage": _within_coverage(rows, now.date()),
+        }, decision.cases_since
+    diagnosis = conn.execute(_DIAGNOSIS, params).first()
     if diagnosis is None:
-        return None
-    previous_codes = conn.execute(
-        _PREVIOUS_DIAGNOSIS, {"visit_id": visit.id, "seq": diagnosis.seq}
-    ).scalar()
+        return None, None
+    previous_codes = diagnosis.previous_codes
     contradicts = bool(
         previous_codes and diagnosis.codes and not set(diagnosis.codes) & set(previous_codes)
     )
-    started = visit.checked_in_at or now
-    previous_visit = conn.execute(
-        _PREVIOUS_VISIT,
-        {"vehicle_id": visit.vehicle_id, "visit_id": visit.id, "started": started},
-    ).scalar()
+    previous_visit = diagnosis.previous_visit
     return {
         "safety_related": diagnosis.safety_related,
         "drivable": visit.drivable,
@@ -193,7 +218,7 @@ def _subject_facts(
             max((started - previous_visit).days, 0) if previous_visit is not None else None
         ),
         "contradicts_previous": contradicts,
-    }
+    }, diagnosis.cases_since
 
 
 Managers = tuple[User | None, User | None]
@@ -251,7 +276,7 @@ def gather_facts(
     if managers is None:
         managers = find_managers(session, center_id=center.id, region_id=center.region_id)
     conn = session.connection()
-    subject = _subject_facts(conn, visit, category, subject_id, now)
+    subject, count = _subject_facts(conn, visit, customer, category, subject_id, now)
     open_cases = conn.execute(_OPEN_CASES, {"visit_id": visit.id, "customer_id": customer.id}).all()
     same = next((c for c in open_cases if c.category == category), None)
     scored = sorted(((similarity(reason, c.reason), c) for c in open_cases), key=lambda p: -p[0])
@@ -270,7 +295,7 @@ def gather_facts(
         similar_case_id=best[1].id if best else None,
         similar_case_tier=best[1].tier if best else None,
         similarity=best[0] if best else 0.0,
-        **_history(conn, customer, now),
+        **_history(conn, customer, now, count),
         **(subject or {}),
         **content,
         **_capacity(session, center, managers),

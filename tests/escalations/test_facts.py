@@ -1,0 +1,137 @@
+"""The facts a decision is made on, as recorded with each request, read through HTTP."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from direkte.escalations.models import EscalationRequest
+from tests.escalations.conftest import World
+from tests.factories import make_vin
+
+EARLIER_VISIT = {
+    "booked_at": "2026-09-20T12:00:00+02:00",
+    "appointment_date": "2026-10-01",
+    "checked_in_at": "2026-10-01T08:00:00+02:00",
+}
+
+
+# Delivered 2021-03-01 with 42,000 km: past the basic coverage, within the battery's.
+BASIC = {"kind": "basic", "years": 2, "distance_km": 40_000}
+BATTERY = {"kind": "battery_drive_unit", "years": 8, "distance_km": 160_000}
+
+
+def _vehicle(*coverages: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "vin": make_vin(),
+        "model": "Model 3",
+        "model_year": 2021,
+        "odometer_km": 42000,
+        "delivery_date": "2021-03-01",
+        "warranty": list(coverages),
+    }
+
+
+def _post(world: World, kind: str, body: dict[str, Any], external_id: str = "RO-1") -> int:
+    response = world.client.post(
+        f"/api/v1/integration/visits/{external_id}/{kind}",
+        json=body,
+        headers={"X-API-Key": world.key},
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def _diagnosis(world: World, codes: list[str], *, safety: bool) -> int:
+    body = {"findings": "Checked", "codes": codes, "safety_related": safety}
+    return _post(world, "diagnoses", body)
+
+
+def _estimate(world: World, price: str) -> int:
+    line = {"kind": "part", "description": "Part", "quantity": "1", "unit_price": price}
+    return _post(world, "estimates", {"lines": [line]})
+
+
+def _warranty(world: World) -> int:
+    body = {
+        "decision": "not_covered",
+        "claimed": "9000.00",
+        "covered": "0.00",
+        "reason_code": "W-BRAKE.01",
+        "safety_related": False,
+    }
+    return _post(world, "warranty-decisions", body)
+
+
+def _facts(session: Session) -> list[dict[str, Any]]:
+    rows = session.scalars(sa.select(EscalationRequest).order_by(EscalationRequest.id))
+    return [row.facts for row in rows]
+
+
+class TestRecordedFacts:
+    def test_diagnosis_then_estimate(self, world: World, session: Session) -> None:
+        world.visit("RO-0", **EARLIER_VISIT)  # the same car, 48 days before
+        visit_id = world.visit("RO-1")
+        _diagnosis(world, ["P0300"], safety=False)
+        second = _diagnosis(world, ["C1101"], safety=True)
+        assert world.escalate(visit_id, second).status_code == 201
+        _estimate(world, "1000.00")
+        raised = _estimate(world, "5000.00")
+        response = world.escalate(visit_id, raised, category="estimate")
+        assert response.status_code == 201, response.text
+
+        diagnosis, estimate = _facts(session)
+        assert diagnosis["subject_belongs"] is True
+        assert diagnosis["contradicts_previous"] is True  # no code in common
+        assert diagnosis["days_since_previous_visit"] == 48
+        assert diagnosis["safety_related"] is True
+        assert diagnosis["cases_last_365_days"] == 0
+        assert Decimal(estimate["estimate_total"]) == Decimal("5000")
+        # None approved yet: the first estimate is the base.
+        assert Decimal(estimate["first_approved_total"]) == Decimal("1000")
+        assert estimate["safety_related"] is True  # a safety diagnosis on the visit
+        assert estimate["cases_last_365_days"] == 1
+
+    def test_first_diagnosis_has_nothing_to_contradict(
+        self, world: World, session: Session
+    ) -> None:
+        visit_id = world.visit("RO-1")
+        first = _diagnosis(world, ["P0300"], safety=False)
+        assert world.escalate(visit_id, first).status_code == 201
+        (facts,) = _facts(session)
+        assert facts["contradicts_previous"] is False
+        assert facts["days_since_previous_visit"] is None
+        assert facts["safety_related"] is False
+
+    def test_warranty_within_coverage(self, world: World, session: Session) -> None:
+        visit_id = world.visit("RO-1", vehicle=_vehicle(BASIC, BATTERY))
+        decision = _warranty(world)
+        assert world.escalate(visit_id, decision, category="warranty").status_code == 201
+        (facts,) = _facts(session)
+        assert facts["warranty_decision"] == "not_covered"
+        assert Decimal(facts["warranty_claimed"]) == Decimal("9000")
+        assert facts["within_coverage"] is True  # the second coverage still runs
+
+    def test_warranty_outside_every_coverage(self, world: World, session: Session) -> None:
+        visit_id = world.visit("RO-1", vehicle=_vehicle(BASIC))
+        decision = _warranty(world)
+        assert world.escalate(visit_id, decision, category="warranty").status_code == 201
+        (facts,) = _facts(session)
+        assert facts["within_coverage"] is False
+
+    def test_subject_of_another_visit_is_recorded_as_not_belonging(
+        self, world: World, session: Session
+    ) -> None:
+        world.visit("RO-0", **EARLIER_VISIT)
+        other = _post(
+            world, "diagnoses", {"findings": "x", "codes": [], "safety_related": False}, "RO-0"
+        )
+        visit_id = world.visit("RO-1")
+        refused = world.escalate(visit_id, other)
+        assert refused.status_code == 422
+        (facts,) = _facts(session)
+        assert facts["subject_belongs"] is False
+        assert facts["cases_last_365_days"] == 0
