@@ -135,3 +135,15 @@ class TestRecordedFacts:
         (facts,) = _facts(session)
         assert facts["subject_belongs"] is False
         assert facts["cases_last_365_days"] == 0
+
+    def test_open_cases_of_each_manager(self, world: World, session: Session) -> None:
+        first_visit = world.visit("RO-1")
+        assert world.escalate(first_visit, world.diagnosis("RO-1")).status_code == 201
+        second_visit = world.visit("RO-2")
+        assert world.escalate(second_visit, world.diagnosis("RO-2")).status_code == 201
+        before, after = _facts(session)
+        assert before["local_open"] == 0
+        assert after["local_manager_id"] == before["local_manager_id"] is not None
+        assert after["local_open"] == 1  # the first case, routed to the local manager
+        assert after["deputy_id"] is not None
+        assert (after["deputy_open"], after["regional_open"]) == (0, 0)

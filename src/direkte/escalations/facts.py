@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from direkte.escalations.models import ACTIVE, Category, Escalation, EscalationStatus
 from direkte.guardrails.engine import Facts
 from direkte.network.models import Center, Role, User
-from direkte.network.service import find_managers
+from direkte.network.service import MANAGERS, pick_managers
 from direkte.visits.models import (
     Diagnosis,
     Estimate,
@@ -221,11 +222,41 @@ def _subject_facts(
     }, diagnosis.cases_since
 
 
-Managers = tuple[User | None, User | None]
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """The center's local and regional manager, and the open cases of each user read."""
+
+    local: User | None
+    regional: User | None
+    open_cases: dict[int, int]
+
+    def user(self, user_id: int) -> User | None:
+        """The manager (or a local manager's deputy) with this id, if loaded here."""
+        local, regional = self.local, self.regional
+        for user in (local, local.deputy if local else None, regional):
+            if user is not None and user.id == user_id:
+                return user
+        return None
 
 
-def _capacity(session: Session, center: Center, managers: Managers) -> dict[str, Any]:
-    local, regional = managers
+# The managers of network.service.find_managers, each with its open cases.
+_STAFF = MANAGERS.add_columns(
+    sa.select(sa.func.count(Escalation.id))
+    .where(Escalation.assignee_id == User.id, Escalation.status.in_(ACTIVE))
+    .scalar_subquery()
+    .label("open_cases")
+)
+
+
+def load_staff(session: Session, center: Center) -> Staff:
+    """The center's managers and their open cases, in one statement."""
+    rows = session.execute(_STAFF, {"center_id": center.id, "region_id": center.region_id}).all()
+    local, regional = pick_managers([user for user, _ in rows])
+    return Staff(local, regional, {user.id: int(n) for user, n in rows})
+
+
+def _capacity(session: Session, center: Center, staff: Staff) -> dict[str, Any]:
+    local, regional = staff.local, staff.regional
     conn = session.connection()
     deputy_id = None
     if local is not None:
@@ -240,9 +271,11 @@ def _capacity(session: Session, center: Center, managers: Managers) -> dict[str,
         for i in (local.id if local else None, deputy_id, regional.id if regional else None)
         if i is not None
     ]
-    load: dict[int, int] = dict.fromkeys(ids, 0)
-    if ids:
-        for assignee, count in conn.execute(_OPEN_LOAD, {"ids": ids}):
+    load = {i: staff.open_cases[i] for i in ids if i in staff.open_cases}
+    unread = [i for i in ids if i not in load]  # a deputy from elsewhere
+    if unread:
+        load.update(dict.fromkeys(unread, 0))
+        for assignee, count in conn.execute(_OPEN_LOAD, {"ids": unread}):
             if assignee is not None:
                 load[assignee] = int(count)
     return {
@@ -265,16 +298,15 @@ def gather_facts(
     reason: str,
     content: dict[str, Any],
     now: datetime,
-    managers: Managers | None = None,
+    staff: Staff | None = None,
 ) -> Facts:
     """The facts for a new request: subject, history, similar open cases, load, content.
 
-    ``managers`` are the center's local and regional manager (``find_managers``)
-    when the caller has them already.
+    ``staff`` is ``load_staff`` of the visit's center when the caller has it already.
     """
     center = visit.center
-    if managers is None:
-        managers = find_managers(session, center_id=center.id, region_id=center.region_id)
+    if staff is None:
+        staff = load_staff(session, center)
     conn = session.connection()
     subject, count = _subject_facts(conn, visit, customer, category, subject_id, now)
     open_cases = conn.execute(_OPEN_CASES, {"visit_id": visit.id, "customer_id": customer.id}).all()
@@ -298,5 +330,5 @@ def gather_facts(
         **_history(conn, customer, now, count),
         **(subject or {}),
         **content,
-        **_capacity(session, center, managers),
+        **_capacity(session, center, staff),
     )

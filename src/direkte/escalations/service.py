@@ -30,7 +30,7 @@ from direkte.escalations.errors import (
     StaffOnly,
     StaleVersion,
 )
-from direkte.escalations.facts import Managers, gather_facts
+from direkte.escalations.facts import Staff, gather_facts, load_staff
 from direkte.escalations.models import (
     ACTIVE,
     Category,
@@ -50,7 +50,6 @@ from direkte.network.models import Center, Role, User
 from direkte.network.service import (
     find_advisor,
     find_local_manager,
-    find_managers,
     find_regional_manager,
 )
 from direkte.notifications.service import emit
@@ -350,7 +349,7 @@ def open_escalation(
     now = clock.now()
     center = visit.center
     policy = policy or policy_for_center(session, center)
-    managers = find_managers(session, center_id=center.id, region_id=center.region_id)
+    staff = load_staff(session, center)
     facts = gather_facts(
         session,
         visit=visit,
@@ -360,7 +359,7 @@ def open_escalation(
         reason=reason,
         content=content_facts(reason),
         now=now,
-        managers=managers,
+        staff=staff,
     )
     decision = evaluate(policy, facts, now)
     language = viewer.language
@@ -429,7 +428,7 @@ def open_escalation(
         _place(session, case, center, visit, decision.assignee_id, policy, now)
     # The managers loaded above, held here: the session's identity map holds its
     # objects weakly, so an unreferenced one would be read again.
-    assignee = _user(session, case.assignee_id, managers)
+    assignee = _user(session, case.assignee_id, staff)
     case.assignee = assignee
     case.guardrail = _guardrail_json(
         decision,
@@ -457,15 +456,11 @@ def open_escalation(
     return Opened(case, decision, case.guardrail, folded=False)
 
 
-def _user(session: Session, user_id: int | None, managers: Managers) -> User | None:
-    """The user ``user_id``: one of ``managers`` (or a deputy loaded with them) if so."""
+def _user(session: Session, user_id: int | None, staff: Staff) -> User | None:
+    """The user ``user_id``: one of the managers ``staff`` holds, else read."""
     if user_id is None:
         return None
-    local, regional = managers
-    for user in (local, local.deputy if local else None, regional):
-        if user is not None and user.id == user_id:
-            return user
-    return session.get(User, user_id)
+    return staff.user(user_id) or session.get(User, user_id)
 
 
 def _place(

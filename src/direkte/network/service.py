@@ -435,8 +435,9 @@ def _pick_local(managers: list[User]) -> User | None:
     return deputies[0] if deputies else (managers[0] if managers else None)
 
 
-# Built once: it runs on every escalation request and every visit read.
-_MANAGERS = (
+# Built once: it runs on every escalation request and every visit read. Public
+# for the escalation facts, which add each manager's open cases to it.
+MANAGERS = (
     sa.select(User)
     .where(
         User.active,
@@ -456,7 +457,12 @@ def find_managers(
     session: Session, *, center_id: int, region_id: int
 ) -> tuple[User | None, User | None]:
     """The center's local manager (as ``_pick_local`` says) and its regional manager."""
-    people = list(session.scalars(_MANAGERS, {"center_id": center_id, "region_id": region_id}))
+    people = list(session.scalars(MANAGERS, {"center_id": center_id, "region_id": region_id}))
+    return pick_managers(people)
+
+
+def pick_managers(people: list[User]) -> tuple[User | None, User | None]:
+    """From the rows of ``MANAGERS``: the local manager (``_pick_local``) and the regional."""
     local = _pick_local([p for p in people if p.role == Role.local_manager])
     regional = next((p for p in people if p.role == Role.regional_manager), None)
     return local, regional
