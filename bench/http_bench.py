@@ -13,7 +13,11 @@ every active demo customer, each with a safety-related diagnosis, an estimate an
 safety-related warranty decision, so every case is material: tier 1), then for each
 worker count
 starts ``uvicorn bench.bench_app:app --workers N`` on 127.0.0.1 and drives five
-scenarios with wrk (a warm-up, then a measured run each):
+scenarios with wrk: ``--rounds`` (default 3) rounds, each running every scenario
+once (after a warm-up in the first round), so that the two sides of a ratio are
+measured minutes apart at most; each ratio is the median of its rounds' ratios and
+each scenario is reported by its median round (this machine drifts 15-25 % from
+run to run):
 
 * ``bare_insert``        POST /bench/insert                       one INSERT of one row
 * ``put_visit``          PUT  /api/v1/integration/visits/{ext_id} half creates, half updates
@@ -829,6 +833,43 @@ def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
     }
 
 
+# Counters summed over a scenario's rounds (rates and latencies come from its median round).
+SUMMED = (
+    "requests",
+    "non2xx",
+    "unexpected_2xx",
+    "exhausted",
+    "held",
+    "connect_errors",
+    "read_errors",
+    "write_errors",
+    "timeouts",
+)
+
+
+def combine_rounds(workers: int, rounds: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """One run's figures from its rounds: per scenario the round with the median
+    throughput (and every round's throughput), per ratio the median of the rounds'."""
+    scenarios: dict[str, dict[str, Any]] = {}
+    for name in rounds[0]:
+        measured = [r[name] for r in rounds]
+        median = dict(sorted(measured, key=lambda m: m["rps"])[len(measured) // 2])
+        for key in SUMMED:
+            median[key] = sum(int(m[key]) for m in measured)
+        median["rounds_rps"] = [round(m["rps"], 1) for m in measured]
+        if "warmup" in measured[0]:
+            median["warmup"] = measured[0]["warmup"]
+        scenarios[name] = median
+    per_round = [ratios(r) for r in rounds]
+    combined = {key: sorted(r[key] for r in per_round)[len(per_round) // 2] for key in per_round[0]}
+    return {
+        "workers": workers,
+        "scenarios": scenarios,
+        "ratios": combined,
+        "ratio_rounds": {key: [round(r[key], 3) for r in per_round] for key in per_round[0]},
+    }
+
+
 def non201(counts: dict[str, Any]) -> int:
     """create_escalation requests that did not create a case: non-2xx plus other 2xx."""
     return int(counts["non2xx"]) + int(counts["unexpected_2xx"])
@@ -912,6 +953,12 @@ def main() -> int:
     parser.add_argument("--database", default="direkte_bench")
     parser.add_argument("--keep-db", action="store_true", help="leave the database in place")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="measured runs of every scenario, interleaved; the median round counts",
+    )
+    parser.add_argument(
         "--past",
         type=int,
         default=PAST_ESCALATIONS,
@@ -950,7 +997,7 @@ def main() -> int:
     # Every wrk run of create_escalation (warm-up and measured, per worker count)
     # takes its own slice of the pool.
     phases = [args.warmup] if args.warmup > 0 else []
-    phases.append(args.duration)
+    phases += [args.duration] * args.rounds
     escalation_visits = (
         len(worker_counts)
         * sum(s in ESCALATION_SCENARIOS for s in scenarios)
@@ -970,6 +1017,7 @@ def main() -> int:
         },
         "settings": {
             "duration_s": args.duration,
+            "rounds": args.rounds,
             "warmup_s": args.warmup,
             "connections": args.connections,
             "wrk_threads": args.threads,
@@ -1057,29 +1105,23 @@ def main() -> int:
                     for email in {visit["email"] for visit in pool}:
                         if email not in tokens:
                             tokens[email] = login(base, email, DEMO_PASSWORD)
-                    run: dict[str, Any] = {"workers": workers, "scenarios": {}}
-                    for name in scenarios:
+                    common = {"connections": args.connections, "threads": args.threads}
+
+                    def measure(
+                        name: str,
+                        round_no: int,
+                        *,
+                        base: str = base,
+                        tokens: dict[str, str] = tokens,
+                        proc: subprocess.Popen[bytes] = proc,
+                        workers: int = workers,
+                        common: dict[str, int] = common,
+                    ) -> dict[str, Any]:
+                        """One measured wrk run of a scenario (after a warm-up in round 1)."""
                         script = tmpdir / f"{name}.lua"
                         url = base + paths[name]
-                        common = {
-                            "connections": args.connections,
-                            "threads": args.threads,
-                        }
-                        if name == "create_escalation_past" and "past" not in results["settings"]:
-                            print(
-                                f"bench: adding {args.past:,} past escalations "
-                                "(the server keeps running) …",
-                                flush=True,
-                            )
-                            past = fill_past(db_url, args.past, prepared["escalation_customer_ids"])
-                            results["settings"]["past"] = past
-                            print(
-                                f"bench: {past['escalations_in_table']:,} escalations in the "
-                                f"table after {past['seconds']} s",
-                                flush=True,
-                            )
                         warmup = None
-                        if args.warmup > 0:
+                        if args.warmup > 0 and round_no == 1:
                             if name in ESCALATION_SCENARIOS:
                                 script = escalation_script(args.warmup, tokens)
                             warmup = run_wrk(
@@ -1100,9 +1142,8 @@ def main() -> int:
                             result["profile"] = str(spy.args[-1])
                         if warmup is not None:
                             result["warmup"] = {k: warmup[k] for k in WARMUP_KEYS}
-                        run["scenarios"][name] = result
                         print(
-                            f"  {name:<22} {result['rps']:>8.0f} req/s  "
+                            f"  round {round_no}  {name:<22} {result['rps']:>8.0f} req/s  "
                             f"p50 {result['p50_us'] / 1000:.1f} ms  "
                             f"p99 {result['p99_us'] / 1000:.1f} ms  non-2xx {result['non2xx']}"
                             + (
@@ -1113,9 +1154,36 @@ def main() -> int:
                             ),
                             flush=True,
                         )
+                        return result
+
+                    # Rounds: every scenario once per round, so that a ratio compares
+                    # runs minutes apart at most; each ratio is the median of its
+                    # rounds' ratios (this machine's speed drifts 15-25 % between runs).
+                    before_past = [s for s in scenarios if s != "create_escalation_past"]
+                    rounds: list[dict[str, dict[str, Any]]] = []
+                    for round_no in range(1, args.rounds + 1):
+                        rounds.append({name: measure(name, round_no) for name in before_past})
+                    if "create_escalation_past" in scenarios:
+                        if "past" not in results["settings"]:
+                            print(
+                                f"bench: adding {args.past:,} past escalations "
+                                "(the server keeps running) …",
+                                flush=True,
+                            )
+                            past = fill_past(db_url, args.past, prepared["escalation_customer_ids"])
+                            results["settings"]["past"] = past
+                            print(
+                                f"bench: {past['escalations_in_table']:,} escalations in the "
+                                f"table after {past['seconds']} s",
+                                flush=True,
+                            )
+                        for round_no, measured in enumerate(rounds, 1):
+                            measured["create_escalation_past"] = measure(
+                                "create_escalation_past", round_no
+                            )
+                    run = combine_rounds(workers, rounds)
                 finally:
                     stop_server(proc)
-                run["ratios"] = ratios(run["scenarios"])
                 results["runs"].append(run)
         results["settings"]["escalation_pool"]["visits_used"] = pool_used
     finally:
