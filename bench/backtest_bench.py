@@ -1,4 +1,4 @@
-"""Backtest benchmark on PostgreSQL (issue 7): 100,000 recorded requests in under 10 s.
+"""Backtest benchmark on PostgreSQL (issue 5): 100,000 recorded requests in under 10 s.
 
 Builds a throwaway database, loads the demo (seed 1, 300 visits), adds a year of
 recorded requests with the history generator, then times the backtest of the
