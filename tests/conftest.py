@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +27,11 @@ from direkte.config import Settings, get_settings, normalize_database_url
 from direkte.db import make_engine, upgrade_database
 
 PG_ENV = "DIREKTE_TEST_POSTGRES_URL"
+# Property tests draw fresh examples on every local run (that is how they find
+# bugs); CI sets HYPOTHESIS_PROFILE=ci for the same examples on every run, so a
+# landing never hinges on a lucky draw.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 BACKENDS = ["sqlite", "postgresql"]
 # A Wednesday, 10:00 in Oslo: centers are open.
 T0 = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)

@@ -294,6 +294,20 @@ class TestClosingTimes:
             "Europe/Oslo", 2026, 11, 18, 12, 0
         )
 
+    def test_a_quarter_hour_a_week_reaches_a_due_time_more_than_a_year_ahead(self) -> None:
+        # Found by hypothesis: the search once stopped after a year of days in total,
+        # not after a year without any opening.
+        hours = OpeningHours.of(
+            time_zone="America/New_York",
+            country="US",
+            business_hours={"sun": ["00:00-00:15"]},
+            closed_dates=[],
+        )
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        due = add_business_time(hours, start, timedelta(minutes=856))
+        assert due - start > timedelta(days=365)
+        assert business_time_between(hours, start, due) == timedelta(minutes=856)
+
     def test_negative_duration_is_refused(self) -> None:
         with pytest.raises(ValueError, match="negative"):
             add_business_time(oslo(), at("Europe/Oslo", 2026, 11, 18, 10, 0), timedelta(-1))

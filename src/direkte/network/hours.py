@@ -93,7 +93,9 @@ class OpeningHours:
         )
 
 
-# The longest closed stretch we look across (a center closed for longer is misconfigured).
+# The longest closed stretch we look across (a center closed for longer is misconfigured);
+# the search goes on for as long as open intervals keep coming, so a center open a
+# quarter of an hour a week still reaches a due time weeks ahead.
 _HORIZON_DAYS = 400
 
 
@@ -113,14 +115,17 @@ def _local_interval(zone: ZoneInfo, day: date, start: time, end: time) -> tuple[
 def open_intervals(hours: OpeningHours, start: datetime) -> Iterator[tuple[datetime, datetime]]:
     """Open intervals in UTC, in order, from the local day of ``start`` on (clipped to it)."""
     day = start.astimezone(hours.zone).date()
-    for _ in range(_HORIZON_DAYS):
+    closed_days = 0
+    while closed_days < _HORIZON_DAYS:
+        closed_days += 1
         for local_start, local_end in hours.intervals_on(day):
             opens, closes = _local_interval(hours.zone, day, local_start, local_end)
             if closes <= start or closes <= opens:
                 continue
+            closed_days = 0
             yield max(opens, start), closes
         day += timedelta(days=1)
-    raise NoOpeningHours("no opening hours within a year")
+    raise NoOpeningHours(f"no opening hours within {_HORIZON_DAYS} days")
 
 
 def add_business_time(hours: OpeningHours, start: datetime, duration: timedelta) -> datetime:
@@ -137,7 +142,7 @@ def add_business_time(hours: OpeningHours, start: datetime, duration: timedelta)
         if remaining <= closes - opens:
             return opens + remaining
         remaining -= closes - opens
-    raise NoOpeningHours("no opening hours within a year")  # pragma: no cover
+    raise NoOpeningHours(f"no opening hours within {_HORIZON_DAYS} days")  # pragma: no cover
 
 
 def business_time_between(hours: OpeningHours, start: datetime, end: datetime) -> timedelta:
@@ -179,4 +184,4 @@ def close_of_business_day(hours: OpeningHours, instant: datetime) -> datetime:
                 last_close, _local_interval(hours.zone, day, local_start, local_end)[1]
             )
         return last_close
-    raise NoOpeningHours("no opening hours within a year")  # pragma: no cover
+    raise NoOpeningHours(f"no opening hours within {_HORIZON_DAYS} days")  # pragma: no cover
