@@ -6,6 +6,7 @@ current (built-in default) policy against a stricter candidate.
 
     .venv/bin/python bench/backtest_bench.py
     .venv/bin/python bench/backtest_bench.py --requests 200000 --keep
+    .venv/bin/python bench/backtest_bench.py --reuse direkte_bench_1a2b3c4d   # a kept one
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
 
 from direkte.clock import FixedClock
 from direkte.db import make_engine, make_sessionmaker, upgrade_database
@@ -47,31 +49,41 @@ def stricter() -> dict[str, Any]:
     return document
 
 
+def _fill(factory: sessionmaker[Session], requests: int) -> None:
+    """The demo network and ``requests`` recorded requests over the last year."""
+    started = time.perf_counter()
+    with factory() as session:
+        load_demo(session, seed=1, visits=300, clock=FixedClock(NOW))
+        session.commit()
+    print(f"demo loaded in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    with factory() as session:
+        made = load_history(session, requests=requests, now=NOW, seed=1)
+        session.commit()
+    seconds = time.perf_counter() - started
+    print(f"history: {made} in {seconds:.1f} s ({made['requests'] / seconds:,.0f} requests/s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse", metavar="DATABASE", help="time the backtest on a kept database (implies --keep)"
+    )
     args = parser.parse_args()
-    name = f"direkte_bench_{uuid.uuid4().hex[:8]}"
+    name = args.reuse or f"direkte_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(BASE, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = BASE.rsplit("/", 1)[0] + f"/{name}"
     try:
         upgrade_database(url)
         engine = make_engine(url)
         factory = make_sessionmaker(engine)
-        started = time.perf_counter()
-        with factory() as session:
-            load_demo(session, seed=1, visits=300, clock=FixedClock(NOW))
-            session.commit()
-        print(f"demo loaded in {time.perf_counter() - started:.1f} s")
-        started = time.perf_counter()
-        with factory() as session:
-            made = load_history(session, requests=args.requests, now=NOW, seed=1)
-            session.commit()
-        seconds = time.perf_counter() - started
-        print(f"history: {made} in {seconds:.1f} s ({made['requests'] / seconds:,.0f} requests/s)")
+        if not args.reuse:
+            _fill(factory, args.requests)
         with factory() as session:
             started = time.perf_counter()
             report = backtest_policy(
@@ -90,7 +102,7 @@ def main() -> None:
         )
         engine.dispose()
     finally:
-        if args.keep:
+        if args.keep or args.reuse:
             print(f"kept database {name}")
         else:
             with admin.connect() as conn:

@@ -244,6 +244,7 @@ def compare(
         _Policies(candidate_document, CANDIDATE_VERSION),
     )
     tallies = (_Tally(current_version), _Tally(CANDIDATE_VERSION))
+    (now_policies, then_policies), (now_tally, then_tally) = policies, tallies
     zones: dict[str, ZoneInfo] = {}
     moved = Counter[str]()
     total = with_outcome = 0
@@ -253,10 +254,9 @@ def compare(
         facts = Facts.from_json(row.facts)
         zone = zones.get(row.time_zone) or zones.setdefault(row.time_zone, ZoneInfo(row.time_zone))
         day = row.created_at.astimezone(zone).date()
-        now_reached, then_reached = (
-            tally.add(evaluate(p.get(row.region), facts, row.created_at), row, day)
-            for p, tally in zip(policies, tallies, strict=True)
-        )
+        at, region = row.created_at, row.region
+        now_reached = now_tally.add(evaluate(now_policies.get(region), facts, at), row, day)
+        then_reached = then_tally.add(evaluate(then_policies.get(region), facts, at), row, day)
         if now_reached != then_reached:
             moved["reached" if then_reached else "deflected"] += 1
             if now_reached and row.outcome in RIGHT:
