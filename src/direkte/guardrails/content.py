@@ -56,7 +56,9 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
                        "@": "a", "$": "s", "€": "e", "!": "i", "|": "i"})  # fmt: skip
 _LEET_ALT = str.maketrans({"1": "l", "|": "l", "!": "l"})  # "k1ll" reads as kill, too
 
-_WORDISH = re.compile(r"[a-z0-9@$€!|]+")
+# A word with a stand-in for a letter, from its first character (linear: it starts
+# only where a word starts).
+_LEETISH = re.compile(r"(?<![a-z0-9@$€!|])[a-z0-9@$€!|]*[0-9@$€!|][a-z0-9@$€!|]*")
 _CENSOR = re.compile(r"(?<=[a-z])[*#%_]+(?=[a-z])")  # f*ck, sh#t, i_diot
 _APOSTROPHE = re.compile("['`\u2019\u00b4]")  # you're, I'll: one word
 # Three or more single letters split by up to three non-letters: "k i l l", "k.i.l.l".
@@ -76,8 +78,12 @@ class _Normalized:
 
 def _fold(text: str) -> str:
     """Casefold, map look-alikes and Nordic letters, strip accents and invisible characters."""
+    if text.isascii():  # nothing to map, decompose or strip: only the case
+        return text.lower()
     text = unicodedata.normalize("NFKC", text).casefold().translate(_CHAR_MAP)
     decomposed = unicodedata.normalize("NFKD", text)
+    if decomposed.isascii():
+        return decomposed
     return "".join(c for c in decomposed if unicodedata.category(c) not in ("Mn", "Cf"))
 
 
@@ -89,7 +95,8 @@ def _deleet(text: str, table: dict[int, str]) -> str:
         core = token.rstrip("!|")  # "idiot!!!" ends a sentence
         return core.translate(table) + token[len(core) :]
 
-    return _WORDISH.sub(word, text)
+    # Words of letters alone read as they are: only those with a stand-in are looked at.
+    return _LEETISH.sub(word, text)
 
 
 def _finish(text: str, *, join_spaced: bool = True) -> str:
@@ -110,8 +117,9 @@ def _normalize(text: str) -> _Normalized:
     alternates: list[str] = []
     if spaced:  # "u r a dickhead" is chat, not a spaced-out word
         alternates.append(_finish(main, join_spaced=False))
-    if any(c in folded for c in "1|!"):
-        alternates.append(_finish(_deleet(_deleet(folded, _LEET_ALT), _LEET)))
+    second = _deleet(folded, _LEET_ALT)
+    if second != folded:  # else the second reading is the text itself
+        alternates.append(_finish(_deleet(second, _LEET)))
     text = _finish(main)
     # Usually the "1" was a number or the "!" ended a sentence: the same text again.
     others = tuple(a for a in dict.fromkeys(alternates) if a != text)
@@ -140,15 +148,18 @@ class Phrase:
     source: str  # the line as written in the list
     pattern: re.Pattern[str]  # on word boundaries in the normalized text
     compact: re.Pattern[str]  # without spaces, for spaced-out runs
-    first: frozenset[str] | None  # the characters a match can start with; None: any
+    starts: frozenset[str] | None  # what a match starts with (1-2 characters); None: any
 
 
 @dataclass(frozen=True, slots=True)
 class _Lists:
     phrases: tuple[Phrase, ...]
-    # Per category and first character, one regex tried at each word start; each
-    # phrase is a named group "p<index into phrases>".
-    by_first: dict[Category, dict[str, re.Pattern[str]]]
+    # Per first two characters of a word, one regex of the phrases that can start
+    # there, of both categories (threats first), and one of the abuse phrases alone;
+    # each phrase is a named group "p<index into phrases>". An alternation costs in
+    # proportion to its branches, so the fewer per word start, the faster.
+    by_start: dict[str, re.Pattern[str]]
+    abuse_by_start: dict[str, re.Pattern[str]]
     compact: dict[Category, re.Pattern[str]]
 
 
@@ -157,6 +168,8 @@ _TOKENS = re.compile(r"\([^()]*\)|[^\s()]+")
 _WORD_START = "(?<![a-z0-9])"
 _WORD_STARTS = re.compile(r"(?<![a-z0-9])[a-z0-9.]")
 _FIRST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789."
+_START_KEYS = tuple(a + b for a in _FIRST_CHARS for b in _FIRST_CHARS + " ")
+_START = 2  # characters of a phrase's first word that choose its regexes
 
 
 def _word_pattern(word: str) -> str:
@@ -167,32 +180,33 @@ def _word_pattern(word: str) -> str:
     return "[a-z0-9]*".join(re.escape(p) for p in pieces)
 
 
-def _first_char(word: str) -> str | None:
+def _start(word: str) -> str | None:
+    """The first characters (up to _START) every match of ``word`` begins with; None: any."""
     if word == ",":
         return "."
     head = _finish(_fold(word.split("*")[0])).replace(" ", "")
-    return head[0] if head else None
+    return head[:_START] if head else None
 
 
 def _token_pattern(token: str) -> tuple[str, bool, set[str] | None]:
-    """A word or ``(alt|alt)`` group: its regex, whether optional, its first characters.
+    """A word or ``(alt|alt)`` group: its regex, whether optional, what a match starts with.
 
     An empty alternative makes the group optional.
     """
     group = _GROUP.fullmatch(token)
     if not group:
-        char = _first_char(token)
-        return _word_pattern(token), False, None if char is None else {char}
+        start = _start(token)
+        return _word_pattern(token), False, None if start is None else {start}
     alternatives = [alt.split() for alt in group.group(1).split("|")]
     words = [" ".join(_word_pattern(w) for w in alt) for alt in alternatives if alt]
-    firsts = [_first_char(alt[0]) for alt in alternatives if alt]
-    first = None if None in firsts else {c for c in firsts if c}
-    return "(?:" + "|".join(words) + ")", len(words) < len(alternatives), first
+    starts = [_start(alt[0]) for alt in alternatives if alt]
+    found = None if None in starts else {c for c in starts if c}
+    return "(?:" + "|".join(words) + ")", len(words) < len(alternatives), found
 
 
 def compile_phrase(source: str) -> tuple[str, str, frozenset[str] | None]:
     """Compile a phrase line: a regex on the normalized text, one for spaced-out runs,
-    and the characters a match can start with (None: any)."""
+    and the first characters (1 or 2) a match can start with (None: any)."""
     spaced, compact = [], []
     first: set[str] | None = set()
     required = False
@@ -225,9 +239,9 @@ def parse_list(language: str, text: str) -> list[Phrase]:
             continue
         if category is None:
             raise ValueError(f"{language}.txt:{number}: phrase before any section")
-        spaced, compact, first = compile_phrase(line)
+        spaced, compact, starts = compile_phrase(line)
         phrases.append(
-            Phrase(language, category, line, re.compile(spaced), re.compile(compact), first)
+            Phrase(language, category, line, re.compile(spaced), re.compile(compact), starts)
         )
     return phrases
 
@@ -240,40 +254,75 @@ def _lists() -> _Lists:
         for language in LANGUAGES
         for p in parse_list(language, (folder / f"{language}.txt").read_text("utf-8"))
     )
-    by_first: dict[Category, dict[str, re.Pattern[str]]] = {}
-    compact: dict[Category, re.Pattern[str]] = {}
-    for category in CATEGORIES:
-        mine = [(i, p) for i, p in enumerate(phrases) if p.category == category]
-        by_first[category] = {}
-        for char in _FIRST_CHARS:
-            alternatives = [
-                f"(?P<p{i}>{p.pattern.pattern.removeprefix(_WORD_START)})"
-                for i, p in mine
-                if p.first is None or char in p.first
-            ]
-            if alternatives:
-                by_first[category][char] = re.compile("|".join(alternatives))
-        compact[category] = re.compile("|".join(f"(?P<p{i}>{p.compact.pattern})" for i, p in mine))
-    return _Lists(phrases, by_first, compact)
+    compact = {
+        category: re.compile(
+            "|".join(
+                f"(?P<p{i}>{p.compact.pattern})"
+                for i, p in enumerate(phrases)
+                if p.category == category
+            )
+        )
+        for category in CATEGORIES
+    }
+    compiled: dict[tuple[int, ...], re.Pattern[str]] = {}  # one regex per set of phrases
+
+    def regex_of(chosen: tuple[int, ...]) -> re.Pattern[str]:
+        found = compiled.get(chosen)
+        if found is None:
+            found = compiled[chosen] = re.compile(
+                "|".join(
+                    f"(?P<p{i}>{phrases[i].pattern.pattern.removeprefix(_WORD_START)})"
+                    for i in chosen
+                )
+            )
+        return found
+
+    by_start: dict[str, re.Pattern[str]] = {}
+    abuse_by_start: dict[str, re.Pattern[str]] = {}
+    for key in _START_KEYS:
+        can = [
+            i
+            for i, p in enumerate(phrases)
+            if p.starts is None or any(key.startswith(start) for start in p.starts)
+        ]
+        both = tuple(i for c in CATEGORIES for i in can if phrases[i].category == c)
+        abuse = tuple(i for i in can if phrases[i].category == "abuse")
+        if both:
+            by_start[key] = regex_of(both)
+        if abuse:
+            abuse_by_start[key] = regex_of(abuse)
+    return _Lists(phrases, by_start, abuse_by_start, compact)
 
 
 def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
     """The phrases found, each with the normalized text it matched."""
     lists = _lists()
+    phrases = lists.phrases
     # Padded with clause breaks, so that "," in a phrase also anchors at either end.
     texts = [f" . {t} . " for t in (normalized.text, *normalized.alternates)]
+    found: dict[Category, list[re.Match[str]]] = {"threat": [], "abuse": []}
+    by_start, abuse_by_start = lists.by_start, lists.abuse_by_start
+    for text in texts:
+        for start in _WORD_STARTS.finditer(text):
+            at = start.start()
+            key = text[at : at + _START]
+            regex = by_start.get(key)
+            match = regex.match(text, at) if regex else None
+            if match is None:  # neither a threat nor an abuse starts here
+                continue
+            category = phrases[int(str(match.lastgroup)[1:])].category
+            found[category].append(match)
+            if category == "threat":  # threats are tried first: an abuse may start here too
+                other = abuse_by_start.get(key)
+                also = other.match(text, at) if other else None
+                if also:
+                    found["abuse"].append(also)
     matches: list[re.Match[str]] = []
     for category in CATEGORIES:
-        regexes = lists.by_first[category]
-        for text in texts:
-            for start in _WORD_STARTS.finditer(text):
-                regex = regexes.get(start.group())
-                match = regex.match(text, start.start()) if regex else None
-                if match:
-                    matches.append(match)
         compact = lists.compact[category]
+        matches += found[category]
         matches += [m for run in normalized.spaced for m in compact.finditer(run)]
-    return [(lists.phrases[int(str(m.lastgroup)[1:])], m.group().strip()) for m in matches]
+    return [(phrases[int(str(m.lastgroup)[1:])], m.group().strip()) for m in matches]
 
 
 # --- language ---------------------------------------------------------------
