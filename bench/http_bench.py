@@ -894,7 +894,9 @@ def render(results: dict[str, Any]) -> str:
                 f"{run['workers']:>7}  {name:<22} {r['rps']:>8.0f} {r['p50_us'] / 1000:>8.1f} "
                 f"{r['p99_us'] / 1000:>8.1f} {r['non2xx']:>8} {errors:>7}"
             )
-            for phase, counts in (("warm-up", r.get("warmup") or {}), ("measured", r)):
+            for phase, counts in (("warm-up", r.get("warmup")), ("measured", r)):
+                if not counts:  # no warm-up with --warmup 0
+                    continue
                 if name in ESCALATION_SCENARIOS:
                     creates.append(
                         f"  {run['workers']} worker(s) {phase:<8}: {counts['requests']} requests, "
