@@ -9,7 +9,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from direkte.audit.models import AuditEvent
 from direkte.clock import FixedClock
+from direkte.escalations.models import EscalationEvent, EscalationMessage, EscalationRequest
 from direkte.notifications.models import OutboxEvent
 from tests.factories import login, make_api_key, make_network, push_visit
 
@@ -105,3 +107,52 @@ def test_open_acknowledge_resolve_rate(
         "escalation.resolved",
         "escalation.rated",
     ]
+
+
+def test_a_new_case_is_written_with_the_five_rows_that_name_it(
+    client: TestClient, visit: dict[str, int], session: Session
+) -> None:
+    # On PostgreSQL the six rows go in one statement (escalations/appends.py), on
+    # SQLite one by one: the same rows either way.
+    customer = login(client, "ola@example.no")
+    created = client.post(
+        f"/api/v1/visits/{visit['visit_id']}/escalations",
+        json={
+            "category": "diagnosis",
+            "subject_id": visit["diagnosis_id"],
+            "reason": "The pads were changed last month",
+        },
+        headers=customer,
+    )
+    assert created.status_code == 201, created.text
+    case_id = created.json()["id"]
+    request = session.execute(
+        sa.select(
+            EscalationRequest.escalation_id, EscalationRequest.decision, EscalationRequest.tier
+        )
+    ).one()
+    assert tuple(request) == (case_id, "route", 1)
+    message = session.execute(
+        sa.select(
+            EscalationMessage.escalation_id, EscalationMessage.author_role, EscalationMessage.body
+        )
+    ).one()
+    assert tuple(message) == (case_id, "customer", "The pads were changed last month")
+    event = session.execute(
+        sa.select(EscalationEvent.escalation_id, EscalationEvent.kind, EscalationEvent.to_status)
+    ).one()
+    assert tuple(event) == (case_id, "opened", "open")
+    audit = session.execute(
+        sa.select(AuditEvent.subject_id, AuditEvent.data).where(
+            AuditEvent.action == "escalation.opened"
+        )
+    ).one()
+    assert audit.subject_id == case_id
+    assert audit.data["to"] == "open"
+    assert audit.data["tier"] == 1
+    outbox = session.execute(
+        sa.select(OutboxEvent.aggregate_id, OutboxEvent.payload, OutboxEvent.recipients)
+    ).one()
+    assert outbox.aggregate_id == case_id
+    assert outbox.payload == {"escalation_id": case_id, "status": "open", "tier": 1}
+    assert len(outbox.recipients) == 2  # the customer and the local manager

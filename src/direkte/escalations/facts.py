@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 from rapidfuzz.distance import Indel
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
 from direkte.escalations.models import ACTIVE, Category, Escalation, EscalationStatus

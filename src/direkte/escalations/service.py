@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from direkte import money
-from direkte.audit.service import Actor, record_event
+from direkte.audit.service import Actor, audit_row, record_event, record_events
 from direkte.clock import Clock
 from direkte.escalations import sla
+from direkte.escalations.appends import NewCase, insert_new_case
 from direkte.escalations.errors import (
     AlreadyAppealed,
     AlreadyRated,
@@ -52,7 +53,7 @@ from direkte.network.service import (
     find_local_manager,
     find_regional_manager,
 )
-from direkte.notifications.service import emit
+from direkte.notifications.service import emit_row, outbox_row
 from direkte.policy.service import current_policy, policy_for_center
 from direkte.visits.models import Visit
 from direkte.visits.service import VisitNotFound, visit_with_revisions
@@ -144,40 +145,70 @@ _CUSTOMER_VISIT = (
 )
 
 
-# A new case and its first message are inserted with Core, not flushed by the
-# unit of work (the create path's most frequent writes); the case object stays
-# outside the session: the request only reads it back into its response.
+# A new case and the rows that name it are inserted with Core (escalations/appends.py),
+# not flushed by the unit of work (the create path's most frequent writes); the case
+# object stays outside the session: the request only reads it back into its response.
 _CASE_COLUMNS = tuple(a.key for a in sa.inspect(Escalation).column_attrs if a.key != "id")
-_INSERT_CASE = sa.insert(Escalation).returning(Escalation.id)
 _INSERT_MESSAGE = sa.insert(EscalationMessage)
 
 
-def _insert_case(session: Session, case: Escalation) -> int:
-    """Insert a new case's set attributes (unset ones take their defaults); its id."""
+def _case_row(case: Escalation) -> dict[str, Any]:
+    """A new case's set attributes (the unset ones are all NULL)."""
     state = case.__dict__
-    row = {key: state[key] for key in _CASE_COLUMNS if key in state}
-    return int(session.connection().execute(_INSERT_CASE, row).scalar_one())
+    return {key: state[key] for key in _CASE_COLUMNS if key in state}
 
 
-def _first_message(session: Session, case: Escalation, customer: User, at: datetime) -> None:
-    """The customer's reason, as the first message of the case's thread."""
-    session.connection().execute(
-        _INSERT_MESSAGE,
-        {
-            "escalation_id": case.id,
-            "kind": MessageKind.message,
-            "author_id": customer.id,
-            "author_role": customer.role.value,
-            "author_name": customer.name,
-            "body": case.reason,
-            "created_at": at,
-        },
-    )
+def _first_message_row(case: Escalation, customer: User, at: datetime) -> dict[str, Any]:
+    """The customer's reason, as the first message of the case's thread (no case id yet)."""
+    return {
+        "kind": MessageKind.message,
+        "author_id": customer.id,
+        "author_role": customer.role.value,
+        "author_name": customer.name,
+        "body": case.reason,
+        "called_at": None,
+        "duration_seconds": None,
+        "created_at": at,
+    }
 
 
 def _touch(case: Escalation, at: datetime) -> None:
     case.version += 1
     case.updated_at = at
+
+
+def _log_rows(
+    case: Escalation,
+    kind: str,
+    *,
+    at: datetime,
+    actor: Actor,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The timeline event and the audit event of a change to ``case``."""
+    event = {
+        "escalation_id": case.id,
+        "at": at,
+        "kind": kind,
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_label": actor.label,
+        "from_status": from_status,
+        "to_status": to_status,
+        "data": data or {},
+    }
+    audit = audit_row(
+        at=at,
+        actor=actor,
+        action=f"escalation.{kind}",
+        subject_kind="escalation",
+        subject_id=case.id,
+        visit_id=case.visit_id,
+        data={"from": from_status, "to": to_status, **(data or {})},
+    )
+    return event, audit
 
 
 def _log(
@@ -191,42 +222,22 @@ def _log(
     to_status: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    session.connection().execute(
-        _INSERT_EVENT,
-        {
-            "escalation_id": case.id,
-            "at": at,
-            "kind": kind,
-            "actor_kind": actor.kind,
-            "actor_id": actor.id,
-            "actor_label": actor.label,
-            "from_status": from_status,
-            "to_status": to_status,
-            "data": data or {},
-        },
+    event, audit = _log_rows(
+        case, kind, at=at, actor=actor, from_status=from_status, to_status=to_status, data=data
     )
-    record_event(
-        session,
-        at=at,
-        actor=actor,
-        action=f"escalation.{kind}",
-        subject_kind="escalation",
-        subject_id=case.id,
-        visit_id=case.visit_id,
-        data={"from": from_status, "to": to_status, **(data or {})},
-    )
+    session.connection().execute(_INSERT_EVENT, event)
+    record_events(session, [audit])
 
 
-def _notify(
-    session: Session,
+def _notify_row(
     case: Escalation,
     topic: str,
     at: datetime,
     extra: list[int | None] | None = None,
     **payload: Any,
-) -> None:
-    emit(
-        session,
+) -> dict[str, Any]:
+    """The outbox event of a change to ``case``."""
+    return outbox_row(
         at=at,
         topic=topic,
         aggregate_kind="escalation",
@@ -239,6 +250,17 @@ def _notify(
             **payload,
         },
     )
+
+
+def _notify(
+    session: Session,
+    case: Escalation,
+    topic: str,
+    at: datetime,
+    extra: list[int | None] | None = None,
+    **payload: Any,
+) -> None:
+    emit_row(session, _notify_row(case, topic, at, extra, **payload))
 
 
 # ---- opening -----------------------------------------------------------------------
@@ -254,8 +276,7 @@ class Opened:
     folded: bool
 
 
-def _record_request(
-    session: Session,
+def _request_row(
     *,
     at: datetime,
     kind: str,
@@ -268,27 +289,29 @@ def _record_request(
     decision: Decision,
     guardrail: dict[str, Any],
     escalation_id: int | None,
-) -> None:
-    session.connection().execute(
-        _INSERT_REQUEST,
-        {
-            "created_at": at,
-            "kind": kind,
-            "visit_id": visit.id,
-            "customer_id": customer.id,
-            "center_id": visit.center_id,
-            "category": category,
-            "subject_id": subject_id,
-            "reason": reason,
-            "facts": facts.as_json(),
-            "decision": decision.decision,
-            "tier": decision.tier,
-            "policy_version": decision.policy_version,
-            "result": guardrail,
-            "escalation_id": escalation_id,
-            "folded": decision.folded_into is not None,
-        },
-    )
+) -> dict[str, Any]:
+    """The record of a request with the facts and the decision it was made on."""
+    return {
+        "created_at": at,
+        "kind": kind,
+        "visit_id": visit.id,
+        "customer_id": customer.id,
+        "center_id": visit.center_id,
+        "category": category,
+        "subject_id": subject_id,
+        "reason": reason,
+        "facts": facts.as_json(),
+        "decision": decision.decision,
+        "tier": decision.tier,
+        "policy_version": decision.policy_version,
+        "result": guardrail,
+        "escalation_id": escalation_id,
+        "folded": decision.folded_into is not None,
+    }
+
+
+def _record_request(session: Session, **request: Any) -> None:
+    session.connection().execute(_INSERT_REQUEST, _request_row(**request))
 
 
 def _guardrail_json(decision: Decision, explanation: str) -> dict[str, Any]:
@@ -440,11 +463,7 @@ def open_escalation(
             name=assignee.name if assignee else "",
         ),
     )
-    case.id = _insert_case(session, case)
-    record(case.guardrail, case.id)
-    _first_message(session, case, viewer, now)
-    _log(
-        session,
+    event, audit = _log_rows(
         case,
         "held" if held else "opened",
         at=now,
@@ -452,7 +471,29 @@ def open_escalation(
         to_status=case.status.value,
         data={"tier": case.tier, "assignee_id": case.assignee_id},
     )
-    _notify(session, case, "escalation.held" if held else "escalation.opened", now)
+    case.id = insert_new_case(
+        session,
+        NewCase(
+            case=_case_row(case),
+            request=_request_row(
+                at=now,
+                kind="create",
+                visit=visit,
+                customer=viewer,
+                category=category.value,
+                subject_id=subject_id,
+                reason=reason,
+                facts=facts,
+                decision=decision,
+                guardrail=case.guardrail,
+                escalation_id=None,
+            ),
+            message=_first_message_row(case, viewer, now),
+            event=event,
+            audit=audit,
+            outbox=_notify_row(case, "escalation.held" if held else "escalation.opened", now),
+        ),
+    )
     return Opened(case, decision, case.guardrail, folded=False)
 
 

@@ -11,6 +11,36 @@ from sqlalchemy.orm import Session
 from direkte.notifications.models import Notification, OutboxEvent
 
 
+def outbox_row(
+    *,
+    at: datetime,
+    topic: str,
+    aggregate_kind: str,
+    aggregate_id: int | None,
+    recipients: list[int | None],
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    """One outbox event's values, for ``emit_row``."""
+    return {
+        "created_at": at,
+        "topic": topic,
+        "aggregate_kind": aggregate_kind,
+        "aggregate_id": aggregate_id,
+        "recipients": sorted({r for r in recipients if r is not None}),
+        "payload": payload,
+        "delivered_at": None,
+        "attempts": 0,
+    }
+
+
+def emit_row(session: Session, row: dict[str, Any]) -> None:
+    """Add an outbox event (``outbox_row`` values) to the caller's transaction.
+
+    Sent only after it commits. A Core insert, sent at once: every state change emits one.
+    """
+    session.connection().execute(_INSERT, row)
+
+
 def emit(
     session: Session,
     *,
@@ -21,21 +51,17 @@ def emit(
     recipients: list[int | None],
     payload: dict[str, Any],
 ) -> None:
-    """Add an outbox event to the caller's transaction (sent only after it commits).
-
-    A Core insert, sent at once: every state change emits one.
-    """
-    session.connection().execute(
-        _INSERT,
-        {
-            "created_at": at,
-            "topic": topic,
-            "aggregate_kind": aggregate_kind,
-            "aggregate_id": aggregate_id,
-            "recipients": sorted({r for r in recipients if r is not None}),
-            "payload": payload,
-            "attempts": 0,
-        },
+    """Add an outbox event to the caller's transaction (sent only after it commits)."""
+    emit_row(
+        session,
+        outbox_row(
+            at=at,
+            topic=topic,
+            aggregate_kind=aggregate_kind,
+            aggregate_id=aggregate_id,
+            recipients=recipients,
+            payload=payload,
+        ),
     )
 
 
