@@ -803,6 +803,26 @@ def run_wrk(
     return result
 
 
+def server_cpu_seconds(pid: int, *, part: slice = slice(11, 13)) -> float:
+    """CPU time (user + system) used so far by the server process and its children.
+
+    Beside requests/s, a figure the machine's drift moves much less: with one
+    worker the process is bound by its own CPU (the GIL), so the CPU time per
+    request is what the ratios are made of.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        # After the command: state, ppid, ..., utime (14th field), stime (15th).
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += sum(int(f) for f in fields[part])
+    return total / tick
+
+
 def start_profile(
     proc: subprocess.Popen[bytes],
     name: str,
@@ -880,7 +900,7 @@ def non201(counts: dict[str, Any]) -> int:
 def render(results: dict[str, Any]) -> str:
     lines = [
         f"{'workers':>7}  {'scenario':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'non-2xx':>8} {'errors':>7}"
+        f"{'non-2xx':>8} {'errors':>7} {'cpu ms/req':>10}"
     ]
     problems: list[str] = []
     creates: list[str] = []
@@ -892,7 +912,8 @@ def render(results: dict[str, Any]) -> str:
             errors = r["connect_errors"] + r["read_errors"] + r["write_errors"] + r["timeouts"]
             lines.append(
                 f"{run['workers']:>7}  {name:<22} {r['rps']:>8.0f} {r['p50_us'] / 1000:>8.1f} "
-                f"{r['p99_us'] / 1000:>8.1f} {r['non2xx']:>8} {errors:>7}"
+                f"{r['p99_us'] / 1000:>8.1f} {r['non2xx']:>8} {errors:>7} "
+                f"{r.get('server_cpu_ms', float('nan')):>10.2f}"
             )
             for phase, counts in (("warm-up", r.get("warmup")), ("measured", r)):
                 if not counts:  # no warm-up with --warmup 0
@@ -1138,9 +1159,15 @@ def main() -> int:
                         if name in ESCALATION_SCENARIOS:
                             script = escalation_script(args.duration, tokens)
                         spy = start_profile(proc, name, workers, args.duration, stamp, args)
+                        cpu_before = server_cpu_seconds(proc.pid)
+                        sys_before = server_cpu_seconds(proc.pid, part=slice(12, 13))
                         result = run_wrk(
                             script, url, seconds=args.duration, tag=f"{stamp}w{workers}m", **common
                         )
+                        cpu = server_cpu_seconds(proc.pid) - cpu_before
+                        result["server_cpu_ms"] = cpu * 1000 / max(result["requests"], 1)
+                        system = server_cpu_seconds(proc.pid, part=slice(12, 13)) - sys_before
+                        result["server_sys_ms"] = system * 1000 / max(result["requests"], 1)
                         if spy is not None:
                             spy.wait()
                             result["profile"] = str(spy.args[-1])
@@ -1149,7 +1176,9 @@ def main() -> int:
                         print(
                             f"  round {round_no}  {name:<22} {result['rps']:>8.0f} req/s  "
                             f"p50 {result['p50_us'] / 1000:.1f} ms  "
-                            f"p99 {result['p99_us'] / 1000:.1f} ms  non-2xx {result['non2xx']}"
+                            f"p99 {result['p99_us'] / 1000:.1f} ms  "
+                            f"cpu {result['server_cpu_ms']:.2f} ms/req "
+                            f"(sys {result['server_sys_ms']:.2f})  non-2xx {result['non2xx']}"
                             + (
                                 f"  unexpected 2xx {result['unexpected_2xx']}"
                                 f"  exhausted {result['exhausted']}  held {result['held']}"

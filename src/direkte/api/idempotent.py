@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
@@ -14,6 +15,15 @@ from direkte import idempotency
 from direkte.errors import BadRequest
 
 Outcome = tuple[int, Any]
+
+
+class FastJSONResponse(JSONResponse):
+    """JSON written by orjson: an escalation's body with its guardrail rules is a few
+    kilobytes, which the standard library's encoder takes several times as long over.
+    The content is already JSON-ready (``model_dump(mode="json")``)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 class InvalidIdempotencyKey(BadRequest):
@@ -46,7 +56,7 @@ def run_idempotent(
     if key is None:
         status, content = action()
         session.commit()
-        return JSONResponse(content, status_code=status)
+        return FastJSONResponse(content, status_code=status)
     if not 1 <= len(key) <= 200 or not key.isprintable():
         raise InvalidIdempotencyKey(
             "Idempotency-Key must be 1 to 200 printable characters",
@@ -56,10 +66,10 @@ def run_idempotent(
     claimed = idempotency.claim(session, now=now, scope=scope, key=key, print_=print_)
     if isinstance(claimed, idempotency.Replay):
         session.commit()
-        return JSONResponse(
+        return FastJSONResponse(
             claimed.body, status_code=claimed.status_code, headers={"Idempotent-Replayed": "true"}
         )
     status, content = action()
     idempotency.store(claimed, status, content)
     session.commit()
-    return JSONResponse(content, status_code=status)
+    return FastJSONResponse(content, status_code=status)

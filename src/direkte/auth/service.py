@@ -78,6 +78,12 @@ def issue_token(
     return IssuedToken(jwt.encode(claims, secret, algorithm="HS256"), ttl_seconds)
 
 
+# Built once: Session.get builds its statement anew each time, and every request
+# with a bearer token runs this one (the session is new, so the identity map that
+# Session.get would look in first is empty).
+_USER = sa.select(User).where(User.id == sa.bindparam("user_id"))
+
+
 def authenticate_token(session: Session, clock: Clock, *, token: str, secret: str) -> User:
     """Return the active user a bearer token names. Raises InvalidToken."""
     try:
@@ -93,7 +99,7 @@ def authenticate_token(session: Session, clock: Clock, *, token: str, secret: st
         raise InvalidToken("invalid access token") from None
     if claims["exp"] <= clock.now().timestamp():
         raise InvalidToken("the access token has expired")
-    user = session.get(User, user_id)
+    user = session.scalars(_USER, {"user_id": user_id}).first()
     if user is None or not user.active:
         raise InvalidToken("invalid access token")
     return user

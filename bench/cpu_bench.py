@@ -1,0 +1,139 @@
+"""CPU per request, in process: escalation create against the bare insert, on PostgreSQL.
+
+    .venv/bin/python bench/cpu_bench.py [--requests 300] [--repeat 3]
+
+The HTTP benchmark (``http_bench.py``) gives the contract's figures, but on this
+shared machine its requests/s drift 15-25 % between runs, more than most single
+changes are worth. This one sends requests one at a time through the ASGI app
+in process (``TestClient``: no sockets, no wrk, no other thread wanting the
+GIL) and reports the process's CPU time per request, the median of
+``--repeat`` batches: a figure steady to a few percent, for comparing code
+changes. It uses the HTTP benchmark's database set-up (demo network, bench
+policy, escalation pool) in a throw-away database, dropped at the end.
+
+Only the ratio of the two figures means something for the HTTP targets (the
+server adds the same framework and network cost to both), and only roughly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CATEGORIES = ("diagnosis", "estimate", "warranty")
+
+
+def _profiler(scenario: str | None) -> Any:
+    if scenario is None:
+        return None
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        raise SystemExit("bench: --profile needs pyinstrument: .venv/bin/pip install pyinstrument")
+    return Profiler(interval=0.0005)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=300, help="per batch and scenario")
+    parser.add_argument("--repeat", type=int, default=3, help="batches per scenario")
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--database", default="direkte_cpu_bench")
+    parser.add_argument(
+        "--profile",
+        choices=("bare_insert", "create_escalation"),
+        help="print a pyinstrument call tree of that scenario's batches (pip install "
+        "pyinstrument; the profiler slows the batches, so their figures are not comparable)",
+    )
+    args = parser.parse_args()
+    sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+    import sqlalchemy as sa
+
+    from bench.http_bench import ESCALATION_REASONS, prepare_database
+    from direkte.config import normalize_database_url
+    from direkte.demo.generator import DEMO_PASSWORD
+
+    url = normalize_database_url(f"{args.server}/{args.database}")
+    admin = sa.create_engine(normalize_database_url(f"{args.server}/postgres"))
+    admin = admin.execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{args.database}"')
+    try:
+        # Three cases per pool visit (one per category), every one a new open case.
+        visits = -(-args.requests * args.repeat // len(CATEGORIES)) + 1
+        prepared = prepare_database(url, escalation_visits=visits)
+        os.environ["DIREKTE_DATABASE_URL"] = url
+        from fastapi.testclient import TestClient
+
+        from bench.bench_app import app
+
+        with TestClient(app) as client:
+            tokens: dict[str, str] = {}
+            for visit in prepared["escalation_pool"]:
+                email = visit["email"]
+                if email not in tokens:
+                    form = {"username": email, "password": DEMO_PASSWORD}
+                    reply = client.post("/api/v1/auth/token", data=form)
+                    tokens[email] = reply.json()["access_token"]
+            creates = [
+                (
+                    f"/api/v1/visits/{visit['visit_id']}/escalations",
+                    {
+                        "category": category,
+                        "subject_id": visit["subjects"][category],
+                        "reason": f"Bench {n}: {ESCALATION_REASONS[category]}",
+                    },
+                    {"Authorization": f"Bearer {tokens[visit['email']]}"},
+                )
+                for category in CATEGORIES
+                for n, visit in enumerate(prepared["escalation_pool"])
+            ]
+
+            def bare(i: int) -> Any:
+                return client.post("/bench/insert", json={"note": f"cpu {i}"})
+
+            def create(i: int) -> Any:
+                path, body, headers = creates[i]
+                return client.post(path, json=body, headers=headers)
+
+            results: dict[str, list[float]] = {"bare_insert": [], "create_escalation": []}
+            done = {"bare_insert": 0, "create_escalation": 0}
+            profiler = _profiler(args.profile)
+            for _ in range(args.repeat):
+                for name, send in (("bare_insert", bare), ("create_escalation", create)):
+                    if profiler and name == args.profile:
+                        profiler.start()
+                    started = time.process_time()
+                    for _ in range(args.requests):
+                        reply = send(done[name])
+                        done[name] += 1
+                        if reply.status_code != 201:
+                            raise SystemExit(f"{name}: {reply.status_code} {reply.text}")
+                    spent = time.process_time() - started
+                    if profiler and name == args.profile:
+                        profiler.stop()
+                    results[name].append(spent * 1000 / args.requests)
+            if profiler:
+                print(profiler.output_text(unicode=False, color=False, show_all=False))
+        bare_ms = statistics.median(results["bare_insert"])
+        create_ms = statistics.median(results["create_escalation"])
+        for name, values in results.items():
+            shown = ", ".join(f"{v:.2f}" for v in values)
+            print(f"{name:<18} {statistics.median(values):6.2f} ms CPU/request  ({shown})")
+        print(f"bare/create        {bare_ms / create_ms:6.1%}  (the HTTP target is 30 %)")
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+        admin.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
