@@ -35,7 +35,9 @@ def _profiler(scenario: str | None) -> Any:
     try:
         from pyinstrument import Profiler
     except ImportError:
-        raise SystemExit("bench: --profile needs pyinstrument: .venv/bin/pip install pyinstrument")
+        raise SystemExit(
+            "bench: --profile needs pyinstrument: .venv/bin/pip install pyinstrument"
+        ) from None
     return Profiler(interval=0.0005)
 
 
@@ -54,8 +56,8 @@ def main() -> int:
     args = parser.parse_args()
     sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
     import sqlalchemy as sa
-
     from bench.http_bench import ESCALATION_REASONS, prepare_database
+
     from direkte.config import normalize_database_url
     from direkte.demo.generator import DEMO_PASSWORD
 
@@ -70,9 +72,8 @@ def main() -> int:
         visits = -(-args.requests * args.repeat // len(CATEGORIES)) + 1
         prepared = prepare_database(url, escalation_visits=visits)
         os.environ["DIREKTE_DATABASE_URL"] = url
-        from fastapi.testclient import TestClient
-
         from bench.bench_app import app
+        from fastapi.testclient import TestClient
 
         with TestClient(app) as client:
             tokens: dict[str, str] = {}
