@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from importlib.resources import files
 from string import Formatter
@@ -20,6 +21,28 @@ WITH_DUE = ("routed.tier0", "routed.tier1", "routed.tier2", "appeal_routed")
 # 14:00 UTC: 15:00 in Oslo in winter (CET), 16:00 in summer (CEST).
 WINTER_DUE = datetime(2026, 1, 15, 14, 0, tzinfo=UTC)
 SUMMER_DUE = datetime(2026, 7, 16, 14, 0, tzinfo=UTC)
+# The reasons whose text shows a count, and which count it shows.
+COUNTED = {
+    "frequency.under_limit": "limit",
+    "frequency.not_cooling_down": "cooldown",
+    "not_eligible.within_window": "days",
+    "appeal.within_window": "days",
+}
+# The nouns shown with the counts, (singular, plural); German "Anliegen" is both.
+CASES = {
+    "en": ("case", "cases"),
+    "nb": ("sak", "saker"),
+    "da": ("sag", "sager"),
+    "sv": ("ärende", "ärenden"),
+    "de": ("Anliegen", "Anliegen"),
+}
+DAYS = {
+    "en": ("day", "days"),
+    "nb": ("dag", "dager"),
+    "da": ("dag", "dage"),
+    "sv": ("dag", "dagar"),
+    "de": ("Tag", "Tage"),
+}
 
 FACTS = Facts(
     kind="create",
@@ -46,6 +69,24 @@ def _say(reason: str, language: str) -> str:
     )
 
 
+def _counting(reason: str, language: str, n: int) -> str:
+    """The text with ``n`` as the count it shows, and another number for the other counts."""
+    counts = dict.fromkeys(("days", "limit", "cooldown"), 14 if n == 1 else 1)
+    counts[COUNTED[reason]] = n
+    return explain(
+        reason, language, days=counts["days"], limit=counts["limit"], cooldown=counts["cooldown"]
+    )
+
+
+def _noun(reason: str, language: str) -> tuple[str, str]:
+    return (CASES if COUNTED[reason] == "limit" else DAYS)[language]
+
+
+def _shows(text: str, n: int, word: str) -> bool:
+    """Whether ``text`` shows the number ``n`` followed by exactly ``word``."""
+    return re.search(rf"\b{n} {word}\b", text) is not None
+
+
 def _catalog(language: str) -> Catalog:
     path = LOCALE / language / "LC_MESSAGES" / "direkte.po"
     with path.open("rb") as po:
@@ -59,6 +100,11 @@ def _template() -> Catalog:
 
 def _fields(text: str) -> set[str]:
     return {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+
+
+def _forms(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """A message's id or string as its forms: one, or singular and plural."""
+    return (text,) if isinstance(text, str) else tuple(text)
 
 
 class TestEveryReason:
@@ -151,6 +197,47 @@ class TestFallback:
         assert "30 dage" in _say("frequency.not_cooling_down", "da")
 
 
+class TestPlurals:
+    def test_the_texts_with_a_count_have_a_plural(self) -> None:
+        assert {r for r, text in _ENGLISH.items() if not isinstance(text, str)} == set(COUNTED)
+
+    @pytest.mark.parametrize("language", LANGUAGES)
+    @pytest.mark.parametrize("reason", COUNTED)
+    def test_one_reads_singular(self, reason: str, language: str) -> None:
+        singular, plural = _noun(reason, language)
+        text = _counting(reason, language, 1)
+        assert _shows(text, 1, singular), text
+        if plural != singular:
+            assert not _shows(text, 1, plural), text
+
+    @pytest.mark.parametrize("n", [3, 14])
+    @pytest.mark.parametrize("language", LANGUAGES)
+    @pytest.mark.parametrize("reason", COUNTED)
+    def test_more_read_plural(self, reason: str, language: str, n: int) -> None:
+        singular, plural = _noun(reason, language)
+        text = _counting(reason, language, n)
+        assert _shows(text, n, plural), text
+        if plural != singular:
+            assert not _shows(text, n, singular), text
+
+    @pytest.mark.parametrize("language", TRANSLATED)
+    @pytest.mark.parametrize("reason", COUNTED)
+    def test_singular_is_translated(self, reason: str, language: str) -> None:
+        assert _counting(reason, language, 1) != _counting(reason, "en", 1)
+
+    @pytest.mark.parametrize("language", LANGUAGES)
+    @pytest.mark.parametrize("reason", REASONS)
+    def test_no_text_for_one_shows_a_plural(self, reason: str, language: str) -> None:
+        text = explain(reason, language, due=WINTER_DUE, name="K", days=1, limit=1, cooldown=1)
+        for singular, plural in (CASES[language], DAYS[language]):
+            if plural != singular:
+                assert not _shows(text, 1, plural), text
+
+    def test_german_one_day_is_tag(self) -> None:
+        assert "bis 1 Tag nach" in _counting("appeal.within_window", "de", 1)
+        assert "1 Tag lang" in _counting("frequency.not_cooling_down", "de", 1)
+
+
 class TestCatalogs:
     def test_template_matches_the_source(self) -> None:
         template = {(m.context, m.id) for m in _template() if m.id}
@@ -161,7 +248,10 @@ class TestCatalogs:
         catalog = _catalog(language)
         assert not catalog.fuzzy
         entries = [m for m in catalog if m.id]
-        assert [m.context for m in entries if not m.string] == []
+        assert [m.context for m in entries if not all(_forms(m.string))] == []
+        plurals = [m for m in entries if m.pluralizable]
+        assert {m.context for m in plurals} == set(COUNTED)
+        assert [m.context for m in plurals if len(m.string) != catalog.num_plurals] == []
         assert [m.context for m in entries if m.fuzzy] == []
         assert not catalog.obsolete
         assert {(m.context, m.id) for m in entries} == set(_ENGLISH.items())
@@ -170,6 +260,8 @@ class TestCatalogs:
     def test_translations_keep_the_placeholders(self, language: str) -> None:
         for message in _catalog(language):
             if message.id:
-                assert isinstance(message.id, str)
-                assert isinstance(message.string, str)
-                assert _fields(message.string) == _fields(message.id), message.context
+                ids, strings = _forms(message.id), _forms(message.string)
+                fields = _fields(ids[0])
+                assert all(_fields(i) == fields for i in ids), message.context
+                assert all(_fields(s) == fields for s in strings), message.context
+                assert ("python-brace-format" in message.flags) == bool(fields), message.context

@@ -1,14 +1,17 @@
 """What the customer reads about a guardrail decision, in their own language.
 
 The English texts below are the message ids; each is keyed by its decision
-reason as the gettext context. Translations live in
+reason as the gettext context. A text that shows a count (days, limit or
+cooldown) has a singular and a plural form (``_NP``), and the count picks the
+form (``npgettext``), so no customer reads "1 days". Translations live in
 ``locale/<language>/LC_MESSAGES/direkte.po`` and are read at first use, with no
 build step. After changing a text, refresh the template and the catalogs::
 
-    pybabel extract --no-default-keywords -k _N:1c,2 \\
+    pybabel extract --no-default-keywords -k _N:1c,2 -k _NP:1c,2,3 --no-location \\
+        --project direkte --copyright-holder direkte \\
         -o src/direkte/guardrails/locale/messages.pot src/direkte/guardrails/explanations.py
     pybabel update -D direkte -i src/direkte/guardrails/locale/messages.pot \\
-        -d src/direkte/guardrails/locale
+        -d src/direkte/guardrails/locale -w 100
 
 Dates and times are shown in the customer's locale and the center's time zone.
 """
@@ -20,6 +23,7 @@ from datetime import datetime
 from functools import cache
 from importlib.resources import files
 from io import BytesIO
+from string import Formatter
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, format_time
@@ -30,13 +34,21 @@ from babel.support import Translations
 LANGUAGES = ("en", "nb", "da", "sv", "de")
 DOMAIN = "direkte"
 _FALLBACK = "en"
+_COUNTS = ("days", "limit", "cooldown")
+
+# A text, or a text with a count: (singular, plural).
+Text = str | tuple[str, str]
 
 
-def _N(reason: str, text: str) -> tuple[str, str]:  # noqa: N802 - the extraction keyword
+def _N(reason: str, text: str) -> tuple[str, Text]:  # noqa: N802 - the extraction keyword
     return reason, text
 
 
-_ENGLISH: dict[str, str] = dict(
+def _NP(reason: str, singular: str, plural: str) -> tuple[str, Text]:  # noqa: N802 - the extraction keyword
+    return reason, (singular, plural)
+
+
+_ENGLISH: dict[str, Text] = dict(
     [
         _N(
             "routed.tier0",
@@ -68,13 +80,18 @@ _ENGLISH: dict[str, str] = dict(
             "You already have an open case about this, so your request was added to it."
             " Whoever handles that case will answer you there.",
         ),
-        _N(
+        _NP(
             "frequency.under_limit",
+            "You have escalated {limit} case in the last 12 months, the most we take"
+            " directly to managers. Your service advisor will help you with this one.",
             "You have escalated {limit} cases in the last 12 months, the most we take"
             " directly to managers. Your service advisor will help you with this one.",
         ),
-        _N(
+        _NP(
             "frequency.not_cooling_down",
+            "Your last cases were decided recently, so for {cooldown} day new requests do"
+            " not go directly to a manager. Your service advisor will help you with this"
+            " one; safety matters always reach a manager.",
             "Your last cases were decided recently, so for {cooldown} days new requests do"
             " not go directly to a manager. Your service advisor will help you with this"
             " one; safety matters always reach a manager.",
@@ -89,8 +106,10 @@ _ENGLISH: dict[str, str] = dict(
             "You can escalate once your car is checked in. Until then, your service advisor"
             " will help you.",
         ),
-        _N(
+        _NP(
             "not_eligible.within_window",
+            "Cases can be escalated up to {days} day after the visit closed; this visit is"
+            " past that. Your service advisor can still help you.",
             "Cases can be escalated up to {days} days after the visit closed; this visit is"
             " past that. Your service advisor can still help you.",
         ),
@@ -121,8 +140,11 @@ _ENGLISH: dict[str, str] = dict(
             " once. The regional service manager answers the appeal in the case, and that"
             " answer is final.",
         ),
-        _N(
+        _NP(
             "appeal.within_window",
+            "Appeals are possible for {days} day after the outcome; that time has passed,"
+            " so the outcome stands. Your service advisor can still answer questions about"
+            " it.",
             "Appeals are possible for {days} days after the outcome; that time has passed,"
             " so the outcome stands. Your service advisor can still answer questions about"
             " it.",
@@ -130,6 +152,18 @@ _ENGLISH: dict[str, str] = dict(
     ]
 )
 REASONS = tuple(_ENGLISH)
+
+
+def _count_of(text: str) -> str:
+    """The one count a text shows; its number picks the singular or plural form."""
+    (count,) = {field for _, field, _, _ in Formatter().parse(text) if field in _COUNTS}
+    return count
+
+
+# Checked here, at import: each text with a count shows exactly one.
+_COUNTED = {
+    reason: _count_of(text[1]) for reason, text in _ENGLISH.items() if not isinstance(text, str)
+}
 
 
 def explain(
@@ -151,7 +185,13 @@ def explain(
     if english is None:
         return reason
     locale = _supported(language)
-    template = _translations(locale).pgettext(reason, english)
+    translations = _translations(locale)
+    if isinstance(english, str):
+        template = translations.pgettext(reason, english)
+    else:
+        counts = {"days": days, "limit": limit, "cooldown": cooldown}
+        singular, plural = english
+        template = translations.npgettext(reason, singular, plural, counts[_COUNTED[reason]])
     due_text = ""
     if due is not None:
         zone = ZoneInfo(time_zone)
