@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -50,9 +51,13 @@ def _diagnosis(world: World, codes: list[str], *, safety: bool) -> int:
     return _post(world, "diagnoses", body)
 
 
-def _estimate(world: World, price: str) -> int:
+def _estimate_body(price: str) -> dict[str, Any]:
     line = {"kind": "part", "description": "Part", "quantity": "1", "unit_price": price}
-    return _post(world, "estimates", {"lines": [line]})
+    return {"lines": [line]}
+
+
+def _estimate(world: World, price: str) -> int:
+    return _post(world, "estimates", _estimate_body(price))
 
 
 def _warranty(world: World) -> int:
@@ -147,3 +152,35 @@ class TestRecordedFacts:
         assert after["local_open"] == 1  # the first case, routed to the local manager
         assert after["deputy_id"] is not None
         assert (after["deputy_open"], after["regional_open"]) == (0, 0)
+
+    def test_recent_outcomes_newest_first_and_open_cases(
+        self, world: World, session: Session
+    ) -> None:
+        # Two cases resolved an hour apart (revised, then upheld), then a third case on a
+        # visit with an open estimate case: the outcomes come newest first, and the open
+        # case on the visit is the near-duplicate candidate.
+        outcomes = ("revised", "upheld")
+        for n, outcome in enumerate(outcomes, 1):
+            visit_id = world.visit(f"RO-{n}")
+            created = world.escalate(visit_id, world.diagnosis(f"RO-{n}"))
+            assert created.status_code == 201, created.text
+            case_id = created.json()["id"]
+            body = {"outcome": outcome, "amount_delta": "0", "note": "ok", "version": 1}
+            resolved = world.act(case_id, "resolve", "kari@example.no", body)
+            assert resolved.status_code == 200, resolved.text
+            world.clock.advance(timedelta(hours=1))
+        visit_id = world.visit("RO-3")
+        _post(world, "estimates", _estimate_body("1000.00"), "RO-3")
+        raised = _post(world, "estimates", _estimate_body("5000.00"), "RO-3")
+        open_case = world.escalate(visit_id, raised, category="estimate")
+        assert open_case.status_code == 201, open_case.text
+        third = world.escalate(visit_id, world.diagnosis("RO-3"))
+        assert third.status_code == 201, third.text
+
+        facts = _facts(session)[-1]
+        assert facts["recent_outcomes"] == ["upheld", "revised"]
+        assert facts["last_outcome_at"] is not None
+        assert facts["cases_last_365_days"] == 3
+        assert facts["similar_case_id"] == open_case.json()["id"]
+        assert facts["open_case_id"] is None  # another category: not the same case
+        assert 0 < facts["similarity"] < 0.85

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from direkte.network.hours import (
+    NoOpeningHours,
     OpeningHours,
     add_business_time,
     business_time_between,
@@ -307,6 +308,17 @@ class TestClosingTimes:
         due = add_business_time(hours, start, timedelta(minutes=856))
         assert due - start > timedelta(days=365)
         assert business_time_between(hours, start, due) == timedelta(minutes=856)
+
+    def test_hours_too_sparse_for_the_target_are_refused_within_ten_years(self) -> None:
+        hours = OpeningHours.of(
+            time_zone="Europe/Oslo",
+            country="NO",
+            business_hours={"sun": ["00:00-00:15"]},
+            closed_dates=[],
+        )
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        with pytest.raises(NoOpeningHours, match="not enough within"):
+            add_business_time(hours, start, timedelta(hours=400))  # 30 years of Sundays
 
     def test_negative_duration_is_refused(self) -> None:
         with pytest.raises(ValueError, match="negative"):

@@ -23,7 +23,7 @@ class FastJSONResponse(JSONResponse):
     The content is already JSON-ready (``model_dump(mode="json")``)."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
 class InvalidIdempotencyKey(BadRequest):

@@ -120,8 +120,10 @@ _NAMED = (_REQUEST, _MESSAGE, _EVENT, _AUDIT, _OUTBOX)
 class NewCase:
     """The rows of a new case, each without the case's id (which the insert makes).
 
-    The outbox payload gets the id as ``escalation_id``. Values a row shares with the
-    case (its visit, customer, time, reason, guardrail) must equal the case's.
+    The outbox payload gets the id as ``escalation_id`` (on PostgreSQL through
+    ``jsonb``, so its keys are stored in jsonb's order; the values are the same).
+    Values a row shares with the case (its visit, customer, time, reason, guardrail)
+    must equal the case's.
     """
 
     case: dict[str, Any]
@@ -171,11 +173,17 @@ def _one_statement() -> sa.Select[Any]:
 
 
 def _check(rows: NewCase) -> None:
-    """Refuse rows that set more than a new case does, or disagree with the case."""
+    """Refuse rows that set more (or less) than a new case does, or disagree with the
+    case: the two databases must write the same rows."""
     unknown = {k for k, v in rows.case.items() if k not in CASE_COLUMNS and v is not None}
     if unknown:
         raise ValueError(f"a new case does not set {sorted(unknown)}")
+    if rows.case.get("version") is None:
+        raise ValueError("a new case needs its version")
     for named, row in zip(_NAMED, _rows(rows), strict=True):
+        extra = {k for k, v in row.items() if k not in named.columns and v is not None}
+        if extra:
+            raise ValueError(f"{named.table.name} rows of a new case do not set {sorted(extra)}")
         for column, case_column in named.from_case.items():
             if case_column != "id" and row.get(column) != rows.case.get(case_column):
                 raise ValueError(f"{named.table.name}.{column} differs from the case's")

@@ -159,7 +159,9 @@ class _Lists:
     # each phrase is a named group "p<index into phrases>". An alternation costs in
     # proportion to its branches, so the fewer per word start, the faster.
     by_start: dict[str, re.Pattern[str]]
-    abuse_by_start: dict[str, re.Pattern[str]]
+    # The abuse phrases per start, compiled at first need (only where a threat
+    # matched: rare, and compiling them all took half of the lists' build time).
+    abuse_by_start: dict[str, tuple[int, ...]]
     compact: dict[Category, re.Pattern[str]]
 
 
@@ -264,21 +266,8 @@ def _lists() -> _Lists:
         )
         for category in CATEGORIES
     }
-    compiled: dict[tuple[int, ...], re.Pattern[str]] = {}  # one regex per set of phrases
-
-    def regex_of(chosen: tuple[int, ...]) -> re.Pattern[str]:
-        found = compiled.get(chosen)
-        if found is None:
-            found = compiled[chosen] = re.compile(
-                "|".join(
-                    f"(?P<p{i}>{phrases[i].pattern.pattern.removeprefix(_WORD_START)})"
-                    for i in chosen
-                )
-            )
-        return found
-
     by_start: dict[str, re.Pattern[str]] = {}
-    abuse_by_start: dict[str, re.Pattern[str]] = {}
+    abuse_by_start: dict[str, tuple[int, ...]] = {}
     for key in _START_KEYS:
         can = [
             i
@@ -288,10 +277,26 @@ def _lists() -> _Lists:
         both = tuple(i for c in CATEGORIES for i in can if phrases[i].category == c)
         abuse = tuple(i for i in can if phrases[i].category == "abuse")
         if both:
-            by_start[key] = regex_of(both)
+            by_start[key] = _alternation(phrases, both)
         if abuse:
-            abuse_by_start[key] = regex_of(abuse)
+            abuse_by_start[key] = abuse
     return _Lists(phrases, by_start, abuse_by_start, compact)
+
+
+_ALTERNATIONS: dict[tuple[int, ...], re.Pattern[str]] = {}
+
+
+def _alternation(phrases: tuple[Phrase, ...], chosen: tuple[int, ...]) -> re.Pattern[str]:
+    """One regex of the ``chosen`` phrases (indexes into the one list of the process),
+    each a named group ``p<index>``; compiled once per set."""
+    found = _ALTERNATIONS.get(chosen)
+    if found is None:
+        found = _ALTERNATIONS[chosen] = re.compile(
+            "|".join(
+                f"(?P<p{i}>{phrases[i].pattern.pattern.removeprefix(_WORD_START)})" for i in chosen
+            )
+        )
+    return found
 
 
 def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
@@ -313,8 +318,8 @@ def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
             category = phrases[int(str(match.lastgroup)[1:])].category
             found[category].append(match)
             if category == "threat":  # threats are tried first: an abuse may start here too
-                other = abuse_by_start.get(key)
-                also = other.match(text, at) if other else None
+                abuse = abuse_by_start.get(key)
+                also = _alternation(phrases, abuse).match(text, at) if abuse else None
                 if also:
                     found["abuse"].append(also)
     matches: list[re.Match[str]] = []

@@ -95,8 +95,10 @@ class OpeningHours:
 
 # The longest closed stretch we look across (a center closed for longer is misconfigured);
 # the search goes on for as long as open intervals keep coming, so a center open a
-# quarter of an hour a week still reaches a due time weeks ahead.
+# quarter of an hour a week still reaches a due time weeks ahead, up to ten years in all
+# (past that the hours are too sparse for the target, and the search would only cost).
 _HORIZON_DAYS = 400
+_SEARCH_DAYS = 3653
 
 
 class NoOpeningHours(ValueError):
@@ -116,7 +118,9 @@ def open_intervals(hours: OpeningHours, start: datetime) -> Iterator[tuple[datet
     """Open intervals in UTC, in order, from the local day of ``start`` on (clipped to it)."""
     day = start.astimezone(hours.zone).date()
     closed_days = 0
-    while closed_days < _HORIZON_DAYS:
+    for _ in range(_SEARCH_DAYS):
+        if closed_days >= _HORIZON_DAYS:
+            break
         closed_days += 1
         for local_start, local_end in hours.intervals_on(day):
             opens, closes = _local_interval(hours.zone, day, local_start, local_end)
@@ -125,7 +129,9 @@ def open_intervals(hours: OpeningHours, start: datetime) -> Iterator[tuple[datet
             closed_days = 0
             yield max(opens, start), closes
         day += timedelta(days=1)
-    raise NoOpeningHours(f"no opening hours within {_HORIZON_DAYS} days")
+    raise NoOpeningHours(
+        f"no opening hours within {_HORIZON_DAYS} days, or not enough within {_SEARCH_DAYS}"
+    )
 
 
 def add_business_time(hours: OpeningHours, start: datetime, duration: timedelta) -> datetime:

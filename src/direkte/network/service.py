@@ -437,18 +437,18 @@ def _pick_local(managers: list[User]) -> User | None:
 
 # Built once: it runs on every escalation request and every visit read. Public
 # for the escalation facts, which add each manager's open cases to it.
+MANAGERS_WHERE = (
+    User.active,
+    sa.or_(
+        sa.and_(User.center_id == sa.bindparam("center_id"), User.role == Role.local_manager),
+        sa.and_(User.region_id == sa.bindparam("region_id"), User.role == Role.regional_manager),
+    ),
+)
+MANAGERS_ORDER = (User.on_duty.desc(), User.id)
 MANAGERS = (
     sa.select(User)
-    .where(
-        User.active,
-        sa.or_(
-            sa.and_(User.center_id == sa.bindparam("center_id"), User.role == Role.local_manager),
-            sa.and_(
-                User.region_id == sa.bindparam("region_id"), User.role == Role.regional_manager
-            ),
-        ),
-    )
-    .order_by(User.on_duty.desc(), User.id)
+    .where(*MANAGERS_WHERE)
+    .order_by(*MANAGERS_ORDER)
     .options(joinedload(User.deputy))
 )
 
