@@ -112,3 +112,34 @@ class TestDuplicates:
         assert again.json()["folded"] is True
         assert again.json()["id"] == first.json()["id"]
         assert session.scalar(sa.select(sa.func.count(EscalationRequest.id))) == 2
+
+
+class TestRegionalPolicy:
+    def test_the_centers_region_override_decides_and_its_version_is_recorded(
+        self, world: World, session: Session
+    ) -> None:
+        # NO-EAST (OSL-01's region) takes no diagnosis cases; DK's override does not
+        # apply here. The policy is read with the visit, in the same statement.
+        document = {
+            "global": {},
+            "regions": {
+                "NO-EAST": {"allowed_categories": ["estimate", "warranty"]},
+                "DK": {"allowed_categories": ["diagnosis"]},
+            },
+        }
+        published = world.client.put(
+            "/api/v1/policy",
+            json={"document": document, "version": 0},
+            headers=world.as_("ops@example.no"),
+        )
+        assert published.status_code == 200, published.text
+        visit_id, diagnosis_id = world.visit(), world.diagnosis()
+        refused = world.escalate(visit_id, diagnosis_id)
+        assert refused.status_code == 422, refused.text
+        details = refused.json()["error"]["details"]
+        assert details["policy_version"] == "1"
+        assert details["reason"] == "not_eligible.category_allowed"
+        recorded = session.execute(
+            sa.select(EscalationRequest.decision, EscalationRequest.policy_version)
+        ).one()
+        assert tuple(recorded) == ("reject", "1")

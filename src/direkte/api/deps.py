@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from direkte.audit.service import Actor
 from direkte.auth import service as auth_service
@@ -20,13 +21,23 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; the route commits, anything else rolls back."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; the route commits, anything else rolls back.
+
+    Async, so that opening and closing it costs no thread-pool hop (two per request,
+    about 0.1 ms of CPU each): making a Session does no I/O, and neither does closing
+    one whose transaction the route committed. One still in a transaction (a read
+    that never committed, an error) is closed in the thread pool, since its rollback
+    is a round trip that must not block the event loop.
+    """
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 # Dependencies that do no I/O are async: FastAPI runs sync ones in the thread pool,

@@ -54,7 +54,12 @@ from direkte.network.service import (
     find_regional_manager,
 )
 from direkte.notifications.service import emit_row, outbox_row
-from direkte.policy.service import current_policy, policy_for_center
+from direkte.policy.service import (
+    current_policy,
+    merged_policy,
+    policy_columns,
+    policy_for_center,
+)
 from direkte.visits.models import Visit
 from direkte.visits.service import VisitNotFound, visit_with_revisions
 
@@ -140,7 +145,7 @@ _INSERT_REQUEST = sa.insert(EscalationRequest)
 # the columns the facts, the decision and the case read (18 of 33; any other is read
 # on first use).
 _CUSTOMER_VISIT = (
-    sa.select(Visit)
+    sa.select(Visit, *policy_columns(Visit.center_id))
     .options(
         load_only(
             Visit.id,
@@ -389,14 +394,13 @@ def open_escalation(
     """
     if viewer.role != Role.customer:
         raise CustomersOnly("only the customer who owns the visit can escalate")
-    visit = session.scalars(
-        _CUSTOMER_VISIT, {"visit_id": visit_id, "customer_id": viewer.id}
-    ).first()
-    if visit is None:
+    row = session.execute(_CUSTOMER_VISIT, {"visit_id": visit_id, "customer_id": viewer.id}).first()
+    if row is None:
         raise VisitNotFound("visit not found")
+    visit = row[0]
     now = clock.now()
     center = visit.center
-    policy = policy or policy_for_center(session, center)
+    policy = policy or merged_policy(row.policy_region, row.policy_version, row.policy_text)
     staff = load_staff(session, center)
     facts = gather_facts(
         session,

@@ -83,9 +83,36 @@ def policy_for_center(session: Session, center: Center) -> Policy:
     """The current policy merged for the center's region (one round trip)."""
     row = session.execute(_CURRENT_FOR_REGION, {"region_id": center.region_id}).first()
     region, version, document_text = row if row is not None else (None, None, None)
+    return merged_policy(region, version, document_text)
+
+
+def merged_policy(region: str | None, version: int | None, document_text: str | None) -> Policy:
+    """The policy of ``policy_columns``' values: the stored version merged for the region
+    (the built-in default when none is stored)."""
     if version is None or document_text is None:
         return _merged(_BUILTIN_TEXT, "0", region)
     return _merged(document_text, str(version), region)
+
+
+def policy_columns(center_id: Any) -> tuple[Any, Any, Any]:
+    """The center's region code and the newest policy version and document, as scalar
+    subqueries to add to a statement that reads the center (``center_id`` is its column):
+    the policy then costs no statement of its own. Read with ``merged_policy``."""
+    newest = (
+        sa.select(PolicyVersion.version, PolicyVersion.document)
+        .order_by(PolicyVersion.version.desc())
+        .limit(1)
+        .subquery()
+    )
+    return (
+        sa.select(Region.code)
+        .join(Center, Center.region_id == Region.id)
+        .where(Center.id == center_id)
+        .scalar_subquery()
+        .label("policy_region"),
+        sa.select(newest.c.version).scalar_subquery().label("policy_version"),
+        sa.select(sa.cast(newest.c.document, sa.Text)).scalar_subquery().label("policy_text"),
+    )
 
 
 def publish_policy(
