@@ -416,9 +416,8 @@ def open_escalation(
     decision = evaluate(policy, facts, now)
     language = viewer.language
 
-    def record(guardrail: dict[str, Any], escalation_id: int | None) -> None:
-        _record_request(
-            session,
+    def request_row(guardrail: dict[str, Any], escalation_id: int | None) -> dict[str, Any]:
+        return _request_row(
             at=now,
             kind="create",
             visit=visit,
@@ -431,6 +430,9 @@ def open_escalation(
             guardrail=guardrail,
             escalation_id=escalation_id,
         )
+
+    def record(guardrail: dict[str, Any], escalation_id: int | None) -> None:
+        session.connection().execute(_INSERT_REQUEST, request_row(guardrail, escalation_id))
 
     if decision.decision == "reject":
         guardrail = _guardrail_json(
@@ -504,19 +506,7 @@ def open_escalation(
         session,
         NewCase(
             case=_case_row(case),
-            request=_request_row(
-                at=now,
-                kind="create",
-                visit=visit,
-                customer=viewer,
-                category=category.value,
-                subject_id=subject_id,
-                reason=reason,
-                facts=facts,
-                decision=decision,
-                guardrail=case.guardrail,
-                escalation_id=None,
-            ),
+            request=request_row(case.guardrail, None),
             message=_first_message_row(case, viewer, now),
             event=event,
             audit=audit,
