@@ -253,11 +253,22 @@ def demo() -> None:
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--visits", type=int, default=400, show_default=True)
 @click.option("--customers", type=int, default=50, show_default=True)
-def demo_load(seed: int, visits: int, customers: int) -> None:
+@click.option(
+    "--now",
+    "at",
+    default=None,
+    help="Make the history end at this ISO 8601 time (with offset) instead of now; "
+    "the same seed and time give the same data.",
+)
+def demo_load(seed: int, visits: int, customers: int, at: str | None) -> None:
     """Generate a deterministic demo network and visit history."""
+    from direkte.clock import FixedClock
     from direkte.demo.generator import load_demo
 
-    summary = _run(lambda s: load_demo(s, seed=seed, visits=visits, customers=customers))
+    clock = FixedClock(_parse_now(at))
+    summary = _run(
+        lambda s: load_demo(s, seed=seed, visits=visits, customers=customers, clock=clock)
+    )
     click.echo(json.dumps(summary))
 
 
