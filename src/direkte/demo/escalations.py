@@ -107,6 +107,10 @@ def load_demo_escalations(
     ops = session.scalars(sa.select(User).where(User.role == Role.ops_admin).limit(1)).first()
     # The first eligible visits play every scenario once, so each status appears.
     pending = [name for name, _ in SCENARIOS] + ["held", "rejected"]
+    # The latest visits hold the cases still waiting on someone; each such status once
+    # first, so that it shows whatever the time of day (older ones are settled or
+    # breached by now).
+    waiting = ["acknowledged", "awaiting_customer", "open"]
     for visit in visits:
         running = visit.center.program != Program.off
         subject = _subject(rng, visit)
@@ -118,7 +122,10 @@ def load_demo_escalations(
         opened_at = _last_change(visit) + timedelta(hours=rng.uniform(0.3, 5))
         if recent:
             opened_at = min(opened_at, now - timedelta(minutes=rng.randint(5, 60)))
-            scenario = rng.choice(["open", "acknowledged", "awaiting_customer"])
+            if waiting and running:
+                scenario = waiting.pop(0)
+            else:
+                scenario = rng.choice(["open", "acknowledged", "awaiting_customer"])
         elif pending and running:
             scenario = pending.pop(0)
         else:
