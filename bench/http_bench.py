@@ -809,15 +809,16 @@ def run_wrk(
     return result
 
 
-def server_cpu_seconds(pid: int, *, part: slice = slice(11, 13)) -> float:
-    """CPU time (user + system) used so far by the server process and its children.
+def server_cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system, and system alone) used so far by the server process
+    and its children.
 
     Beside requests/s, a figure the machine's drift moves much less: with one
     worker the process is bound by its own CPU (the GIL), so the CPU time per
     request is what the ratios are made of.
     """
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    total = system = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
@@ -825,8 +826,9 @@ def server_cpu_seconds(pid: int, *, part: slice = slice(11, 13)) -> float:
             continue  # gone meanwhile
         # After the command: state, ppid, ..., utime (14th field), stime (15th).
         if stat.parent.name == str(pid) or fields[1] == str(pid):
-            total += sum(int(f) for f in fields[part])
-    return total / tick
+            total += int(fields[11]) + int(fields[12])
+            system += int(fields[12])
+    return total / tick, system / tick
 
 
 def start_profile(
@@ -1165,15 +1167,14 @@ def main() -> int:
                         if name in ESCALATION_SCENARIOS:
                             script = escalation_script(args.duration, tokens)
                         spy = start_profile(proc, name, workers, args.duration, stamp, args)
-                        cpu_before = server_cpu_seconds(proc.pid)
-                        sys_before = server_cpu_seconds(proc.pid, part=slice(12, 13))
+                        cpu_before, sys_before = server_cpu_seconds(proc.pid)
                         result = run_wrk(
                             script, url, seconds=args.duration, tag=f"{stamp}w{workers}m", **common
                         )
-                        cpu = server_cpu_seconds(proc.pid) - cpu_before
-                        result["server_cpu_ms"] = cpu * 1000 / max(result["requests"], 1)
-                        system = server_cpu_seconds(proc.pid, part=slice(12, 13)) - sys_before
-                        result["server_sys_ms"] = system * 1000 / max(result["requests"], 1)
+                        cpu_after, sys_after = server_cpu_seconds(proc.pid)
+                        per_request = 1000 / max(result["requests"], 1)
+                        result["server_cpu_ms"] = (cpu_after - cpu_before) * per_request
+                        result["server_sys_ms"] = (sys_after - sys_before) * per_request
                         if spy is not None:
                             spy.wait()
                             result["profile"] = str(spy.args[-1])

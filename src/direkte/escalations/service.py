@@ -179,7 +179,6 @@ _CUSTOMER_VISIT = (
 # not flushed by the unit of work (the create path's most frequent writes); the case
 # object stays outside the session: the request only reads it back into its response.
 _CASE_COLUMNS = tuple(a.key for a in sa.inspect(Escalation).column_attrs if a.key != "id")
-_INSERT_MESSAGE = sa.insert(EscalationMessage)
 
 
 def _case_row(case: Escalation) -> dict[str, Any]:

@@ -55,16 +55,6 @@ def current_policy(session: Session) -> Published:
     return _published(row) if row is not None else _BUILTIN
 
 
-# The newest version's number and document (as stored text), beside the center's region.
-_NEWEST = sa.select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1).subquery()
-_CURRENT_FOR_REGION = (
-    sa.select(Region.code, _NEWEST.c.version, sa.cast(_NEWEST.c.document, sa.Text))
-    .select_from(Region)
-    .outerjoin(_NEWEST, sa.true())
-    .where(Region.id == sa.bindparam("region_id"))
-)
-
-
 _BUILTIN_TEXT = json.dumps(_BUILTIN.document)
 
 
@@ -81,8 +71,9 @@ def _merged(document_text: str, version: str, region: str | None) -> Policy:
 
 def policy_for_center(session: Session, center: Center) -> Policy:
     """The current policy merged for the center's region (one round trip)."""
-    row = session.execute(_CURRENT_FOR_REGION, {"region_id": center.region_id}).first()
-    region, version, document_text = row if row is not None else (None, None, None)
+    region, version, document_text = session.execute(
+        _CURRENT_FOR_CENTER, {"center_id": center.id}
+    ).one()
     return merged_policy(region, version, document_text)
 
 
@@ -113,6 +104,10 @@ def policy_columns(center_id: Any) -> tuple[Any, Any, Any]:
         sa.select(newest.c.version).scalar_subquery().label("policy_version"),
         sa.select(sa.cast(newest.c.document, sa.Text)).scalar_subquery().label("policy_text"),
     )
+
+
+# The same columns on their own, for a center already read.
+_CURRENT_FOR_CENTER = sa.select(*policy_columns(sa.bindparam("center_id")))
 
 
 def publish_policy(
