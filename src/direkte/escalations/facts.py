@@ -25,6 +25,7 @@ from direkte.visits.models import (
     WarrantyCoverage,
     WarrantyDecision,
 )
+from direkte.visits.revisions import estimate_baseline
 
 OPEN_LIKE = (EscalationStatus.held, *ACTIVE)
 
@@ -226,7 +227,7 @@ def _subject_facts(
         subject = next((e for e in estimates if e.id == subject_id), None)
         if subject is None:
             return None, estimates[0].cases_since if estimates else None
-        base = next((e for e in estimates if e.approved_at is not None), estimates[0])
+        base = estimate_baseline(estimates) or subject
         return {
             "currency": subject.currency,
             "estimate_total": str(subject.total),

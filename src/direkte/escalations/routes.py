@@ -192,13 +192,10 @@ def list_inbox(
 ) -> InboxPage:
     """The caller's open cases, breached first, then by the nearest due time."""
     offset = decode_offset_cursor(cursor)
-    cases = service.list_inbox(session, clock, viewer=user, limit=limit + 1, offset=offset)
-    more = len(cases) > limit
-    items = []
+    entries = service.list_inbox(session, clock, viewer=user, limit=limit + 1, offset=offset)
+    more = len(entries) > limit
     now = clock.now()
-    for case in cases[:limit]:
-        context = service.visit_context(session, case)
-        items.append(inbox_item(case, context.visit, context.earlier_visits, now=now))
+    items = [inbox_item(entry, now=now) for entry in entries[:limit]]
     return InboxPage(
         items=items, next_cursor=encode_offset_cursor(offset + limit) if more else None
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from direkte.escalations.inbox import EarlierVisit as EarlierVisitRow
+from direkte.escalations.inbox import InboxEntry
 from direkte.escalations.models import (
     Category,
     Escalation,
@@ -20,6 +23,7 @@ from direkte.fields import RowRef
 from direkte.money import MoneyOut
 from direkte.network.models import User
 from direkte.visits.models import Visit
+from direkte.visits.revisions import estimate_baseline
 
 Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
@@ -297,11 +301,10 @@ def _percent(change: Decimal, base: Decimal) -> str | None:
     return str((change * 100 / base).quantize(Decimal("0.1")))
 
 
-def visit_context_out(visit: Visit, earlier: list[Visit]) -> VisitContextOut:
+def visit_context_out(visit: Visit, earlier: Sequence[EarlierVisitRow]) -> VisitContextOut:
     """What a manager needs beside the case: codes, estimate history, decisions, history."""
     estimates = visit.estimates
-    first_approved = next((e for e in estimates if e.approved_at is not None), None)
-    base = first_approved or (estimates[0] if estimates else None)
+    base = estimate_baseline(estimates)
     changes = []
     for e in estimates:
         change = e.total - base.total if base else Decimal(0)
@@ -351,15 +354,18 @@ def visit_context_out(visit: Visit, earlier: list[Visit]) -> VisitContextOut:
         earlier_visits=[
             EarlierVisit(
                 id=v.id,
-                center=v.center.code,
+                center=v.center_code,
                 appointment_date=v.appointment_date,
                 concern=v.concern,
-                status=v.status.value,
+                status=v.status,
             )
             for v in earlier
         ],
     )
 
 
-def inbox_item(case: Escalation, visit: Visit, earlier: list[Visit], *, now: datetime) -> InboxItem:
-    return InboxItem(**_fields(case, now=now), context=visit_context_out(visit, earlier))
+def inbox_item(entry: InboxEntry, *, now: datetime) -> InboxItem:
+    return InboxItem(
+        **_fields(entry.case, now=now),
+        context=visit_context_out(entry.visit, entry.earlier_visits),
+    )

@@ -1,0 +1,133 @@
+"""The staff inbox: the caller's open cases, most urgent first, with their visit context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from direkte import access
+from direkte.clock import Clock
+from direkte.escalations.kernel import (
+    visible_cases,
+)
+from direkte.escalations.models import (
+    ACTIVE,
+    Escalation,
+)
+from direkte.network.models import Center, User
+from direkte.visits.models import Visit
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierVisit:
+    """One of the same customer's earlier visits with the same vehicle."""
+
+    id: int
+    center_code: str
+    appointment_date: date | None
+    concern: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """A case with the visit behind it and the customer's earlier visits (newest first)."""
+
+    case: Escalation
+    visit: Visit
+    earlier_visits: list[EarlierVisit]
+
+
+EARLIER_VISITS_SHOWN = 10
+# What the context of a case reads of its visit (escalations/schemas.py visit_context_out).
+_VISIT_CONTEXT = sa.select(Visit).options(
+    selectinload(Visit.vehicle),
+    selectinload(Visit.diagnoses),
+    selectinload(Visit.estimates),
+    selectinload(Visit.warranty_decisions),
+)
+
+
+def list_inbox(
+    session: Session, clock: Clock, *, viewer: User, limit: int, offset: int
+) -> list[InboxEntry]:
+    """The caller's open cases at their tier: breached first, then by the nearest due time.
+
+    A fixed number of statements whatever the page's size. Raises StaffOnly.
+    """
+    tier = access.inbox_tier(viewer)
+    now = clock.now()
+    due = sa.func.coalesce(Escalation.sla_next_due, Escalation.resolution_due)
+    breached = sa.case((Escalation.sla_next_due <= now, 0), else_=1)
+    query = (
+        sa.select(Escalation)
+        .where(visible_cases(viewer), Escalation.tier == tier, Escalation.status.in_(ACTIVE))
+        .order_by(breached, due.is_(None), due, Escalation.id)
+        .offset(offset)
+        .limit(limit)
+        .options(selectinload(Escalation.assignee))
+    )
+    cases = list(session.scalars(query))
+    visit_ids = sorted({case.visit_id for case in cases})
+    if not visit_ids:
+        return []
+    visits = {v.id: v for v in session.scalars(_VISIT_CONTEXT.where(Visit.id.in_(visit_ids)))}
+    earlier = _earlier_visits(session, viewer, visit_ids)
+    return [
+        InboxEntry(case, visits[case.visit_id], earlier.get(case.visit_id, [])) for case in cases
+    ]
+
+
+def _earlier_visits(
+    session: Session, viewer: User, visit_ids: list[int]
+) -> dict[int, list[EarlierVisit]]:
+    """Per visit, the same customer's earlier visits with the same vehicle that the viewer
+    may see, newest first, at most ``EARLIER_VISITS_SHOWN`` each (one statement)."""
+    current, earlier = aliased(Visit), aliased(Visit)
+    rank = (
+        sa.func.row_number().over(partition_by=current.id, order_by=earlier.id.desc()).label("rank")
+    )
+    ranked = (
+        sa.select(
+            current.id.label("visit_id"),
+            earlier.id,
+            Center.code.label("center_code"),
+            earlier.appointment_date,
+            earlier.concern,
+            earlier.status,
+            rank,
+        )
+        .join(
+            earlier,
+            sa.and_(
+                earlier.vehicle_id == current.vehicle_id,
+                earlier.customer_id == current.customer_id,
+                earlier.id != current.id,
+                earlier.created_at <= current.created_at,
+            ),
+        )
+        .join(Center, Center.id == earlier.center_id)
+        .where(
+            current.id.in_(visit_ids),
+            access.owned_filter(
+                viewer, customer_id=earlier.customer_id, center_id=earlier.center_id
+            ),
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(ranked)
+        .where(ranked.c.rank <= EARLIER_VISITS_SHOWN)
+        .order_by(ranked.c.visit_id, ranked.c.id.desc())
+    )
+    found: dict[int, list[EarlierVisit]] = {}
+    for row in rows:
+        found.setdefault(row.visit_id, []).append(
+            EarlierVisit(
+                row.id, row.center_code, row.appointment_date, row.concern, str(row.status)
+            )
+        )
+    return found

@@ -1,0 +1,257 @@
+"""Opening a case: decide a customer's request with the guardrails and act on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload, load_only
+
+from direkte.clock import Clock
+from direkte.escalations.appends import NewCase, insert_new_case
+from direkte.escalations.errors import (
+    CustomersOnly,
+)
+from direkte.escalations.facts import gather_facts, load_staff
+from direkte.escalations.kernel import (
+    INSERT_REQUEST,
+    S,
+    actor_of,
+    add_message,
+    guardrail_json,
+    log_change,
+    log_rows,
+    notify_row,
+    place,
+    request_row,
+    staff_user,
+    touch,
+)
+from direkte.escalations.models import (
+    Category,
+    Escalation,
+    MessageKind,
+)
+from direkte.guardrails.content_facts import content_facts
+from direkte.guardrails.engine import Decision, evaluate
+from direkte.guardrails.explanations import explain
+from direkte.guardrails.policy import Policy
+from direkte.network.models import Center, Role, User
+from direkte.policy.service import (
+    merged_policy,
+    policy_columns,
+)
+from direkte.visits.models import Visit
+from direkte.visits.service import VisitNotFound
+
+# on first use).
+_CUSTOMER_VISIT = (
+    sa.select(Visit, *policy_columns(Visit.center_id))
+    .options(
+        load_only(
+            Visit.id,
+            Visit.center_id,
+            Visit.customer_id,
+            Visit.vehicle_id,
+            Visit.advisor_id,
+            Visit.status,
+            Visit.currency,
+            Visit.checked_in_at,
+            Visit.closed_at,
+            Visit.drivable,
+            Visit.created_at,
+        ),
+        joinedload(Visit.center).load_only(
+            Center.id,
+            Center.region_id,
+            Center.program,
+            Center.time_zone,
+            Center.country,
+            Center.business_hours,
+            Center.closed_dates,
+        ),
+    )
+    .where(Visit.id == sa.bindparam("visit_id"), Visit.customer_id == sa.bindparam("customer_id"))
+    .with_for_update(of=Visit)
+)
+
+
+# A new case and the rows that name it are inserted with Core (escalations/appends.py),
+# not flushed by the unit of work (the create path's most frequent writes); the case
+# object stays outside the session: the request only reads it back into its response.
+_CASE_COLUMNS = tuple(a.key for a in sa.inspect(Escalation).column_attrs if a.key != "id")
+
+
+def _case_row(case: Escalation) -> dict[str, Any]:
+    """A new case's set attributes (the unset ones are all NULL)."""
+    state = case.__dict__
+    return {key: state[key] for key in _CASE_COLUMNS if key in state}
+
+
+def _first_message_row(case: Escalation, customer: User, at: datetime) -> dict[str, Any]:
+    """The customer's reason, as the first message of the case's thread (no case id yet)."""
+    return {
+        "kind": MessageKind.message,
+        "author_id": customer.id,
+        "author_role": customer.role.value,
+        "author_name": customer.name,
+        "body": case.reason,
+        "called_at": None,
+        "duration_seconds": None,
+        "created_at": at,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """What became of a request: a new case, a fold into the open one, or a rejection."""
+
+    escalation: Escalation | None
+    decision: Decision
+    guardrail: dict[str, Any]
+    folded: bool
+
+
+def open_escalation(
+    session: Session,
+    clock: Clock,
+    *,
+    viewer: User,
+    visit_id: int,
+    category: Category,
+    subject_id: int,
+    reason: str,
+    policy: Policy | None = None,
+) -> Opened:
+    """Decide a customer's request and act on it; every request is recorded.
+
+    Locks the visit so that concurrent requests cannot open two cases for one
+    visit and category. A rejection returns ``escalation=None`` (the caller
+    commits the record, then answers 422); a moderated request makes a held
+    case that nobody is told of until ops approve it. Raises CustomersOnly,
+    VisitNotFound.
+    """
+    if viewer.role != Role.customer:
+        raise CustomersOnly("only the customer who owns the visit can escalate")
+    row = session.execute(_CUSTOMER_VISIT, {"visit_id": visit_id, "customer_id": viewer.id}).first()
+    if row is None:
+        raise VisitNotFound("visit not found")
+    visit = row[0]
+    now = clock.now()
+    center = visit.center
+    policy = policy or merged_policy(row.policy_region, row.policy_version, row.policy_text)
+    staff = load_staff(session, center)
+    facts = gather_facts(
+        session,
+        visit=visit,
+        customer=viewer,
+        category=category,
+        subject_id=subject_id,
+        reason=reason,
+        content=content_facts(reason),
+        now=now,
+        staff=staff,
+    )
+    decision = evaluate(policy, facts, now)
+    language = viewer.language
+
+    def request_record(guardrail: dict[str, Any], escalation_id: int | None) -> dict[str, Any]:
+        return request_row(
+            at=now,
+            kind="create",
+            visit=visit,
+            customer=viewer,
+            category=category.value,
+            subject_id=subject_id,
+            reason=reason,
+            facts=facts,
+            decision=decision,
+            guardrail=guardrail,
+            escalation_id=escalation_id,
+        )
+
+    def record(guardrail: dict[str, Any], escalation_id: int | None) -> None:
+        session.connection().execute(INSERT_REQUEST, request_record(guardrail, escalation_id))
+
+    if decision.decision == "reject":
+        guardrail = guardrail_json(
+            decision,
+            explain(
+                decision.reason,
+                language,
+                days=policy.escalation_window_days,
+                limit=policy.frequency.max_per_365_days,
+                cooldown=policy.frequency.cooldown_days,
+            ),
+        )
+        record(guardrail, None)
+        return Opened(None, decision, guardrail, folded=False)
+    if decision.folded_into is not None:
+        open_case = session.get_one(Escalation, decision.folded_into)
+        guardrail = guardrail_json(decision, explain("folded", language))
+        record(guardrail, open_case.id)
+        add_message(session, open_case, viewer, MessageKind.message, reason, now)
+        touch(open_case, now)
+        log_change(
+            session,
+            open_case,
+            "folded",
+            at=now,
+            actor=actor_of(viewer),
+            data={"subject_id": subject_id, "category": category.value},
+        )
+        return Opened(open_case, decision, open_case.guardrail, folded=True)
+    held = decision.decision == "moderate"
+    case = Escalation(
+        visit_id=visit.id,
+        customer_id=viewer.id,
+        center_id=center.id,
+        category=category,
+        subject_id=subject_id,
+        reason=reason,
+        status=S.held if held else S.open,
+        tier=decision.tier if decision.tier is not None else 1,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        currency=visit.currency,
+        guardrail={},
+    )
+    if not held:
+        place(session, case, center, visit, decision.assignee_id, policy, now)
+    # The managers loaded above, held here: the session's identity map holds its
+    # objects weakly, so an unreferenced one would be read again.
+    assignee = staff_user(session, case.assignee_id, staff)
+    case.assignee = assignee
+    case.guardrail = guardrail_json(
+        decision,
+        explain(
+            "held" if held else f"routed.tier{case.tier}",
+            language,
+            due=case.first_response_due,
+            time_zone=center.time_zone,
+            name=assignee.name if assignee else "",
+        ),
+    )
+    event, audit = log_rows(
+        case,
+        "held" if held else "opened",
+        at=now,
+        actor=actor_of(viewer),
+        to_status=case.status.value,
+        data={"tier": case.tier, "assignee_id": case.assignee_id},
+    )
+    case.id = insert_new_case(
+        session,
+        NewCase(
+            case=_case_row(case),
+            request=request_record(case.guardrail, None),
+            message=_first_message_row(case, viewer, now),
+            event=event,
+            audit=audit,
+            outbox=notify_row(case, "escalation.held" if held else "escalation.opened", now),
+        ),
+    )
+    return Opened(case, decision, case.guardrail, folded=False)
