@@ -19,9 +19,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from direkte.api.app import create_app
-from direkte.api.deps import ClockDep, SessionDep
 from direkte.errors import NotFound
 from direkte.guardrails.content_facts import warm_up
+from direkte.kit.deps import ClockDep, SessionDep
 
 
 class BenchBase(DeclarativeBase):

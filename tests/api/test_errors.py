@@ -126,14 +126,19 @@ class TestValidationErrors:
         assert [d["field"] for d in error["details"]] == ["visit_id"]
         assert error["details"][0]["location"] == "path"
 
-    def test_validation_error_invalid_before_auth_still_in_format(self, client: TestClient) -> None:
+    def test_body_that_is_not_json_is_422_before_credentials(self, client: TestClient) -> None:
+        # FastAPI reads the body before it resolves any dependency, the caller too:
+        # a body that is not JSON is refused as such, and reveals nothing.
         response = client.put(
             "/api/v1/integration/visits/RO-1",
             content=b"{",
             headers={"Content-Type": "application/json"},
         )
-        assert response.status_code in (401, 422)
-        error_of(response, response.status_code)
+        assert error_of(response, 422)["code"] == "validation_error"
+
+    def test_valid_body_without_credentials_is_401(self, client: TestClient) -> None:
+        response = client.put("/api/v1/integration/visits/RO-1", json={"center": "OSL-01"})
+        assert error_of(response, 401)["code"] == "not_authenticated"
 
 
 class TestHttpErrors:

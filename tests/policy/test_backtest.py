@@ -95,7 +95,7 @@ class TestBacktestRoute:
         body = {"policy": candidate_document(), "from": FROM, "to": TO}
         response = _post(client, "ola@example.no", body)
         assert response.status_code == 403
-        assert response.json()["error"]["code"] == "forbidden"
+        assert response.json()["error"]["code"] == "ops_only"
 
     def test_manager_is_forbidden(self, client: TestClient) -> None:
         response = _post(client, "kari@example.no", {"policy": {}, "from": FROM, "to": TO})

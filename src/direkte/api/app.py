@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
 
 from direkte import __version__
 from direkte.api.admission import AdmissionMiddleware
-from direkte.api.errors import RequestIdMiddleware, install_error_handlers
+from direkte.auth.deps import current_caller, public
 from direkte.auth.routes import router as auth_router
 from direkte.clock import Clock, SystemClock
 from direkte.config import Settings, get_settings
 from direkte.db import make_engine, make_sessionmaker
 from direkte.escalations.routes import router as escalations_router
+from direkte.kit.errors import RequestIdMiddleware, install_error_handlers
 from direkte.policy.routes import router as policy_router
 from direkte.visits.routes import customer as visits_router
 from direkte.visits.routes import integration as integration_router
@@ -52,4 +54,28 @@ def create_app(
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(web_router)
+    _check_every_route_authenticated_or_public(app)
     return app
+
+
+def _check_every_route_authenticated_or_public(app: FastAPI) -> None:
+    """Refuse to start with a route that neither resolves a caller nor is marked public."""
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route_access(route) is None:
+            raise RuntimeError(
+                f"{sorted(route.methods or ())} {route.path}: put it on an authenticated_router, "
+                "or on a public_router if anyone may call it"
+            )
+
+
+def route_access(route: APIRoute) -> str | None:
+    """``authenticated`` or ``public`` by the route's dependencies; None if neither."""
+    calls = set()
+    stack = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        calls.add(dependant.call)
+        stack.extend(dependant.dependencies)
+    if current_caller in calls:
+        return "authenticated"
+    return "public" if public in calls else None

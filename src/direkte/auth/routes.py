@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
-from direkte.api.deps import ClockDep, SessionDep, SettingsDep
 from direkte.auth import service
+from direkte.auth.deps import public_router
 from direkte.auth.schemas import TokenOut
+from direkte.kit.deps import ClockDep, SessionDep, SettingsDep
 
-router = APIRouter(tags=["auth"])
+router = public_router(tags=["auth"])
 
 
 @router.post("/auth/token", responses={401: {"description": "Wrong e-mail or password"}})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from direkte.errors import Conflict, Forbidden, NotFound, RuleViolation
+from direkte.errors import Conflict, NotFound, RuleViolation
 
 
 class EscalationNotFound(NotFound):
@@ -39,15 +39,3 @@ class AlreadyRated(Conflict):
 
 class InvalidOutcome(RuleViolation):
     code = "validation_error"
-
-
-class CustomersOnly(Forbidden):
-    code = "customers_only"
-
-
-class StaffOnly(Forbidden):
-    code = "staff_only"
-
-
-class OpsOnly(Forbidden):
-    code = "ops_only"

@@ -9,11 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, load_only
 
+from direkte import access
 from direkte.clock import Clock
 from direkte.escalations.appends import NewCase, insert_new_case
-from direkte.escalations.errors import (
-    CustomersOnly,
-)
 from direkte.escalations.facts import gather_facts, load_staff
 from direkte.escalations.kernel import (
     INSERT_REQUEST,
@@ -38,7 +36,7 @@ from direkte.guardrails.content_facts import content_facts
 from direkte.guardrails.engine import Decision, evaluate
 from direkte.guardrails.explanations import explain
 from direkte.guardrails.policy import Policy
-from direkte.network.models import Center, Role, User
+from direkte.network.models import Center, User
 from direkte.policy.service import (
     merged_policy,
     policy_columns,
@@ -133,8 +131,7 @@ def open_escalation(
     case that nobody is told of until ops approve it. Raises CustomersOnly,
     VisitNotFound.
     """
-    if viewer.role != Role.customer:
-        raise CustomersOnly("only the customer who owns the visit can escalate")
+    access.require_customer(viewer)
     row = session.execute(_CUSTOMER_VISIT, {"visit_id": visit_id, "customer_id": viewer.id}).first()
     if row is None:
         raise VisitNotFound("visit not found")

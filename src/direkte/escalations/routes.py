@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from direkte.api.deps import ClockDep, CurrentUser, SessionDep
-from direkte.api.errors import ERROR_RESPONSES, error_body
-from direkte.api.idempotent import run_idempotent
+from direkte.auth.deps import CurrentUser, authenticated_router
 from direkte.escalations import service
 from direkte.escalations.errors import NotEligible
 from direkte.escalations.models import EscalationMessage
@@ -33,10 +31,13 @@ from direkte.escalations.schemas import (
     message_out,
 )
 from direkte.fields import MAX_ROW_ID
+from direkte.kit.deps import ClockDep, SessionDep
+from direkte.kit.errors import ERROR_RESPONSES, error_body
+from direkte.kit.idempotent import run_idempotent
 from direkte.network.models import Role
 from direkte.visits.service import decode_offset_cursor, encode_offset_cursor
 
-router = APIRouter(tags=["escalations"], responses=ERROR_RESPONSES)
+router = authenticated_router(tags=["escalations"], responses=ERROR_RESPONSES)
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 CONFLICT: dict[int | str, dict[str, Any]] = {

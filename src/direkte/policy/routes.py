@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 
-from direkte.api.deps import ClockDep, OpsUser, SessionDep, current_ops
-from direkte.api.errors import ERROR_RESPONSES
 from direkte.audit.service import Actor
+from direkte.auth.deps import OpsUser, authenticated_router, current_ops
 from direkte.guardrails.policy import json_schema
+from direkte.kit.deps import ClockDep, SessionDep
+from direkte.kit.errors import ERROR_RESPONSES
 from direkte.policy import backtest, service
 from direkte.policy.schemas import (
     BacktestCreate,
@@ -20,7 +21,7 @@ from direkte.policy.schemas import (
 )
 
 # Every policy endpoint is for ops_admin only.
-router = APIRouter(
+router = authenticated_router(
     prefix="/policy",
     tags=["policy"],
     responses=ERROR_RESPONSES,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 from pydantic import BaseModel
 
-from direkte.api.deps import ClockDep, CurrentUser, IntegrationActor, SessionDep
-from direkte.api.errors import ERROR_RESPONSES
+from direkte.auth.deps import CurrentUser, IntegrationActor, authenticated_router
+from direkte.kit.deps import ClockDep, SessionDep
+from direkte.kit.errors import ERROR_RESPONSES
 from direkte.money import MoneyOut
 from direkte.visits import service
 from direkte.visits.models import Visit
@@ -28,8 +29,10 @@ from direkte.visits.schemas import (
     visit_out,
 )
 
-integration = APIRouter(prefix="/integration", tags=["integration"], responses=ERROR_RESPONSES)
-customer = APIRouter(tags=["visits"], responses=ERROR_RESPONSES)
+integration = authenticated_router(
+    prefix="/integration", tags=["integration"], responses=ERROR_RESPONSES
+)
+customer = authenticated_router(tags=["visits"], responses=ERROR_RESPONSES)
 
 ExternalId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
 RowId = Annotated[int, Path(ge=1, le=service.MAX_ID)]

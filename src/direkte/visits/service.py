@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.util import identity_key
 
-from direkte import money
+from direkte import access, money
 from direkte.audit.service import Actor, record_event
 from direkte.clock import Clock
 from direkte.errors import BadRequest, Conflict, InvalidField, NotFound, RuleViolation
@@ -655,14 +655,7 @@ def visit_with_revisions() -> sa.Select[Visit]:
 
 def visible_to(user: User) -> sa.ColumnElement[bool]:
     """The filter on visits that a user may see: own, center, region or all."""
-    if user.role == Role.customer:
-        return Visit.customer_id == user.id
-    if user.role in (Role.service_advisor, Role.local_manager):
-        return Visit.center_id == (user.center_id or -1)
-    if user.role == Role.regional_manager:
-        region_centers = sa.select(Center.id).where(Center.region_id == (user.region_id or -1))
-        return Visit.center_id.in_(region_centers.scalar_subquery())
-    return sa.true()
+    return access.owned_filter(user, customer_id=Visit.customer_id, center_id=Visit.center_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -798,11 +791,10 @@ def approve_estimate(
 ) -> Estimate:
     """The customer approves an estimate revision (approving twice changes nothing).
 
-    Raises VisitNotFound, EstimateNotFound, EstimateSuperseded, VisitClosed.
+    Raises CustomersOnly, VisitNotFound, EstimateNotFound, EstimateSuperseded, VisitClosed.
     """
+    access.require_customer(viewer)
     visit = get_visit(session, viewer=viewer, visit_id=visit_id)
-    if viewer.role != Role.customer:
-        raise VisitNotFound("visit not found")
     estimate = next((e for e in visit.estimates if e.id == estimate_id), None)
     if estimate is None:
         raise EstimateNotFound("estimate not found")

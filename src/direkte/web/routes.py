@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from direkte import __version__
+from direkte.auth.deps import public_router
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-router = APIRouter(include_in_schema=False)
+router = public_router(include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse)
