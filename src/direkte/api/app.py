@@ -17,6 +17,7 @@ from direkte.config import Settings, get_settings
 from direkte.db import make_engine, make_sessionmaker
 from direkte.escalations.routes import router as escalations_router
 from direkte.kit.errors import RequestIdMiddleware, install_error_handlers
+from direkte.overview.routes import router as overview_router
 from direkte.policy.routes import router as policy_router
 from direkte.visits.routes import customer as visits_router
 from direkte.visits.routes import integration as integration_router
@@ -50,7 +51,14 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(AdmissionMiddleware, limit=settings.db_pool_size)
-    routers = (auth_router, integration_router, visits_router, escalations_router, policy_router)
+    routers = (
+        auth_router,
+        integration_router,
+        overview_router,
+        visits_router,
+        escalations_router,
+        policy_router,
+    )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(web_router)

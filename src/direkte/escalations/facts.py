@@ -6,6 +6,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +14,13 @@ from rapidfuzz.distance import Indel
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased, joinedload, load_only
 
-from direkte.escalations.models import ACTIVE, Category, Escalation, EscalationStatus
+from direkte.escalations.models import (
+    ACTIVE,
+    Category,
+    Escalation,
+    EscalationEvent,
+    EscalationStatus,
+)
 from direkte.guardrails.engine import Facts
 from direkte.network.models import Center, Role, User
 from direkte.network.service import MANAGERS_ORDER, MANAGERS_WHERE, pick_managers
@@ -403,3 +410,39 @@ def gather_facts(
         **content,
         **_capacity(session, center, staff),
     )
+
+
+def money_in_dispute(session: Session, case: Escalation) -> Decimal | None:
+    """What the customer pays for the case's subject: the estimate's total, the part of a
+    warranty claim not covered, or for a diagnosis the visit's latest estimate; None when
+    no amount is known (a diagnosis before any estimate)."""
+    if case.category == Category.estimate:
+        total = session.scalar(sa.select(Estimate.total).where(Estimate.id == case.subject_id))
+        return Decimal(total) if total is not None else None
+    if case.category == Category.warranty:
+        row = session.execute(
+            sa.select(WarrantyDecision.claimed, WarrantyDecision.covered).where(
+                WarrantyDecision.id == case.subject_id
+            )
+        ).first()
+        return None if row is None else max(Decimal(row.claimed) - Decimal(row.covered), Decimal(0))
+    latest = session.scalar(
+        sa.select(Estimate.total)
+        .where(Estimate.visit_id == case.visit_id)
+        .order_by(Estimate.seq.desc())
+        .limit(1)
+    )
+    return Decimal(latest) if latest is not None else None
+
+
+_RESOLVERS = sa.select(EscalationEvent.actor_id).where(
+    EscalationEvent.escalation_id == sa.bindparam("escalation_id"),
+    EscalationEvent.kind == "status.resolved",
+    EscalationEvent.actor_kind == "user",
+)
+
+
+def earlier_resolvers(session: Session, case: Escalation) -> set[int]:
+    """The users who gave the case an outcome before (for the appeal's own-outcome rule)."""
+    ids = session.scalars(_RESOLVERS, {"escalation_id": case.id})
+    return {int(i) for i in ids if i is not None}

@@ -30,6 +30,7 @@ from direkte.escalations.kernel import (
 from direkte.escalations.models import (
     Category,
     Escalation,
+    EscalationMessage,
     MessageKind,
 )
 from direkte.guardrails.content_facts import content_facts
@@ -189,7 +190,8 @@ def open_escalation(
         open_case = session.get_one(Escalation, decision.folded_into)
         guardrail = guardrail_json(decision, explain("folded", language))
         record(guardrail, open_case.id)
-        add_message(session, open_case, viewer, MessageKind.message, reason, now)
+        if not _already_said(session, open_case, viewer, reason):
+            add_message(session, open_case, viewer, MessageKind.message, reason, now)
         touch(open_case, now)
         log_change(
             session,
@@ -252,3 +254,19 @@ def open_escalation(
         ),
     )
     return Opened(case, decision, case.guardrail, folded=False)
+
+
+def _already_said(session: Session, case: Escalation, customer: User, reason: str) -> bool:
+    """Whether the customer already wrote this text in the case's thread, so that a
+    request re-sent many times adds one message, not many."""
+    said = session.scalar(
+        sa.select(EscalationMessage.id)
+        .where(
+            EscalationMessage.escalation_id == case.id,
+            EscalationMessage.author_id == customer.id,
+            EscalationMessage.kind == MessageKind.message,
+            EscalationMessage.body == reason,
+        )
+        .limit(1)
+    )
+    return said is not None

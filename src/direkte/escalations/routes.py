@@ -34,8 +34,8 @@ from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
 from direkte.kit.errors import ERROR_RESPONSES, error_body
 from direkte.kit.idempotent import run_idempotent
+from direkte.kit.pagination import decode_cursor, encode_cursor
 from direkte.network.models import Role
-from direkte.visits.service import decode_offset_cursor, encode_offset_cursor
 
 router = authenticated_router(tags=["escalations"], responses=ERROR_RESPONSES)
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
@@ -192,14 +192,12 @@ def list_inbox(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> InboxPage:
     """The caller's open cases, breached first, then by the nearest due time."""
-    offset = decode_offset_cursor(cursor)
+    offset = decode_cursor(cursor) or 0
     entries = service.list_inbox(session, clock, viewer=user, limit=limit + 1, offset=offset)
     more = len(entries) > limit
     now = clock.now()
     items = [inbox_item(entry, now=now) for entry in entries[:limit]]
-    return InboxPage(
-        items=items, next_cursor=encode_offset_cursor(offset + limit) if more else None
-    )
+    return InboxPage(items=items, next_cursor=encode_cursor(offset + limit) if more else None)
 
 
 @router.post("/escalations/{escalation_id}/acknowledge", responses=CONFLICT)
@@ -289,12 +287,12 @@ def list_held(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HeldPage:
     """Cases held by the guardrails for a human check (ops_admin), oldest first."""
-    offset = decode_offset_cursor(cursor)
+    offset = decode_cursor(cursor) or 0
     cases = service.list_held(session, viewer=user, limit=limit + 1, offset=offset)
     now = clock.now()
     return HeldPage(
         items=[escalation_out(c, now=now) for c in cases[:limit]],
-        next_cursor=encode_offset_cursor(offset + limit) if len(cases) > limit else None,
+        next_cursor=encode_cursor(offset + limit) if len(cases) > limit else None,
     )
 
 

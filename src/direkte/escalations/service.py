@@ -14,7 +14,7 @@ from direkte.escalations.customer_actions import (
     withdraw_escalation,
 )
 from direkte.escalations.inbox import InboxEntry, list_inbox
-from direkte.escalations.kernel import actor_of, get_escalation
+from direkte.escalations.kernel import actor_of, get_escalation, visible_cases
 from direkte.escalations.moderation import approve_held, list_held, reject_held
 from direkte.escalations.opening import Opened, open_escalation
 from direkte.escalations.staff_actions import (
@@ -47,5 +47,6 @@ __all__ = [
     "rate_escalation",
     "reject_held",
     "resolve_escalation",
+    "visible_cases",
     "withdraw_escalation",
 ]

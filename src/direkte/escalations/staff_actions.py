@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,7 @@ from direkte.escalations.errors import (
     InvalidTransition,
     StaleVersion,
 )
+from direkte.escalations.facts import earlier_resolvers, money_in_dispute
 from direkte.escalations.kernel import (
     S,
     actor_of,
@@ -64,7 +66,8 @@ def resolve_escalation(
 ) -> Escalation:
     """Record the outcome, the money delta and the customer's note.
 
-    Raises EscalationNotFound, StaleVersion, InvalidTransition, InvalidOutcome.
+    Raises EscalationNotFound, NotCaseHandler, OwnOutcome (an appeal against the
+    viewer's own outcome), StaleVersion, InvalidTransition, InvalidOutcome.
     """
     case = get_case_to_act_on(session, viewer=viewer, escalation_id=escalation_id)
     if case.version != version:
@@ -86,6 +89,9 @@ def resolve_escalation(
             "goodwill lowers what the customer pays: use a negative amount",
             [{"field": "amount_delta", "message": "must be negative"}],
         )
+    _check_within_dispute(session, case, delta)
+    if case.appealed_at is not None:
+        access.require_not_own_outcome(viewer, earlier_resolvers(session, case))
     now = clock.now()
     transition(
         session,
@@ -101,6 +107,17 @@ def resolve_escalation(
     case.outcome_tier, case.resolved_at = case.tier, now
     notify(session, case, "escalation.resolved", now, outcome=outcome.value)
     return case
+
+
+def _check_within_dispute(session: Session, case: Escalation, delta: Decimal) -> None:
+    """Raise InvalidOutcome when the delta is larger than the money in dispute."""
+    in_dispute = money_in_dispute(session, case)
+    if in_dispute is not None and abs(delta) > in_dispute:
+        limit = f"{in_dispute} {case.currency}"
+        raise InvalidOutcome(
+            f"amount_delta cannot exceed the money in dispute ({limit})",
+            [{"field": "amount_delta", "message": f"at most {limit} either way"}],
+        )
 
 
 def post_message(

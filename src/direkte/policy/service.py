@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,6 +105,21 @@ def policy_columns(center_id: Any) -> tuple[Any, Any, Any]:
         sa.select(newest.c.version).scalar_subquery().label("policy_version"),
         sa.select(sa.cast(newest.c.document, sa.Text)).scalar_subquery().label("policy_text"),
     )
+
+
+_NEWEST_TEXT = (
+    sa.select(PolicyVersion.version, sa.cast(PolicyVersion.document, sa.Text))
+    .order_by(PolicyVersion.version.desc())
+    .limit(1)
+)
+
+
+def policy_by_region(session: Session) -> Callable[[str | None], Policy]:
+    """The current policy merged for any region, read once (one statement) for a page of
+    visits from several regions."""
+    row = session.execute(_NEWEST_TEXT).first()
+    version, text = (row[0], row[1]) if row is not None else (None, None)
+    return lambda region: merged_policy(region, version, text)
 
 
 # The same columns on their own, for a center already read.

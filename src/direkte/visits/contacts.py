@@ -13,9 +13,6 @@ from direkte.network.hours import opening_hours
 from direkte.network.models import Program, Role, User
 from direkte.network.service import find_managers
 
-# How long after a visit closes its customer can still escalate (policy later).
-ESCALATION_WINDOW = timedelta(days=14)
-
 
 @dataclass(frozen=True, slots=True)
 class Contact:
@@ -46,13 +43,16 @@ def contacts_shown(
     checked_in_at: datetime | None,
     closed_at: datetime | None,
     now: datetime,
+    *,
+    window: timedelta,
 ) -> bool:
-    """Whether a visit carries manager contacts now: program running, checked in, in window."""
+    """Whether a visit carries manager contacts now: program running, checked in, and
+    not closed longer ago than ``window`` (the policy's escalation window)."""
     if program == Program.off or status in ("scheduled", "cancelled") or checked_in_at is None:
         return False
     if checked_in_at > now:
         return False
-    return closed_at is None or now <= closed_at + ESCALATION_WINDOW
+    return closed_at is None or now <= closed_at + window
 
 
 def find_contacts(

@@ -16,11 +16,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
-from direkte.escalations.models import Escalation
-from direkte.network.models import Center
+from direkte import access
+from direkte.network.models import Center, Region, User
+from direkte.visits.errors import VisitNotFound
 from direkte.visits.models import (
     Diagnosis,
     Estimate,
@@ -190,10 +191,10 @@ def visit_documents(pg: bool) -> Any:
                 where=WarrantyDecision.visit_id == Visit.id,
                 order_by=WarrantyDecision.seq,
             ).label("warranty_decisions"),
-            sa.select(sa.func.count(Escalation.id))
-            .where(Escalation.visit_id == Visit.id)
+            sa.select(Region.code)
+            .where(Region.id == Center.region_id)
             .scalar_subquery()
-            .label("escalation_count"),
+            .label("region_code"),
         )
         .join(Center, Center.id == Visit.center_id)
         .join(Vehicle, Vehicle.id == Visit.vehicle_id)
@@ -269,3 +270,29 @@ def as_date(value: str | date | None) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(value)
+
+
+def visit_with_revisions() -> sa.Select[Visit]:
+    return sa.select(Visit).options(
+        selectinload(Visit.center).selectinload(Center.region),
+        selectinload(Visit.vehicle).selectinload(Vehicle.coverages),
+        selectinload(Visit.diagnoses),
+        selectinload(Visit.estimates).selectinload(Estimate.lines),
+        selectinload(Visit.warranty_decisions),
+        selectinload(Visit.status_changes),
+    )
+
+
+def visible_to(user: User) -> sa.ColumnElement[bool]:
+    """The filter on visits that a user may see: own, center, region or all."""
+    return access.owned_filter(user, customer_id=Visit.customer_id, center_id=Visit.center_id)
+
+
+def get_visit(session: Session, *, viewer: User, visit_id: int) -> Visit:
+    """The visit, if the viewer may see it. Raises VisitNotFound (also for others' visits)."""
+    visit = session.scalars(
+        visit_with_revisions().where(Visit.id == visit_id, visible_to(viewer))
+    ).first()
+    if visit is None:
+        raise VisitNotFound("visit not found")
+    return visit

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path, Query, Response
-from pydantic import BaseModel
+from fastapi import Path, Response
 
 from direkte.auth.deps import CurrentUser, IntegrationActor, authenticated_router
+from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
 from direkte.kit.errors import ERROR_RESPONSES
 from direkte.money import MoneyOut
@@ -20,13 +20,10 @@ from direkte.visits.schemas import (
     EstimateCreate,
     EstimateCreated,
     EstimateOut,
-    VisitOut,
-    VisitPage,
     VisitUpsert,
     VisitUpserted,
     WarrantyDecisionCreate,
     estimate_out,
-    visit_out,
 )
 
 integration = authenticated_router(
@@ -35,7 +32,7 @@ integration = authenticated_router(
 customer = authenticated_router(tags=["visits"], responses=ERROR_RESPONSES)
 
 ExternalId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
-RowId = Annotated[int, Path(ge=1, le=service.MAX_ID)]
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The visit's status does not allow this"}
 }
@@ -107,41 +104,6 @@ def add_warranty_decision(
     )
     session.commit()
     return CreatedRef(id=decision.id)
-
-
-def _json(model: BaseModel, status_code: int = 200) -> Response:
-    # The model is already validated; answering with its JSON spares FastAPI a second
-    # validation of the whole tree against the response model (the hot read path).
-    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
-
-
-@customer.get("/me/visits", response_model=VisitPage)
-def list_my_visits(
-    session: SessionDep,
-    clock: ClockDep,
-    user: CurrentUser,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> Response:
-    """The caller's visits, newest first (staff: the visits of their center or region)."""
-    views, next_cursor = service.view_visits(
-        session, clock, viewer=user, limit=limit, cursor=cursor
-    )
-    session.commit()
-    return _json(
-        VisitPage(
-            items=[visit_out(v.doc, v.contacts, v.escalations, clock.now()) for v in views],
-            next_cursor=next_cursor,
-        )
-    )
-
-
-@customer.get("/visits/{visit_id}", response_model=VisitOut)
-def get_visit(visit_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser) -> Response:
-    """One visit with its revisions, escalations and manager contacts."""
-    view = service.view_visit(session, clock, viewer=user, visit_id=visit_id)
-    session.commit()
-    return _json(visit_out(view.doc, view.contacts, view.escalations, clock.now()))
 
 
 @customer.post("/visits/{visit_id}/estimates/{estimate_id}/approve", responses=CONFLICT)

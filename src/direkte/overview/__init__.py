@@ -1,0 +1,1 @@
+"""The reads that join visits and escalations, above both domains."""

@@ -1,0 +1,250 @@
+"""Who may act on a case, and what each role sees around it (direkte/access.py; DESIGN §1,
+§3, §4): the defects found by probing as an outsider, each pinned here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from direkte.clock import FixedClock
+from direkte.escalations.models import Category, Escalation, EscalationMessage, EscalationStatus
+from direkte.network.models import User
+from tests.conftest import T0
+from tests.escalations.conftest import Case, World, error_code
+from tests.factories import make_vin
+
+KARI, PER, LARS, SIV, OLA = (
+    "kari@example.no",
+    "per@example.no",
+    "lars@example.no",
+    "siv@example.no",
+    "ola@example.no",
+)
+OPS = "ops@example.no"
+THREAT = "Fiks bilen, ellers kommer jeg og stikker deg ned"
+
+
+def resolve(world: World, case_id: int, email: str, **changes: Any) -> Any:
+    version = world.get(case_id, OLA).json()["version"]
+    body = {"outcome": "revised", "amount_delta": "-500", "note": "Fixed at our cost"}
+    return world.act(case_id, "resolve", email, {**body, "version": version, **changes})
+
+
+def appeal(world: World, case_id: int) -> Any:
+    response = world.act(case_id, "appeal", OLA, {"reason": "The regional manager should see"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+class TestActingBelongsToTheTier:
+    def test_advisor_cannot_act_on_a_tier_1_case(self, world: World, case: Case) -> None:
+        for action, body in (("acknowledge", None), ("notes", {"body": "Mine now"})):
+            response = world.act(case.id, action, SIV, body)
+            assert response.status_code == 403, response.text
+            assert error_code(response) == "not_case_handler"
+        refused = resolve(world, case.id, SIV, outcome="goodwill", amount_delta="-99999")
+        assert refused.status_code == 403
+        assert error_code(refused) == "not_case_handler"
+        assert world.get(case.id, OLA).json()["status"] == "open"
+
+    def test_deputy_and_regional_manager_may_act(self, world: World, case: Case) -> None:
+        assert world.act(case.id, "acknowledge", PER).status_code == 200
+        assert resolve(world, case.id, LARS).status_code == 200
+
+    def test_ops_moderate_but_do_not_act(self, world: World, case: Case) -> None:
+        assert world.get(case.id, OPS).status_code == 200
+        response = world.act(case.id, "acknowledge", OPS)
+        assert response.status_code == 403
+        assert error_code(response) == "not_case_handler"
+
+    def test_local_manager_cannot_resolve_the_appeal_of_his_outcome(
+        self, world: World, case: Case, clock: FixedClock
+    ) -> None:
+        assert resolve(world, case.id, KARI).status_code == 200
+        clock.advance(timedelta(hours=1))
+        appealed = appeal(world, case.id)
+        assert (appealed["tier"], appealed["assignee"]["name"]) == (2, "Lars Berg")
+        response = resolve(world, case.id, KARI, outcome="upheld", amount_delta="0")
+        assert response.status_code == 403
+        assert error_code(response) == "not_case_handler"
+        assert world.get(case.id, OLA).json()["status"] == "open"
+
+    def test_nobody_resolves_an_appeal_against_their_own_outcome(
+        self, world: World, case: Case, clock: FixedClock
+    ) -> None:
+        # The regional manager stepped in at tier 1; the appeal then goes to him.
+        assert resolve(world, case.id, LARS).status_code == 200
+        clock.advance(timedelta(hours=1))
+        appeal(world, case.id)
+        response = resolve(world, case.id, LARS, outcome="upheld", amount_delta="0")
+        assert response.status_code == 403
+        assert error_code(response) == "own_outcome"
+
+
+class TestMoneyInDispute:
+    def test_delta_larger_than_the_estimate_is_refused(self, world: World, case: Case) -> None:
+        estimate = world.client.post(
+            "/api/v1/integration/visits/RO-1/estimates",
+            json={
+                "lines": [
+                    {"kind": "part", "description": "Pads", "quantity": "1", "unit_price": "9000"}
+                ],
+                "currency": "NOK",
+                "reason": "Pads and discs",
+            },
+            headers={"X-API-Key": world.key},
+        )
+        assert estimate.status_code == 201, estimate.text
+        response = resolve(world, case.id, KARI, outcome="goodwill", amount_delta="-99999")
+        assert response.status_code == 422
+        assert error_code(response) == "validation_error"
+        assert response.json()["error"]["details"][0]["field"] == "amount_delta"
+        assert resolve(world, case.id, KARI, outcome="goodwill", amount_delta="-9000").is_success
+
+
+class TestHeldCases:
+    @pytest.fixture
+    def held(self, world: World) -> int:
+        visit_id, diagnosis_id = world.visit(), world.diagnosis()
+        response = world.escalate(visit_id, diagnosis_id, reason=THREAT)
+        assert response.json()["status"] == "held"
+        return int(response.json()["id"])
+
+    @pytest.mark.parametrize("email", [KARI, PER, SIV, LARS])
+    def test_center_staff_neither_read_nor_write_it(
+        self, world: World, held: int, email: str
+    ) -> None:
+        assert error_code(world.get(held, email)) == "escalation_not_found"
+        response = world.act(held, "messages", email, {"body": "Hello?"})
+        assert response.status_code == 404
+        assert error_code(response) == "escalation_not_found"
+
+    def test_visit_shows_it_to_the_customer_and_ops_only(self, world: World, held: int) -> None:
+        visit_id = world.get(held, OLA).json()["visit_id"]
+
+        def cases(email: str) -> list[int]:
+            got = world.client.get(f"/api/v1/visits/{visit_id}", headers=world.as_(email))
+            return [c["id"] for c in got.json()["escalations"]]
+
+        assert cases(OLA) == cases(OPS) == [held]
+        assert cases(KARI) == []
+
+    def test_customer_may_withdraw_but_not_write(self, world: World, held: int) -> None:
+        written = world.act(held, "messages", OLA, {"body": "More details"})
+        assert written.status_code == 409
+        assert error_code(written) == "invalid_transition"
+        assert world.act(held, "withdraw", OLA).json()["status"] == "withdrawn"
+
+
+class TestFolding:
+    def test_twenty_identical_requests_add_one_message(
+        self, world: World, case: Case, session: Session
+    ) -> None:
+        for _ in range(20):
+            again = world.escalate(case.visit_id, case.subject_id)
+            assert again.status_code == 200
+            assert again.json()["folded"] is True
+        bodies = session.scalars(
+            sa.select(EscalationMessage.body).where(EscalationMessage.escalation_id == case.id)
+        ).all()
+        assert len(bodies) == 1
+
+
+class TestContext:
+    def test_inbox_shows_only_the_customers_own_earlier_visits(self, world: World) -> None:
+        vin = make_vin()
+        vehicle = {"vin": vin, "model": "Model 3", "model_year": 2021, "odometer_km": 42000}
+        # The previous owner's visit, at a center in another region.
+        world.visit(
+            "RO-OLD",
+            center="CPH-01",
+            customer_email="eva@example.no",
+            vehicle=vehicle,
+            concern="Previous owner's private complaint",
+            checked_in_at="2026-10-01T08:05:00+02:00",
+        )
+        world.visit("RO-EARLIER", vehicle=vehicle, concern="Ola's earlier visit")
+        visit_id = world.visit("RO-1", vehicle=vehicle)
+        assert world.escalate(visit_id, world.diagnosis("RO-1")).status_code == 201
+        inbox = world.client.get("/api/v1/inbox", headers=world.as_(KARI)).json()
+        earlier = inbox["items"][0]["context"]["earlier_visits"]
+        assert [e["concern"] for e in earlier] == ["Ola's earlier visit"]
+
+    def test_contacts_follow_the_policys_window(self, world: World, clock: FixedClock) -> None:
+        published = world.client.put(
+            "/api/v1/policy",
+            json={"document": {"global": {"escalation_window_days": 3}}, "version": 0},
+            headers=world.as_(OPS),
+        )
+        assert published.status_code == 200, published.text
+        closed_at = (clock.now() - timedelta(days=10)).isoformat()
+        visit_id = world.visit(status="closed", closed_at=closed_at)
+        shown = world.client.get(f"/api/v1/visits/{visit_id}", headers=world.as_(OLA)).json()
+        assert shown["escalation_contacts"] == []
+        recent = world.visit("RO-2", status="closed", closed_at=clock.now().isoformat())
+        shown = world.client.get(f"/api/v1/visits/{recent}", headers=world.as_(OLA)).json()
+        assert len(shown["escalation_contacts"]) == 2
+
+
+class TestInboxStatements:
+    """A page of the inbox costs the same number of statements whatever its size."""
+
+    def _fill(self, world: World, session: Session, n: int) -> None:
+        vehicle = {"vin": make_vin(), "model": "Model 3", "model_year": 2021, "odometer_km": 1}
+        kari = session.scalars(sa.select(User).where(User.email == KARI)).one()
+        ola = session.scalars(sa.select(User).where(User.email == OLA)).one()
+        for i in range(n):
+            visit_id = world.visit(f"RO-N{i}", vehicle=vehicle)
+            session.add(
+                Escalation(
+                    visit_id=visit_id,
+                    customer_id=ola.id,
+                    center_id=kari.center_id,
+                    category=Category.diagnosis,
+                    subject_id=1,
+                    reason=f"Case {i}",
+                    status=EscalationStatus.open,
+                    tier=1,
+                    assignee_id=kari.id,
+                    version=1,
+                    created_at=T0,
+                    updated_at=T0,
+                    currency="NOK",
+                    guardrail={
+                        "decision": "route",
+                        "tier": 1,
+                        "policy_version": "0",
+                        "rules": [],
+                        "explanation": "Kari answers",
+                    },
+                    sla_next_due=T0 + timedelta(hours=i),
+                )
+            )
+        session.flush()
+
+    def _statements(self, world: World, session: Session, limit: int) -> tuple[int, int]:
+        headers = world.as_(KARI)
+        seen: list[str] = []
+        connection = session.connection()
+
+        def count(*args: Any) -> None:
+            seen.append(args[2])
+
+        sa.event.listen(connection, "before_cursor_execute", count)
+        try:
+            page = world.client.get(f"/api/v1/inbox?limit={limit}", headers=headers).json()
+        finally:
+            sa.event.remove(connection, "before_cursor_execute", count)
+        return len(page["items"]), len(seen)
+
+    def test_statements_do_not_grow_with_the_page(self, world: World, session: Session) -> None:
+        self._fill(world, session, 50)
+        items_5, statements_5 = self._statements(world, session, 5)
+        items_50, statements_50 = self._statements(world, session, 50)
+        assert (items_5, items_50) == (5, 50)
+        assert statements_50 == statements_5
+        assert statements_50 <= 12
