@@ -20,12 +20,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from direkte.analytics.backtest import backtest_policy, report_lines
 from direkte.clock import FixedClock
 from direkte.db import make_engine, make_sessionmaker, upgrade_database
 from direkte.demo.generator import load_demo
 from direkte.demo.history import load_history
 from direkte.guardrails.policy import default_document
-from direkte.policy.backtest import backtest_policy, report_lines
 
 BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)

@@ -309,8 +309,8 @@ def _parse_instant(text: str, hint: str) -> datetime:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def policy_backtest(file: Path, date_from: str, date_to: str, as_json: bool) -> None:
     """Run the policy document in FILE (YAML or JSON) over the recorded requests."""
+    from direkte.analytics.backtest import backtest_policy, report_lines
     from direkte.guardrails.policy import validate_document
-    from direkte.policy.backtest import backtest_policy, report_lines
     from direkte.policy.schemas import BacktestOut
 
     start, end = _parse_instant(date_from, "--from"), _parse_instant(date_to, "--to")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from direkte.audit.models import AuditEvent
 from direkte.clock import FixedClock
+from direkte.escalations import appends, opening
 from direkte.escalations.models import EscalationEvent, EscalationMessage, EscalationRequest
 from direkte.notifications.models import OutboxEvent
 from tests.factories import login, make_api_key, make_network, push_visit
@@ -110,10 +111,19 @@ def test_open_acknowledge_resolve_rate(
 
 
 def test_a_new_case_is_written_with_the_five_rows_that_name_it(
-    client: TestClient, visit: dict[str, int], session: Session
+    client: TestClient, visit: dict[str, int], session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # On PostgreSQL the six rows go in one statement (escalations/appends.py), on
-    # SQLite one by one: the same rows either way.
+    # SQLite one by one: the same rows either way, as long as the opening's rows are
+    # what the single statement writes (checked here, not on every request).
+    checked: list[appends.NewCase] = []
+
+    def insert_checked(session: Session, rows: appends.NewCase) -> int:
+        appends.check_new_case(rows)
+        checked.append(rows)
+        return appends.insert_new_case(session, rows)
+
+    monkeypatch.setattr(opening, "insert_new_case", insert_checked)
     customer = login(client, "ola@example.no")
     created = client.post(
         f"/api/v1/visits/{visit['visit_id']}/escalations",
@@ -125,6 +135,7 @@ def test_a_new_case_is_written_with_the_five_rows_that_name_it(
         headers=customer,
     )
     assert created.status_code == 201, created.text
+    assert len(checked) == 1
     case_id = created.json()["id"]
     request = session.execute(
         sa.select(
@@ -156,3 +167,16 @@ def test_a_new_case_is_written_with_the_five_rows_that_name_it(
     assert outbox.aggregate_id == case_id
     assert outbox.payload == {"escalation_id": case_id, "status": "open", "tier": 1}
     assert len(outbox.recipients) == 2  # the customer and the local manager
+
+
+def test_rows_disagreeing_with_the_case_are_refused_by_the_check() -> None:
+    rows = appends.NewCase(
+        case={"version": 1, "reason": "A", "outcome": "upheld"},
+        request={},
+        message={},
+        event={},
+        audit={},
+        outbox={},
+    )
+    with pytest.raises(ValueError, match="does not set"):
+        appends.check_new_case(rows)

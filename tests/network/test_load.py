@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from direkte.audit.models import AuditEvent
 from direkte.audit.service import Actor
-from direkte.auth.service import verify_password
 from direkte.cli import main
 from direkte.clock import FixedClock
 from direkte.db import make_engine
 from direkte.network.models import Center, Program, Region, Role, User
+from direkte.network.passwords import verify_password
 from direkte.network.service import NetworkFileInvalid, load_network
 from tests.factories import PASSWORD, network_doc
 

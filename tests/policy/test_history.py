@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
+from direkte.analytics.backtest import run_backtest
 from direkte.audit.service import Actor
 from direkte.cli import main
 from direkte.clock import FixedClock
@@ -20,7 +21,6 @@ from direkte.escalations.models import Escalation, EscalationRequest
 from direkte.guardrails.engine import Facts, evaluate
 from direkte.guardrails.policy import DEFAULT_POLICY, default_document
 from direkte.network.service import load_network
-from direkte.policy.backtest import run_backtest
 from direkte.visits import service as visits
 from direkte.visits.schemas import DiagnosisCreate, EstimateCreate, EstimateLineIn, VisitUpsert
 from tests.conftest import T0

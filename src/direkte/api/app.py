@@ -9,6 +9,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
 
 from direkte import __version__
+from direkte.analytics.routes import router as analytics_router
 from direkte.api.admission import AdmissionMiddleware
 from direkte.auth.deps import current_caller, public
 from direkte.auth.routes import router as auth_router
@@ -58,6 +59,7 @@ def create_app(
         visits_router,
         escalations_router,
         policy_router,
+        analytics_router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

@@ -10,8 +10,6 @@ from typing import Any
 
 import jwt
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from direkte.audit.service import Actor, record_event
@@ -19,11 +17,7 @@ from direkte.auth.models import ApiKey
 from direkte.clock import Clock
 from direkte.errors import Conflict, NotAuthenticated, NotFound
 from direkte.network.models import User
-
-# OWASP's argon2id baseline (19 MiB, 2 passes): about 15 ms a hash here.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
-# Verifying against this keeps unknown e-mails as slow as wrong passwords.
-_DUMMY_HASH = _hasher.hash("direkte-timing-equalizer")
+from direkte.network.passwords import DUMMY_HASH, verify_password
 
 
 class InvalidCredentials(NotAuthenticated):
@@ -36,17 +30,6 @@ class InvalidToken(NotAuthenticated):
 
 class ApiKeyExists(Conflict):
     code = "api_key_exists"
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +47,7 @@ def issue_token(
     """
     user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
     if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(DUMMY_HASH, password)
         raise InvalidCredentials("wrong e-mail or password")
     if not verify_password(user.password_hash, password):
         raise InvalidCredentials("wrong e-mail or password")

@@ -30,13 +30,6 @@ class InvalidIdempotencyKey(BadRequest):
     code = "invalid_idempotency_key"
 
 
-async def request_json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        return None
-
-
 def run_idempotent(
     session: Session,
     *,

@@ -27,7 +27,6 @@ class Role(enum.StrEnum):
 
 
 STAFF_ROLES = frozenset(Role) - {Role.customer}
-CENTER_ROLES = frozenset({Role.service_advisor, Role.local_manager})
 
 
 class Region(Base):

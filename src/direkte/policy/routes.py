@@ -11,10 +11,9 @@ from direkte.auth.deps import OpsUser, authenticated_router, current_ops
 from direkte.guardrails.policy import json_schema
 from direkte.kit.deps import ClockDep, SessionDep
 from direkte.kit.errors import ERROR_RESPONSES
-from direkte.policy import backtest, service
+from direkte.kit.pagination import decode_cursor, encode_cursor
+from direkte.policy import service
 from direkte.policy.schemas import (
-    BacktestCreate,
-    BacktestOut,
     PolicyOut,
     PolicyUpdate,
     PolicyVersionPage,
@@ -62,15 +61,15 @@ def get_policy_schema() -> dict[str, Any]:
 def list_policy_versions(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,9}$")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> PolicyVersionPage:
     """Every published version, newest first (version 0 is the built-in default)."""
-    rows = service.list_versions(session, limit=limit + 1, before=int(cursor) if cursor else None)
+    rows = service.list_versions(session, limit=limit + 1, before=decode_cursor(cursor))
     more = len(rows) > limit
     rows = rows[:limit]
     return PolicyVersionPage(
         items=[PolicyOut.of(r) for r in rows],
-        next_cursor=str(rows[-1].version) if more and rows else None,
+        next_cursor=encode_cursor(rows[-1].version) if more and rows else None,
     )
 
 
@@ -80,15 +79,3 @@ def get_policy_version(
 ) -> PolicyOut:
     """One published version."""
     return PolicyOut.of(service.get_version(session, version=version))
-
-
-@router.post(
-    "/backtest",
-    responses={422: {"description": "An invalid policy (`invalid_policy`) or time range"}},
-)
-def backtest_policy(body: BacktestCreate, session: SessionDep) -> BacktestOut:
-    """Run a candidate policy over the recorded requests, beside the current policy."""
-    report = backtest.backtest_policy(
-        session, document=body.policy, date_from=body.date_from, date_to=body.date_to
-    )
-    return BacktestOut.model_validate(report)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -264,12 +264,6 @@ def read_visits(
 
 def as_decimal(text: Decimal | str | int) -> Decimal:
     return Decimal(str(text))
-
-
-def as_date(value: str | date | None) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value)
 
 
 def visit_with_revisions() -> sa.Select[Visit]:
