@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Stri
 
 from direkte.escalations.models import Escalation
 from direkte.escalations.schemas import EscalationOut, escalation_out
-from direkte.fields import Code, Currency, RowRef, Vin
+from direkte.fields import AmountText, Code, Currency, Quantity, RowRef, Vin
 from direkte.money import MoneyOut
 from direkte.visits.contacts import Contact
 from direkte.visits.models import (
@@ -21,12 +21,6 @@ from direkte.visits.models import (
 )
 from direkte.visits.read import VisitDoc, as_decimal, parse_time
 
-AmountText = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^-?\d{1,13}(\.\d{1,4})?$")
-]
-QuantityText = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^\d{1,8}(\.\d{1,3})?$")
-]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 TroubleCode = Annotated[
@@ -78,7 +72,7 @@ class DiagnosisCreate(_In):
 class EstimateLineIn(_In):
     kind: LineKind
     description: ShortText
-    quantity: QuantityText
+    quantity: Quantity
     unit_price: AmountText
 
 
