@@ -12,10 +12,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from direkte import money
 from direkte.fields import (
+    AmountText,
     BusinessHours,
     Country,
     Currency,
+    DecimalNumber,
     Phone,
+    Quantity,
     TimeZoneName,
     Vin,
     check_business_hours,
@@ -194,7 +197,18 @@ class TestBusinessHours:
         assert "mon:" in str(info.value)
         assert "xyz:" in str(info.value)
 
-    @pytest.mark.parametrize("text", ["8-16", "08:00", "08:00-16", "0800-1600", "08.00-16.00"])
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "8-16",
+            "08:00",
+            "08:00-16",
+            "0800-1600",
+            "08.00-16.00",
+            "08:00-16:00x",
+            "\u0660\u0668:00-16:00",  # Arabic-Indic 08: int() would read 8
+        ],
+    )
     def test_bad_format_refused(self, text: str) -> None:
         with pytest.raises(ValueError, match="HH:MM-HH:MM"):
             check_business_hours({"mon": [text]})
@@ -258,12 +272,123 @@ class TestMinorUnits:
         assert money.minor_units(currency) == units
 
 
+# Strings Python's Decimal() accepts that are not the contract's decimal string
+# (-?digits(.digits)?, ASCII digits only).
+NOT_PLAIN_DECIMALS = [
+    "\u0661\u0662\u0663",  # Arabic-Indic 123
+    "\u0967\u0968",  # Devanagari 12
+    "\uff11\uff12",  # fullwidth 12
+    "NaN",
+    "nan",
+    "sNaN",
+    "Infinity",
+    "-inf",
+    "1e3",
+    "1E-2",
+    "1_000",
+    " 5",
+    "5 ",
+    "5\n",
+    "+5",
+    ".5",
+    "5.",
+    "--5",
+]
+
+
+class TestPlainDecimal:
+    @pytest.mark.parametrize("text", ["0", "5", "-5", "123.40", "-0.01", "0012.5"])
+    def test_plain_decimals(self, text: str) -> None:
+        assert money.is_plain_decimal(text)
+
+    @pytest.mark.parametrize("text", NOT_PLAIN_DECIMALS)
+    def test_everything_else(self, text: str) -> None:
+        assert not money.is_plain_decimal(text)
+
+
+class TestAmountText:
+    @pytest.mark.parametrize("text", ["123.40", "-25.50", "0", "9999999999999.9999"])
+    def test_decimal_strings_kept_as_sent(self, text: str) -> None:
+        assert TypeAdapter(AmountText).validate_json(f'"{text}"') == text
+
+    @pytest.mark.parametrize("text", NOT_PLAIN_DECIMALS)
+    def test_odd_strings_refused(self, text: str) -> None:
+        with pytest.raises(ValidationError, match="not a decimal number"):
+            TypeAdapter(AmountText).validate_python(text)
+
+    @pytest.mark.parametrize("text", ["12345678901234", "1.23456"])
+    def test_too_many_digits_refused(self, text: str) -> None:
+        with pytest.raises(ValidationError, match="at most 13 digits"):
+            TypeAdapter(AmountText).validate_python(text)
+
+    @pytest.mark.parametrize("raw", ["123", "1.5", "null", "true"])
+    def test_json_numbers_refused(self, raw: str) -> None:
+        # In requests an amount is a decimal string (API.md), never a JSON number.
+        with pytest.raises(ValidationError):
+            TypeAdapter(AmountText).validate_json(raw)
+
+    def test_schema_is_a_string_with_the_ascii_pattern(self) -> None:
+        schema = TypeAdapter(AmountText).json_schema()
+        assert schema["type"] == "string"
+        assert schema["pattern"] == r"^-?[0-9]{1,13}(\.[0-9]{1,4})?$"
+
+
+class TestQuantity:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [("4", "4"), ("0", "0"), ("99999999", "99999999"), ('"1.5"', "1.5"), ('"0.333"', "0.333")],
+    )
+    def test_json_integer_or_decimal_string(self, raw: str, expected: str) -> None:
+        assert TypeAdapter(Quantity).validate_json(raw) == expected
+
+    @pytest.mark.parametrize("raw", ["1.5", "4.0", "1e3"])
+    def test_json_float_refused(self, raw: str) -> None:
+        with pytest.raises(ValidationError, match="not a float"):
+            TypeAdapter(Quantity).validate_json(raw)
+
+    @pytest.mark.parametrize("raw", ["true", "null", "[1]", '{"q": 1}'])
+    def test_other_json_refused(self, raw: str) -> None:
+        with pytest.raises(ValidationError, match="JSON integer"):
+            TypeAdapter(Quantity).validate_json(raw)
+
+    @pytest.mark.parametrize("text", NOT_PLAIN_DECIMALS)
+    def test_odd_strings_refused(self, text: str) -> None:
+        with pytest.raises(ValidationError, match="not a decimal number"):
+            TypeAdapter(Quantity).validate_python(text)
+
+    @pytest.mark.parametrize("raw", ["-1", '"-1"', "100000000", '"1.2345"'])
+    def test_negative_or_too_long_refused(self, raw: str) -> None:
+        with pytest.raises(ValidationError, match="at most 8 digits"):
+            TypeAdapter(Quantity).validate_json(raw)
+
+    def test_schema_is_an_integer_or_a_decimal_string(self) -> None:
+        schema = TypeAdapter(Quantity).json_schema()
+        assert schema["anyOf"] == [
+            {"type": "integer", "minimum": 0, "maximum": 99_999_999},
+            {"type": "string", "pattern": r"^[0-9]{1,8}(\.[0-9]{1,3})?$"},
+        ]
+
+
+class TestDecimalNumber:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [("5000", Decimal(5000)), ('"5000"', Decimal(5000)), ("12.5", Decimal("12.5"))],
+    )
+    def test_json_number_or_decimal_string(self, raw: str, expected: Decimal) -> None:
+        assert TypeAdapter(DecimalNumber).validate_json(raw) == expected
+
+    @pytest.mark.parametrize("text", NOT_PLAIN_DECIMALS)
+    def test_odd_strings_refused(self, text: str) -> None:
+        with pytest.raises(ValidationError, match="not a decimal number"):
+            TypeAdapter(DecimalNumber).validate_python(text)
+
+
 class TestParseAmount:
     @pytest.mark.parametrize(
         ("text", "currency", "expected"),
         [
             ("123.40", "NOK", Decimal("123.40")),
-            (" 5 ", "NOK", Decimal("5")),
+            ("5", "NOK", Decimal("5")),
             ("-0.01", "NOK", Decimal("-0.01")),
             ("100", "JPY", Decimal("100")),
             ("1.234", "KWD", Decimal("1.234")),
@@ -295,6 +420,16 @@ class TestParseAmount:
     def test_not_a_number_refused(self, text: str) -> None:
         with pytest.raises(ValueError, match="decimal"):
             money.parse_amount(text, "NOK")
+
+    @pytest.mark.parametrize("text", NOT_PLAIN_DECIMALS)
+    def test_only_plain_ascii_decimals(self, text: str) -> None:
+        # Decimal() reads all of these; the contract's decimal string is none of them.
+        with pytest.raises(ValueError, match="not a decimal number"):
+            money.parse_amount(text, "NOK")
+
+    def test_non_finite_decimal_refused(self) -> None:
+        with pytest.raises(ValueError, match="not a finite number"):
+            money.parse_amount(Decimal("NaN"), "NOK")
 
     def test_too_large_refused(self) -> None:
         with pytest.raises(ValueError, match="too large"):

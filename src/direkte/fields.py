@@ -1,16 +1,18 @@
-"""Value types checked at the edge: VIN, E.164 phone, time zone, currency, language."""
+"""Value types checked at the edge: VIN, E.164 phone, time zone, currency, language,
+and the decimals clients send (amounts, quantities)."""
 
 from __future__ import annotations
 
 import re
 from datetime import time
+from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
 from babel import Locale
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, StringConstraints
 
 from direkte import money
 
@@ -125,12 +127,13 @@ Code = Annotated[
     ),
 ]
 
-_INTERVAL_RE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_INTERVAL_RE = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})")
 
 
 def parse_interval(text: str) -> tuple[time, time]:
     """Parse ``HH:MM-HH:MM``; the end may be 24:00 (midnight)."""
-    match = _INTERVAL_RE.match(text.strip())
+    # ASCII digits only: int() would read other scripts' digits too.
+    match = _INTERVAL_RE.fullmatch(text.strip())
     if not match:
         raise ValueError(f"{text!r} is not HH:MM-HH:MM")
     h1, m1, h2, m2 = (int(g) for g in match.groups())
@@ -170,3 +173,77 @@ def check_business_hours(value: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 BusinessHours = Annotated[dict[str, list[str]], AfterValidator(check_business_hours)]
+
+
+# ---- decimals as clients send them -------------------------------------------------
+# The contract's decimal string is money.is_plain_decimal (ASCII digits, an optional
+# minus and point; no exponent, NaN, Infinity, "_", "+", spaces or other scripts'
+# digits); the types below add each field's size. Amounts are only strings: their
+# decimal places depend on the currency, checked by money.parse_amount in the service.
+
+
+def _decimal_pattern(*, digits: int, places: int, signed: bool) -> str:
+    sign = "-?" if signed else ""
+    return rf"^{sign}[0-9]{{1,{digits}}}(\.[0-9]{{1,{places}}})?$"
+
+
+AMOUNT_PATTERN = _decimal_pattern(digits=13, places=4, signed=True)
+QUANTITY_PATTERN = _decimal_pattern(digits=8, places=3, signed=False)
+_AMOUNT_RE = re.compile(AMOUNT_PATTERN)
+_QUANTITY_RE = re.compile(QUANTITY_PATTERN)
+
+
+def check_amount_text(value: str) -> str:
+    """An amount as a decimal string: ``-?digits(.digits)?``, 13 digits and 4 places at most."""
+    if not money.is_plain_decimal(value):
+        raise ValueError(f"not a decimal number: write {money.PLAIN_DECIMAL_HINT}")
+    if _AMOUNT_RE.fullmatch(value) is None:
+        raise ValueError("at most 13 digits before the point and 4 after it")
+    return value
+
+
+def check_quantity(value: object) -> str:
+    """A quantity as a JSON integer (``4``) or a decimal string (``"1.5"``), as text.
+
+    A JSON float (``1.5``) is refused: binary floats do not hold decimal quantities
+    exactly, and the contract asks for a string where there is a fraction.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        if isinstance(value, float | Decimal):
+            raise ValueError('a JSON integer (4) or a decimal string ("1.5"), not a float')
+        raise ValueError('a JSON integer (4) or a decimal string ("1.5")')
+    text = str(value) if isinstance(value, int) else value
+    if isinstance(value, str) and not money.is_plain_decimal(value):
+        raise ValueError(f"not a decimal number: write {money.PLAIN_DECIMAL_HINT}")
+    if _QUANTITY_RE.fullmatch(text) is None:
+        raise ValueError("0 or more, at most 8 digits before the point and 3 after it")
+    return text
+
+
+def _plain_if_text(value: object) -> object:
+    if isinstance(value, str) and not money.is_plain_decimal(value):
+        raise ValueError(f"not a decimal number: write {money.PLAIN_DECIMAL_HINT}")
+    return value
+
+
+# Documents (the guardrail policy) take JSON/YAML numbers as well as decimal strings.
+DecimalNumber = Annotated[Decimal, BeforeValidator(_plain_if_text)]
+AmountText = Annotated[
+    str,
+    AfterValidator(check_amount_text),
+    Field(
+        json_schema_extra={"pattern": AMOUNT_PATTERN},
+        description='a decimal string in ASCII digits, e.g. "123.40" or "-5"',
+    ),
+]
+Quantity = Annotated[
+    str,
+    PlainValidator(
+        check_quantity,
+        json_schema_input_type=(
+            Annotated[int, Field(ge=0, le=99_999_999)]
+            | Annotated[str, StringConstraints(pattern=QUANTITY_PATTERN)]
+        ),
+    ),
+    Field(description='a JSON integer (4) or a decimal string in ASCII digits ("1.5")'),
+]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from babel.numbers import get_currency_precision, list_currencies
@@ -28,14 +29,33 @@ def minor_units(currency: str) -> int:
     return int(get_currency_precision(currency))
 
 
+# What the contract means by a decimal string: an optional minus, ASCII digits, and
+# optionally a point followed by ASCII digits. Python's Decimal() (and a regex \d)
+# would also take other scripts' digits (Arabic-Indic 123), NaN, Infinity, "1_000",
+# "1e3", "+1", ".5" and surrounding spaces; none of them is a price a dealer sends.
+_PLAIN_DECIMAL_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+PLAIN_DECIMAL_HINT = 'a plain decimal string of ASCII digits, like "123.40" or "-5"'
+
+
+def is_plain_decimal(text: str) -> bool:
+    """True for ``-?digits(.digits)?`` in ASCII digits, with nothing around it."""
+    # fullmatch: "$" alone would let a trailing newline through.
+    return _PLAIN_DECIMAL_RE.fullmatch(text) is not None
+
+
 def parse_amount(text: str | int | Decimal, currency: str) -> Decimal:
-    """Parse an amount, refusing floats' cousins: NaN, infinities and excess decimals."""
-    try:
-        value = Decimal(str(text).strip())
-    except InvalidOperation:
-        raise ValueError("not a decimal number") from None
-    if not value.is_finite():
-        raise ValueError("not a finite number")
+    """Parse an amount: a plain decimal string (or an int or finite Decimal) within the
+    currency's minor units. Refuses NaN, infinities, exponents, non-ASCII digits."""
+    if isinstance(text, str):
+        if not is_plain_decimal(text):
+            raise ValueError(f"not a decimal number: write {PLAIN_DECIMAL_HINT}")
+        value = Decimal(text)
+    elif isinstance(text, bool):
+        raise ValueError("not a decimal number")
+    else:
+        value = Decimal(text)
+        if not value.is_finite():
+            raise ValueError("not a finite number")
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)
     if -exponent > minor_units(currency):

@@ -329,6 +329,18 @@ class TestTransitions:
         assert [d["field"] for d in response.json()["error"]["details"]] == ["amount_delta"]
         assert world.get(case.id, KARI).json()["status"] == "open"
 
+    @pytest.mark.parametrize(
+        "amount", ["-\u0665\u0660\u0660", "NaN", "-Infinity", "-5e2", "-1_000", " -500"]
+    )
+    def test_odd_amount_delta_is_422(self, world: World, case: Case, amount: str) -> None:
+        # Arabic-Indic -500: Python's Decimal() would read it as -500.
+        response = resolve(world, case.id, 1, amount_delta=amount)
+        assert response.status_code == 422
+        assert error_code(response) == "validation_error"
+        [detail] = response.json()["error"]["details"]
+        assert (detail["field"], detail["location"]) == ("amount_delta", "body")
+        assert world.get(case.id, KARI).json()["status"] == "open"
+
     def test_resolve_records_outcome_and_money_delta(self, world: World, case: Case) -> None:
         response = resolve(world, case.id, 1)
         assert response.status_code == 200, response.text

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from direkte.auth.service import revoke_api_key
 from direkte.clock import FixedClock
+from direkte.fields import AMOUNT_PATTERN, QUANTITY_PATTERN
 from direkte.visits.models import Estimate, Vehicle, Visit, VisitStatusChange
 from tests.factories import login, make_api_key, make_network, make_vin, network_doc, push_visit
 from tests.visits.helpers import (
@@ -407,6 +408,24 @@ def estimate(*lines: dict[str, str], **extra: Any) -> dict[str, Any]:
     return {"lines": list(lines), "reason": "initial", **extra}
 
 
+# Strings Python's Decimal() reads that are not the contract's decimal string
+# (-?digits(.digits)?, ASCII digits only): refused wherever a decimal string is taken.
+ODD_DECIMALS = [
+    "\u0661\u0662\u0663",  # Arabic-Indic 123
+    "\uff15",  # fullwidth 5
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e3",
+    "1_000",
+    " 5",
+    "5 ",
+    "+5",
+    ".5",
+    "12,50",
+]
+
+
 class TestAddEstimate:
     def test_total_is_in_the_money_format(self, client: TestClient, key: str) -> None:
         push_visit(client, key)
@@ -482,12 +501,75 @@ class TestAddEstimate:
         assert response.status_code == 422
         assert error_fields(response) == ["lines[2].unit_price"]
 
-    @pytest.mark.parametrize("price", ["NaN", "1e3", "12,50", "Infinity"])
+    @pytest.mark.parametrize("price", ODD_DECIMALS)
     def test_non_decimal_price_is_422(self, client: TestClient, key: str, price: str) -> None:
-        push_visit(client, key)
+        visit_id = push_visit(client, key)
         response = post_integration(client, key, "RO-1", "estimates", estimate(line(price)))
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["lines[0].unit_price"]
+        assert read_visit(client, visit_id)["estimates"] == []
+
+    def test_arabic_indic_digits_are_not_123(self, client: TestClient, key: str) -> None:
+        push_visit(client, key)
+        body = estimate(line("\u0661\u0662\u0663"))  # Arabic-Indic 123: Decimal() reads 123
+        response = post_integration(client, key, "RO-1", "estimates", body)
+        assert response.status_code == 422
+        assert error_code(response) == "validation_error"
+        [detail] = response.json()["error"]["details"]
+        assert (detail["field"], detail["location"]) == ("lines[0].unit_price", "body")
+        assert "ASCII digits" in detail["message"]
+
+    def test_integer_quantity_is_201(self, client: TestClient, key: str) -> None:
+        visit_id = push_visit(client, key)
+        body = estimate(line("61.70"), line("0.05", quantity="0.5"))
+        body["lines"][0]["quantity"] = 4
+        response = post_integration(client, key, "RO-1", "estimates", body)
+        assert response.status_code == 201, response.text
+        # 4 x 61.70 = 246.80, plus 0.5 x 0.05 = 0.025 -> 0.03
+        assert response.json()["total"] == {"amount": "246.83", "currency": "NOK"}
+        shown = read_visit(client, visit_id)["estimates"][0]
+        assert [ln["quantity"] for ln in shown["lines"]] == ["4", "0.5"]
+
+    def test_decimal_string_quantity_is_201(self, client: TestClient, key: str) -> None:
+        push_visit(client, key)
+        body = estimate(line("100.00", quantity="1.5"))
+        response = post_integration(client, key, "RO-1", "estimates", body)
+        assert response.status_code == 201, response.text
+        assert response.json()["total"] == {"amount": "150.00", "currency": "NOK"}
+
+    @pytest.mark.parametrize("quantity", [1.5, 4.0])
+    def test_float_quantity_is_422_naming_the_field(
+        self, client: TestClient, key: str, quantity: float
+    ) -> None:
+        visit_id = push_visit(client, key)
+        body = estimate(line("10.00"), line("10.00"))
+        body["lines"][1]["quantity"] = quantity
+        response = post_integration(client, key, "RO-1", "estimates", body)
+        assert response.status_code == 422
+        assert error_code(response) == "validation_error"
+        [detail] = response.json()["error"]["details"]
+        assert (detail["field"], detail["location"]) == ("lines[1].quantity", "body")
+        assert "not a float" in detail["message"]
+        assert read_visit(client, visit_id)["estimates"] == []
+
+    @pytest.mark.parametrize("quantity", [*ODD_DECIMALS, True, None, -1, "-1"])
+    def test_odd_quantity_is_422(self, client: TestClient, key: str, quantity: object) -> None:
+        push_visit(client, key)
+        body = estimate(line("10.00"))
+        body["lines"][0]["quantity"] = quantity
+        response = post_integration(client, key, "RO-1", "estimates", body)
+        assert response.status_code == 422
+        assert error_code(response) == "validation_error"
+        assert error_fields(response) == ["lines[0].quantity"]
+
+    def test_integer_zero_quantity_is_422(self, client: TestClient, key: str) -> None:
+        push_visit(client, key)
+        body = estimate(line("10.00"))
+        body["lines"][0]["quantity"] = 0
+        response = post_integration(client, key, "RO-1", "estimates", body)
+        assert response.status_code == 422
+        assert error_fields(response) == ["lines[0].quantity"]
 
     def test_zero_quantity_is_422(self, client: TestClient, key: str) -> None:
         push_visit(client, key)
@@ -602,6 +684,22 @@ class TestAddEstimate:
         assert error_code(response) == "visit_not_found"
 
 
+class TestDecimalsInTheSchema:
+    def test_openapi_describes_quantity_and_amounts(self, client: TestClient) -> None:
+        schemas = client.get("/openapi.json").json()["components"]["schemas"]
+        line_fields = schemas["EstimateLineIn"]["properties"]
+        integer, text = line_fields["quantity"]["anyOf"]
+        assert (integer["type"], integer["minimum"]) == ("integer", 0)
+        assert (text["type"], text["pattern"]) == ("string", QUANTITY_PATTERN)
+        amounts = [
+            line_fields["unit_price"],
+            schemas["WarrantyDecisionCreate"]["properties"]["claimed"],
+            schemas["WarrantyDecisionCreate"]["properties"]["covered"],
+            schemas["ResolveIn"]["properties"]["amount_delta"],
+        ]
+        assert {(a["type"], a["pattern"]) for a in amounts} == {("string", AMOUNT_PATTERN)}
+
+
 def warranty(claimed: str = "5000.00", covered: str = "5000.00", **extra: Any) -> dict[str, Any]:
     return {
         "decision": "covered",
@@ -659,6 +757,17 @@ class TestAddWarrantyDecision:
         )
         assert response.status_code == 422
         assert error_fields(response) == ["covered"]
+
+    @pytest.mark.parametrize("field", ["claimed", "covered"])
+    @pytest.mark.parametrize("amount", ["\u0661\u0662\u0663", "NaN", "Infinity", "1e3", " 5"])
+    def test_odd_amount_is_422(self, client: TestClient, key: str, field: str, amount: str) -> None:
+        visit_id = push_visit(client, key)
+        body = warranty(**{field: amount})
+        response = post_integration(client, key, "RO-1", "warranty-decisions", body)
+        assert response.status_code == 422
+        assert error_code(response) == "validation_error"
+        assert error_fields(response) == [field]
+        assert read_visit(client, visit_id)["warranty_decisions"] == []
 
     def test_too_many_decimals_is_422(self, client: TestClient, key: str) -> None:
         push_visit(client, key)

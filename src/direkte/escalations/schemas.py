@@ -19,7 +19,7 @@ from direkte.escalations.models import (
     MessageKind,
     Outcome,
 )
-from direkte.fields import RowRef
+from direkte.fields import AmountText, RowRef
 from direkte.money import MoneyOut
 from direkte.network.models import User
 from direkte.visits.models import Visit
@@ -57,9 +57,7 @@ class CallCreate(_In):
 
 class ResolveIn(_In):
     outcome: Outcome
-    amount_delta: Annotated[
-        str, StringConstraints(strip_whitespace=True, pattern=r"^-?\d{1,13}(\.\d{1,4})?$")
-    ]
+    amount_delta: AmountText
     note: Body
     version: int = Field(ge=1)
 

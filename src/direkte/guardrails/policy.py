@@ -12,11 +12,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from direkte.fields import check_currency
+from direkte.fields import DecimalNumber, check_currency
 
 CategoryName = Literal["diagnosis", "warranty", "estimate"]
 CATEGORIES: tuple[CategoryName, ...] = ("diagnosis", "warranty", "estimate")
-Amount = Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=4)]
+Amount = Annotated[DecimalNumber, Field(ge=0, max_digits=15, decimal_places=4)]
 
 
 class _Part(BaseModel):
@@ -61,7 +61,7 @@ class EstimateMateriality(_Part):
             "ISK": Decimal(30000),
         }
     )
-    min_increase_percent: Decimal = Field(default=Decimal(15), ge=0, le=1000)
+    min_increase_percent: DecimalNumber = Field(default=Decimal(15), ge=0, le=1000)
 
     _check = field_validator("min_increase")(_currency_keys)
 

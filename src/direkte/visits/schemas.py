@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from direkte.fields import Code, Currency, RowRef, Vin
+from direkte.fields import AmountText, Code, Currency, Quantity, RowRef, Vin
 from direkte.money import MoneyOut
 from direkte.visits.models import (
     CoverageKind,
@@ -18,12 +18,6 @@ from direkte.visits.models import (
 )
 from direkte.visits.read import as_decimal, parse_time
 
-AmountText = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^-?\d{1,13}(\.\d{1,4})?$")
-]
-QuantityText = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^\d{1,8}(\.\d{1,3})?$")
-]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 TroubleCode = Annotated[
@@ -75,7 +69,7 @@ class DiagnosisCreate(_In):
 class EstimateLineIn(_In):
     kind: LineKind
     description: ShortText
-    quantity: QuantityText
+    quantity: Quantity
     unit_price: AmountText
 
 
