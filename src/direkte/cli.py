@@ -231,15 +231,27 @@ def _parse_now(text: str | None) -> datetime:
 
 @main.command()
 @click.option("--interval", type=float, default=None, help="Seconds between rounds.")
-def worker(interval: float | None) -> None:
-    """Run background work forever: SLA sweeps, settling, notifications."""
-    from direkte.jobs.sweeps import run_forever
+@click.option("--once", is_flag=True, help="Run one round, print its report as JSON, and stop.")
+def worker(interval: float | None, once: bool) -> None:
+    """Run background work forever: SLA sweeps, settling, notifications, key expiry."""
+    from dataclasses import asdict
+
+    from direkte.jobs.sweeps import run_forever, run_once
 
     settings = get_settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s"
     )
-    _, factory = _sessions(settings)
+    engine, factory = _sessions(settings)
+    if once:
+        try:
+            report = run_once(factory, SystemClock())
+        finally:
+            engine.dispose()
+        click.echo(json.dumps(asdict(report)))
+        if report.failed_steps:
+            sys.exit(1)
+        return
     click.echo(f"direkte worker: a round every {interval or settings.sweep_interval_seconds}s")
     run_forever(factory, SystemClock(), interval=interval or settings.sweep_interval_seconds)
 

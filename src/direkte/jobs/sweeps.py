@@ -1,13 +1,18 @@
 """Background work: SLA sweeps, settling resolved cases, outbox delivery, key expiry.
 
-Each step runs in its own short transactions, so any number of workers may run.
+A round runs four steps, each in its own short transactions, so any number of
+workers may run. The steps are isolated: one that raises is logged and named in
+the round's report, and the others still run. Within outbox delivery each event is
+isolated too (``notifications.service.deliver_pending``).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,17 +21,39 @@ from direkte import idempotency
 from direkte.clock import Clock
 from direkte.db import session_scope
 from direkte.escalations.service import close_settled, escalate_breached
-from direkte.notifications.service import deliver_pending
+from direkte.notifications.service import DeliveryRound, count_parked, deliver_pending
 
 log = logging.getLogger("direkte.jobs")
 
 
 @dataclass
 class SweepReport:
+    """What one round did. ``parked_total`` counts every parked outbox event (ops'
+    to look at), not only those parked in this round (``parked``)."""
+
     escalated: int = 0
     closed: int = 0
     delivered: int = 0
+    retried: int = 0
+    parked: int = 0
+    parked_total: int = 0
     expired_keys: int = 0
+    failed_steps: list[str] = field(default_factory=list)
+
+    @property
+    def eventful(self) -> bool:
+        """Whether the round did or found anything worth a log line."""
+        return any(
+            (
+                self.escalated,
+                self.closed,
+                self.delivered,
+                self.retried,
+                self.parked,
+                self.expired_keys,
+                self.failed_steps,
+            )
+        )
 
 
 def sla_sweep(factory: sessionmaker[Session], *, now: datetime, batch: int = 200) -> int:
@@ -41,34 +68,117 @@ def sla_sweep(factory: sessionmaker[Session], *, now: datetime, batch: int = 200
             return total
 
 
-def run_once(factory: sessionmaker[Session], clock: Clock) -> SweepReport:
-    """One round of all background work at the clock's time."""
-    now = clock.now()
-    report = SweepReport(escalated=sla_sweep(factory, now=now))
-    with session_scope(factory) as session:
-        report.closed = close_settled(session, now=now)
-        session.commit()
+def settle(factory: sessionmaker[Session], *, now: datetime, batch: int = 500) -> int:
+    """Close every resolved case past its appeal window, a committed batch at a time."""
+    total = 0
     while True:
         with session_scope(factory) as session:
-            delivered = deliver_pending(session, now=now)
+            closed = close_settled(session, now=now, batch=batch)
             session.commit()
-        report.delivered += delivered
-        if delivered == 0:
-            break
+        total += closed
+        if closed < batch:
+            return total
+
+
+def deliver_outbox(
+    factory: sessionmaker[Session], *, now: datetime, batch: int = 500
+) -> DeliveryRound:
+    """Deliver every due outbox event, a committed batch at a time.
+
+    Failed events are not due again before ``now`` has moved on, so this ends.
+    """
+    total = DeliveryRound()
+    while True:
+        with session_scope(factory) as session:
+            done = deliver_pending(session, now=now, batch=batch)
+            session.commit()
+        total.delivered += done.delivered
+        total.retried += done.retried
+        total.parked += done.parked
+        if done.claimed < batch:
+            return total
+
+
+def expire_keys(factory: sessionmaker[Session], *, now: datetime) -> int:
+    """Delete idempotency keys past their keeping time."""
     with session_scope(factory) as session:
-        report.expired_keys = idempotency.purge_expired(session, now=now)
+        expired = idempotency.purge_expired(session, now=now)
         session.commit()
+    return expired
+
+
+def _escalate(factory: sessionmaker[Session], now: datetime, report: SweepReport) -> None:
+    report.escalated = sla_sweep(factory, now=now)
+
+
+def _settle(factory: sessionmaker[Session], now: datetime, report: SweepReport) -> None:
+    report.closed = settle(factory, now=now)
+
+
+def _deliver(factory: sessionmaker[Session], now: datetime, report: SweepReport) -> None:
+    done = deliver_outbox(factory, now=now)
+    report.delivered, report.retried, report.parked = done.delivered, done.retried, done.parked
+    with session_scope(factory) as session:
+        report.parked_total = count_parked(session)
+
+
+def _expire(factory: sessionmaker[Session], now: datetime, report: SweepReport) -> None:
+    report.expired_keys = expire_keys(factory, now=now)
+
+
+Step = Callable[[sessionmaker[Session], datetime, SweepReport], None]
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("sla_sweep", _escalate),
+    ("close_settled", _settle),
+    ("outbox", _deliver),
+    ("expire_keys", _expire),
+)
+
+
+def run_once(factory: sessionmaker[Session], clock: Clock) -> SweepReport:
+    """One round of all background work at the clock's time.
+
+    A step that raises is logged and named in ``failed_steps``; the next step runs.
+    What a failed step committed before it raised stays committed.
+    """
+    now = clock.now()
+    report = SweepReport()
+    for name, step in STEPS:
+        try:
+            step(factory, now, report)
+        except Exception:
+            log.exception("worker step %s failed; the round goes on", name)
+            report.failed_steps.append(name)
     return report
 
 
-def run_forever(factory: sessionmaker[Session], clock: Clock, *, interval: float) -> None:
-    """Run ``run_once`` every ``interval`` seconds until interrupted; errors are logged."""
-    while True:
+def run_forever(
+    factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    interval: float,
+    rounds: int | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run ``run_once`` every ``interval`` seconds; returns how many rounds ran.
+
+    Runs until ``rounds`` rounds have run or ``stop`` is set (waking from the wait at
+    once), else until interrupted. A round that raises is logged; the next one runs.
+    """
+    stop = stop or threading.Event()
+    done = 0
+    while not stop.is_set():
         started = time.monotonic()
         try:
             report = run_once(factory, clock)
-            if report.escalated or report.closed or report.delivered:
+            if report.failed_steps:
+                log.error("worker round with failed steps: %s", report)
+            elif report.eventful:
                 log.info("worker: %s", report)
         except Exception:
             log.exception("worker round failed; retrying next round")
-        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+        done += 1
+        if rounds is not None and done >= rounds:
+            break
+        stop.wait(max(0.0, interval - (time.monotonic() - started)))
+    return done

@@ -12,7 +12,12 @@ from direkte.db import Base, UTCDateTime
 
 
 class OutboxEvent(Base):
-    """A side effect to deliver after the commit that wrote it."""
+    """A side effect to deliver after the commit that wrote it.
+
+    ``attempts`` counts delivery tries (the successful one included). A failed try
+    sets ``next_attempt_at`` (backoff) and ``last_error``; after the last allowed try
+    the event is parked (``parked_at``) and no longer retried until ops release it.
+    """
 
     __tablename__ = "outbox_events"
 
@@ -27,8 +32,14 @@ class OutboxEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
 
-    __table_args__ = (sa.Index("ix_outbox_events_pending", "delivered_at", "id"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_events_pending", "delivered_at", "id"),
+        sa.Index("ix_outbox_events_parked_at", "parked_at"),
+    )
 
 
 class Notification(Base):
