@@ -123,7 +123,7 @@ _OUTBOX = _named(
     "o",
     OutboxEvent,
     {"aggregate_id": "id", "created_at": "created_at"},
-    frozenset({"delivered_at"}),
+    frozenset({"delivered_at", "next_attempt_at", "parked_at", "last_error"}),
 )
 _NAMED = (_REQUEST, _MESSAGE, _EVENT, _AUDIT, _OUTBOX)
 
