@@ -61,20 +61,19 @@ def _views(
     policy_for_region = policy_by_region(session)
     views = []
     for doc in docs:
-        row = doc.row
-        window = timedelta(days=policy_for_region(row.region_code).escalation_window_days)
+        window = timedelta(days=policy_for_region(doc.region_code).escalation_window_days)
         contacts: list[Contact] = []
         if contacts_shown(
-            row.program, row.status, row.checked_in_at, row.closed_at, now, window=window
+            doc.program, doc.status, doc.checked_in_at, doc.closed_at, now, window=window
         ):
             place = Place(
-                row.center_id,
-                row.region_id,
-                row.program,
-                row.time_zone,
-                row.country,
-                row.business_hours,
-                row.closed_dates,
+                doc.center_id,
+                doc.region_id,
+                doc.program,
+                doc.time_zone,
+                doc.country,
+                doc.business_hours,
+                doc.closed_dates,
             )
             contacts = find_contacts(session, place, now=now, cache=cache)
             record_reveals(session, at=now, viewer=viewer, visit_id=doc.id, contacts=contacts)

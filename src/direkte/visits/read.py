@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from direkte import access
-from direkte.network.models import Center, Region, User
+from direkte.network.models import Center, Program, Region, User
 from direkte.visits.errors import VisitNotFound
 from direkte.visits.models import (
     Diagnosis,
@@ -28,6 +28,7 @@ from direkte.visits.models import (
     EstimateLine,
     Vehicle,
     Visit,
+    VisitStatus,
     VisitStatusChange,
     WarrantyCoverage,
     WarrantyDecision,
@@ -214,19 +215,104 @@ def parse_time(value: str | datetime | None) -> datetime | None:
 
 
 @dataclass(frozen=True, slots=True)
+class CoverageDoc:
+    kind: str
+    years: int
+    distance_km: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChangeDoc:
+    from_status: VisitStatus | None
+    to_status: VisitStatus
+    changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisDoc:
+    id: int
+    revision: int
+    findings: str
+    codes: list[str]
+    safety_related: bool
+    author: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EstimateLineDoc:
+    position: int
+    kind: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class EstimateDoc:
+    id: int
+    revision: int
+    currency: str
+    total: Decimal
+    reason: str | None
+    author: str | None
+    created_at: datetime
+    approved_at: datetime | None
+    lines: list[EstimateLineDoc]
+
+
+@dataclass(frozen=True, slots=True)
+class WarrantyDecisionDoc:
+    id: int
+    revision: int
+    decision: str
+    currency: str
+    claimed: Decimal
+    covered: Decimal
+    reason_code: str | None
+    safety_related: bool
+    estimate_id: int | None
+    author: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class VisitDoc:
-    """A visit as read, with everything its API form and its contacts need."""
+    """A visit as read, with its center, vehicle and revisions: everything its API form
+    and its contacts need, typed (the read model of the visit aggregate)."""
 
-    row: Any
-    coverages: list[dict[str, Any]]
-    status_history: list[dict[str, Any]]
-    diagnoses: list[dict[str, Any]]
-    estimates: list[dict[str, Any]]
-    warranty_decisions: list[dict[str, Any]]
-
-    @property
-    def id(self) -> int:
-        return int(self.row.id)
+    id: int
+    external_id: str
+    status: VisitStatus
+    concern: str
+    currency: str
+    drivable: bool
+    booked_at: datetime | None
+    appointment_date: date | None
+    checked_in_at: datetime | None
+    promised_at: datetime | None
+    closed_at: datetime | None
+    center_id: int
+    center_code: str
+    center_name: str
+    time_zone: str
+    country: str
+    program: Program
+    business_hours: dict[str, list[str]]
+    closed_dates: list[str]
+    region_id: int
+    region_code: str
+    vin: str
+    model: str
+    model_year: int | None
+    odometer_km: int | None
+    delivery_date: date | None
+    coverages: list[CoverageDoc]
+    status_history: list[StatusChangeDoc]
+    diagnoses: list[DiagnosisDoc]
+    estimates: list[EstimateDoc]
+    warranty_decisions: list[WarrantyDecisionDoc]
 
 
 def _sorted(value: Any, key: str) -> list[dict[str, Any]]:
@@ -235,18 +321,113 @@ def _sorted(value: Any, key: str) -> list[dict[str, Any]]:
     return items
 
 
-def _doc(row: Any) -> VisitDoc:
-    estimates = _sorted(row.estimates, "revision")
-    for estimate in estimates:
-        estimate["lines"] = _sorted(estimate["lines"], "position")
-    return VisitDoc(
-        row=row,
-        coverages=_sorted(row.coverages, "kind"),
-        status_history=_sorted(row.status_history, "id"),
-        diagnoses=_sorted(row.diagnoses, "revision"),
-        estimates=estimates,
-        warranty_decisions=_sorted(row.warranty_decisions, "revision"),
+def _time(value: str | datetime) -> datetime:
+    parsed = parse_time(value)
+    assert parsed is not None
+    return parsed
+
+
+def _estimate(e: dict[str, Any]) -> EstimateDoc:
+    return EstimateDoc(
+        id=e["id"],
+        revision=e["revision"],
+        currency=e["currency"],
+        total=Decimal(e["total"]),
+        reason=e["reason"],
+        author=e["author"],
+        created_at=_time(e["created_at"]),
+        approved_at=parse_time(e["approved_at"]),
+        lines=[
+            EstimateLineDoc(
+                position=ln["position"],
+                kind=ln["kind"],
+                description=ln["description"],
+                quantity=Decimal(ln["quantity"]),
+                unit_price=Decimal(ln["unit_price"]),
+                amount=Decimal(ln["amount"]),
+            )
+            for ln in _sorted(e["lines"], "position")
+        ],
     )
+
+
+def _warranty(w: dict[str, Any]) -> WarrantyDecisionDoc:
+    return WarrantyDecisionDoc(
+        id=w["id"],
+        revision=w["revision"],
+        decision=w["decision"],
+        currency=w["currency"],
+        claimed=Decimal(w["claimed"]),
+        covered=Decimal(w["covered"]),
+        reason_code=w["reason_code"],
+        safety_related=bool(w["safety_related"]),
+        estimate_id=w["estimate_id"],
+        author=w["author"],
+        created_at=_time(w["created_at"]),
+    )
+
+
+def _revisions(row: Any) -> dict[str, Any]:
+    return {
+        "coverages": [CoverageDoc(**c) for c in _sorted(row.coverages, "kind")],
+        "status_history": [
+            StatusChangeDoc(
+                VisitStatus(c["from_status"]) if c["from_status"] else None,
+                VisitStatus(c["to_status"]),
+                _time(c["changed_at"]),
+            )
+            for c in _sorted(row.status_history, "id")
+        ],
+        "diagnoses": [
+            DiagnosisDoc(
+                id=d["id"],
+                revision=d["revision"],
+                findings=d["findings"],
+                codes=list(d["codes"] or []),
+                safety_related=bool(d["safety_related"]),
+                author=d["author"],
+                created_at=_time(d["created_at"]),
+            )
+            for d in _sorted(row.diagnoses, "revision")
+        ],
+        "estimates": [_estimate(e) for e in _sorted(row.estimates, "revision")],
+        "warranty_decisions": [_warranty(w) for w in _sorted(row.warranty_decisions, "revision")],
+    }
+
+
+_ROW_FIELDS = (
+    "id",
+    "external_id",
+    "status",
+    "concern",
+    "currency",
+    "drivable",
+    "booked_at",
+    "appointment_date",
+    "checked_in_at",
+    "promised_at",
+    "closed_at",
+    "center_id",
+    "center_code",
+    "center_name",
+    "time_zone",
+    "country",
+    "program",
+    "business_hours",
+    "closed_dates",
+    "region_id",
+    "region_code",
+    "vin",
+    "model",
+    "model_year",
+    "odometer_km",
+    "delivery_date",
+)
+
+
+def _doc(row: Any) -> VisitDoc:
+    mapping = row._mapping
+    return VisitDoc(**{name: mapping[name] for name in _ROW_FIELDS}, **_revisions(row))
 
 
 def read_visits(
@@ -260,10 +441,6 @@ def read_visits(
     if limit is not None:
         query = query.limit(limit)
     return [_doc(row) for row in session.execute(query)]
-
-
-def as_decimal(text: Decimal | str | int) -> Decimal:
-    return Decimal(str(text))
 
 
 def visit_with_revisions() -> sa.Select[Visit]:

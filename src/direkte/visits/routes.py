@@ -116,4 +116,4 @@ def approve_estimate(
     )
     session.commit()
     doc = read_visits(session, Visit.id == visit_id)[0]
-    return estimate_out(next(e for e in doc.estimates if e["id"] == estimate.id))
+    return estimate_out(next(e for e in doc.estimates if e.id == estimate.id))

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -16,7 +15,7 @@ from direkte.visits.models import (
     VisitStatus,
     WarrantyOutcome,
 )
-from direkte.visits.read import as_decimal, parse_time
+from direkte.visits.read import EstimateDoc
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -195,29 +194,25 @@ class StatusChangeOut(BaseModel):
     changed_at: datetime
 
 
-def money_out(amount: Decimal | str, currency: str) -> MoneyOut:
-    return MoneyOut.of(as_decimal(amount), currency)
-
-
-def estimate_out(e: dict[str, Any]) -> EstimateOut:
-    currency = e["currency"]
+def estimate_out(e: EstimateDoc) -> EstimateOut:
+    currency = e.currency
     return EstimateOut(
-        id=e["id"],
-        revision=e["revision"],
+        id=e.id,
+        revision=e.revision,
         lines=[
             EstimateLineOut(
-                kind=ln["kind"],
-                description=ln["description"],
-                quantity=format(as_decimal(ln["quantity"]).normalize(), "f"),
-                unit_price=money_out(ln["unit_price"], currency),
-                amount=money_out(ln["amount"], currency),
+                kind=ln.kind,
+                description=ln.description,
+                quantity=format(ln.quantity.normalize(), "f"),
+                unit_price=MoneyOut.of(ln.unit_price, currency),
+                amount=MoneyOut.of(ln.amount, currency),
             )
-            for ln in e["lines"]
+            for ln in e.lines
         ],
-        total=money_out(e["total"], currency),
-        reason=e["reason"],
-        author=e["author"],
-        created_at=parse_time(e["created_at"]),
-        approved=e["approved_at"] is not None,
-        approved_at=parse_time(e["approved_at"]),
+        total=MoneyOut.of(e.total, currency),
+        reason=e.reason,
+        author=e.author,
+        created_at=e.created_at,
+        approved=e.approved_at is not None,
+        approved_at=e.approved_at,
     )
