@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -166,15 +167,19 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def alembic_config(url: str) -> Any:
-    """The Alembic configuration for this project's migrations, aimed at ``url``."""
-    from pathlib import Path
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+
+def alembic_config(url: str) -> Any:
+    """The Alembic configuration for this project's migrations, aimed at ``url``.
+
+    The migrations ship inside the package, so that an installed ``direkte db upgrade``
+    finds them; ``alembic.ini`` (developers' ``alembic revision``) points at the same folder.
+    """
     from alembic.config import Config
 
-    root = Path(__file__).resolve().parents[2]
-    config = Config(str(root / "alembic.ini"))
-    config.set_main_option("script_location", str(root / "migrations"))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 

@@ -38,6 +38,7 @@ from direkte.kit.pagination import decode_cursor, encode_cursor
 from direkte.network.models import Role
 
 router = authenticated_router(tags=["escalations"], responses=ERROR_RESPONSES)
+moderation = authenticated_router(tags=["moderation"], responses=ERROR_RESPONSES)
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -278,7 +279,7 @@ def log_call(
     return message_out(call)
 
 
-@router.get("/moderation/held", tags=["moderation"])
+@moderation.get("/moderation/held")
 def list_held(
     session: SessionDep,
     clock: ClockDep,
@@ -296,7 +297,7 @@ def list_held(
     )
 
 
-@router.post("/moderation/{escalation_id}/approve", tags=["moderation"], responses=CONFLICT)
+@moderation.post("/moderation/{escalation_id}/approve", responses=CONFLICT)
 def approve_held(
     escalation_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EscalationOut:
@@ -306,7 +307,7 @@ def approve_held(
     return escalation_out(case, now=clock.now())
 
 
-@router.post("/moderation/{escalation_id}/reject", tags=["moderation"], responses=CONFLICT)
+@moderation.post("/moderation/{escalation_id}/reject", responses=CONFLICT)
 def reject_held(
     escalation_id: RowId, body: RejectIn, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EscalationOut:

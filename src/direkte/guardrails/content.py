@@ -9,18 +9,23 @@ repeated letters, spaced-out letters) and matched on word boundaries against
 the phrase lists in ``phrases/<lang>.txt``. Every list is screened whatever the
 detected language, since customers mix languages.
 
-Pure: the phrase files are packaged data read once, at first use; the language
-detector is built once, lazily.
+Pure: the phrase files are packaged data read once, at first use, and their
+compiled regexes are kept in an on-disk cache (``regex_cache``) that only saves
+time; the language detector is built once, lazily.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from direkte.guardrails import regex_cache
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
@@ -225,9 +230,9 @@ def compile_phrase(source: str) -> tuple[str, str, frozenset[str] | None]:
     return _WORD_START + "".join(spaced), "".join(compact), starts
 
 
-def parse_list(language: str, text: str) -> list[Phrase]:
-    """Read one phrase list: ``[threat]`` and ``[abuse]`` sections, ``#`` comments."""
-    phrases: list[Phrase] = []
+def _lines(language: str, text: str) -> list[tuple[Category, str]]:
+    """The phrase lines of one list with their section; ``#`` starts a comment."""
+    lines: list[tuple[Category, str]] = []
     category: Category | None = None
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
@@ -241,6 +246,14 @@ def parse_list(language: str, text: str) -> list[Phrase]:
             continue
         if category is None:
             raise ValueError(f"{language}.txt:{number}: phrase before any section")
+        lines.append((category, line))
+    return lines
+
+
+def parse_list(language: str, text: str) -> list[Phrase]:
+    """Read one phrase list: ``[threat]`` and ``[abuse]`` sections, ``#`` comments."""
+    phrases: list[Phrase] = []
+    for category, line in _lines(language, text):
         spaced, compact, starts = compile_phrase(line)
         phrases.append(
             Phrase(language, category, line, re.compile(spaced), re.compile(compact), starts)
@@ -248,42 +261,91 @@ def parse_list(language: str, text: str) -> list[Phrase]:
     return phrases
 
 
-@cache
-def _lists() -> _Lists:
-    folder = files("direkte.guardrails") / "phrases"
+# The lists as plain data, which the regex cache stores beside the compiled code:
+# each phrase (language, category, line, regex, compact regex, starts), and per start
+# key the phrases that can start there (both categories, threats first; abuse alone).
+_PhraseSource = tuple[str, Category, str, str, str, frozenset[str] | None]
+_Plan = tuple[tuple[_PhraseSource, ...], dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]
+
+
+def _plan(texts: dict[str, str]) -> _Plan:
+    """Expand every list into regex sources and choose the phrases per start key."""
     phrases = tuple(
-        p
+        (language, category, line, *compile_phrase(line))
         for language in LANGUAGES
-        for p in parse_list(language, (folder / f"{language}.txt").read_text("utf-8"))
+        for category, line in _lines(language, texts[language])
     )
-    compact = {
-        category: re.compile(
-            "|".join(
-                f"(?P<p{i}>{p.compact.pattern})"
-                for i, p in enumerate(phrases)
-                if p.category == category
-            )
-        )
-        for category in CATEGORIES
-    }
-    by_start: dict[str, re.Pattern[str]] = {}
+    by_start: dict[str, tuple[int, ...]] = {}
     abuse_by_start: dict[str, tuple[int, ...]] = {}
     for key in _START_KEYS:
         can = [
             i
-            for i, p in enumerate(phrases)
-            if p.starts is None or any(key.startswith(start) for start in p.starts)
+            for i, (*_, starts) in enumerate(phrases)
+            if starts is None or any(key.startswith(start) for start in starts)
         ]
-        both = tuple(i for c in CATEGORIES for i in can if phrases[i].category == c)
-        abuse = tuple(i for i in can if phrases[i].category == "abuse")
+        both = tuple(i for c in CATEGORIES for i in can if phrases[i][1] == c)
+        abuse = tuple(i for i in can if phrases[i][1] == "abuse")
         if both:
-            by_start[key] = _alternation(phrases, both)
+            by_start[key] = both
         if abuse:
             abuse_by_start[key] = abuse
-    return _Lists(phrases, by_start, abuse_by_start, compact)
+    return phrases, by_start, abuse_by_start
+
+
+def _regex_sources(plan: _Plan) -> list[str]:
+    """Every regex the lists compile up front, in the order ``_assemble`` takes them:
+    each phrase's two, the compact alternation per category, one per start-key set."""
+    phrases, by_start, _ = plan
+    spaced = [p[3] for p in phrases]
+    sources = [regex for p in phrases for regex in (p[3], p[4])]
+    sources += [
+        "|".join(f"(?P<p{i}>{p[4]})" for i, p in enumerate(phrases) if p[1] == category)
+        for category in CATEGORIES
+    ]
+    sources += [_alternation_source(spaced, chosen) for chosen in dict.fromkeys(by_start.values())]
+    return sources
+
+
+def _assemble(plan: _Plan, patterns: list[re.Pattern[str]]) -> _Lists:
+    """The lists from their plan and its compiled regexes (``_regex_sources`` order)."""
+    sources, by_start_sets, abuse_by_start = plan
+    compiled = iter(patterns)
+    phrases: list[Phrase] = []
+    for language, category, line, _, _, starts in sources:
+        pattern = next(compiled)
+        phrases.append(Phrase(language, category, line, pattern, next(compiled), starts))
+    compact = {category: next(compiled) for category in CATEGORIES}
+    for chosen in dict.fromkeys(by_start_sets.values()):
+        _ALTERNATIONS[chosen] = next(compiled)
+    by_start = {key: _ALTERNATIONS[chosen] for key, chosen in by_start_sets.items()}
+    return _Lists(tuple(phrases), by_start, abuse_by_start, compact)
+
+
+@cache
+def _lists() -> _Lists:
+    """The compiled lists, from the on-disk cache when it matches the phrase files and
+    this code (``regex_cache``: about 0.05 s instead of about 1.3 s per process)."""
+    folder = files("direkte.guardrails") / "phrases"
+    texts = {language: (folder / f"{language}.txt").read_text("utf-8") for language in LANGUAGES}
+    try:
+        builder = Path(__file__).read_bytes() + Path(regex_cache.__file__).read_bytes()
+    except OSError:  # not a plain file (a zip import): build every time
+        plan = _plan(texts)
+        return _assemble(plan, [re.compile(regex) for regex in _regex_sources(plan)])
+    key = regex_cache.fingerprint(builder, *(texts[language].encode() for language in LANGUAGES))
+    plan, patterns = regex_cache.compile_cached(
+        "phrases", key, lambda: _plan(texts), _regex_sources
+    )
+    return _assemble(plan, patterns)
 
 
 _ALTERNATIONS: dict[tuple[int, ...], re.Pattern[str]] = {}
+
+
+def _alternation_source(spaced: Sequence[str], chosen: tuple[int, ...]) -> str:
+    """One regex of the ``chosen`` phrases' (``spaced``) regexes, each a named group
+    ``p<index>``."""
+    return "|".join(f"(?P<p{i}>{spaced[i].removeprefix(_WORD_START)})" for i in chosen)
 
 
 def _alternation(phrases: tuple[Phrase, ...], chosen: tuple[int, ...]) -> re.Pattern[str]:
@@ -291,11 +353,8 @@ def _alternation(phrases: tuple[Phrase, ...], chosen: tuple[int, ...]) -> re.Pat
     each a named group ``p<index>``; compiled once per set."""
     found = _ALTERNATIONS.get(chosen)
     if found is None:
-        found = _ALTERNATIONS[chosen] = re.compile(
-            "|".join(
-                f"(?P<p{i}>{phrases[i].pattern.pattern.removeprefix(_WORD_START)})" for i in chosen
-            )
-        )
+        spaced = [p.pattern.pattern for p in phrases]
+        found = _ALTERNATIONS[chosen] = re.compile(_alternation_source(spaced, chosen))
     return found
 
 
