@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -80,23 +81,9 @@ def appeal_escalation(
     """
     access.require_customer(viewer)
     case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
-    visit, center = case.visit, case.visit.center
-    policy = policy or policy_for_center(session, center)
+    policy = policy or policy_for_center(session, case.visit.center)
     now = clock.now()
-    facts = Facts(
-        kind="appeal",
-        category=case.category.value,
-        program=center.program.value,
-        visit_status=visit.status.value,
-        visit_checked_in_at=visit.checked_in_at,
-        visit_closed_at=visit.closed_at,
-        subject_id=case.subject_id,
-        subject_belongs=True,
-        case_status=case.status.value,
-        case_outcome_tier=case.outcome_tier,
-        case_resolved_at=case.resolved_at,
-        case_appealed=case.appealed_at is not None,
-    )
+    facts = _appeal_facts(case)
     decision = evaluate(policy, facts, now)
 
     def record(guardrail: dict[str, Any]) -> None:
@@ -104,7 +91,7 @@ def appeal_escalation(
             session,
             at=now,
             kind="appeal",
-            visit=visit,
+            visit=case.visit,
             customer=viewer,
             category=case.category.value,
             subject_id=case.subject_id,
@@ -121,43 +108,68 @@ def appeal_escalation(
         )
         record(guardrail)
         return Appealed(case, decision, guardrail)
+    guardrail = guardrail_json(
+        decision, _reopen_at_tier_2(session, case, viewer, reason, policy, now)
+    )
+    record(guardrail)
+    return Appealed(case, decision, guardrail)
+
+
+def _appeal_facts(case: Escalation) -> Facts:
+    visit, center = case.visit, case.visit.center
+    return Facts(
+        kind="appeal",
+        category=case.category.value,
+        program=center.program.value,
+        visit_status=visit.status.value,
+        visit_checked_in_at=visit.checked_in_at,
+        visit_closed_at=visit.closed_at,
+        subject_id=case.subject_id,
+        subject_belongs=True,
+        case_status=case.status.value,
+        case_outcome_tier=case.outcome_tier,
+        case_resolved_at=case.resolved_at,
+        case_appealed=case.appealed_at is not None,
+    )
+
+
+def _reopen_at_tier_2(
+    session: Session, case: Escalation, customer: User, reason: str, policy: Policy, now: datetime
+) -> str:
+    """Reopen the case at tier 2 with a new SLA, the appeal's reason in the thread;
+    returns the explanation the customer reads."""
     previous = {
         "outcome": case.outcome.value if case.outcome else None,
         "amount_delta": str(case.amount_delta),
         "tier": case.tier,
     }
-    transition(
-        session, case, S.open, at=now, actor=actor_of(viewer), kind="appealed", data=previous
-    )
+    actor = actor_of(customer)
+    transition(session, case, S.open, at=now, actor=actor, kind="appealed", data=previous)
     case.appealed_at, case.appeal_reason = now, reason
     case.outcome = case.amount_delta = case.outcome_note = case.resolved_at = None
     old_assignee = case.assignee_id
     case.tier = 2
-    assign(session, case, center, visit)
+    center = case.visit.center
+    assign(session, case, center, case.visit)
     sla.start_clock(case, sla.hours_of(center), policy, now)
     assignee = session.get(User, case.assignee_id) if case.assignee_id else None
-    guardrail = guardrail_json(
-        decision,
-        explain(
-            "appeal_routed",
-            viewer.language,
-            due=case.first_response_due,
-            time_zone=center.time_zone,
-            name=assignee.name if assignee else "",
-        ),
-    )
-    record(guardrail)
-    add_message(session, case, viewer, MessageKind.message, reason, now)
+    add_message(session, case, customer, MessageKind.message, reason, now)
     log_change(
         session,
         case,
         "reassigned",
         at=now,
-        actor=actor_of(viewer),
+        actor=actor,
         data={"from_assignee_id": old_assignee, "to_assignee_id": case.assignee_id, "tier": 2},
     )
     notify(session, case, "escalation.appealed", now, extra=[old_assignee])
-    return Appealed(case, decision, guardrail)
+    return explain(
+        "appeal_routed",
+        customer.language,
+        due=case.first_response_due,
+        time_zone=center.time_zone,
+        name=assignee.name if assignee else "",
+    )
 
 
 def appeal_refusal(appealed: Appealed) -> Exception:

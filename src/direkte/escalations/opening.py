@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload, load_only
 from direkte import access
 from direkte.clock import Clock
 from direkte.escalations.appends import NewCase, insert_new_case
-from direkte.escalations.facts import gather_facts, load_staff
+from direkte.escalations.facts import Staff, gather_facts, load_staff
 from direkte.escalations.kernel import (
     INSERT_REQUEST,
     S,
@@ -34,7 +34,7 @@ from direkte.escalations.models import (
     MessageKind,
 )
 from direkte.guardrails.content_facts import content_facts
-from direkte.guardrails.engine import Decision, evaluate
+from direkte.guardrails.engine import Decision, Facts, evaluate
 from direkte.guardrails.explanations import explain
 from direkte.guardrails.policy import Policy
 from direkte.network.models import Center, User
@@ -113,6 +113,38 @@ class Opened:
     folded: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """A customer's request as decided: what the three outcomes act on."""
+
+    at: datetime
+    customer: User
+    visit: Visit
+    category: Category
+    subject_id: int
+    reason: str
+    policy: Policy
+    staff: Staff
+    facts: Facts
+    decision: Decision
+
+    def record(self, guardrail: dict[str, Any], escalation_id: int | None) -> dict[str, Any]:
+        """The request record with the decision's guardrail answer."""
+        return request_row(
+            at=self.at,
+            kind="create",
+            visit=self.visit,
+            customer=self.customer,
+            category=self.category.value,
+            subject_id=self.subject_id,
+            reason=self.reason,
+            facts=self.facts,
+            decision=self.decision,
+            guardrail=guardrail,
+            escalation_id=escalation_id,
+        )
+
+
 def open_escalation(
     session: Session,
     clock: Clock,
@@ -136,11 +168,9 @@ def open_escalation(
     row = session.execute(_CUSTOMER_VISIT, {"visit_id": visit_id, "customer_id": viewer.id}).first()
     if row is None:
         raise VisitNotFound("visit not found")
-    visit = row[0]
-    now = clock.now()
-    center = visit.center
+    visit, now = row[0], clock.now()
     policy = policy or merged_policy(row.policy_region, row.policy_version, row.policy_text)
-    staff = load_staff(session, center)
+    staff = load_staff(session, visit.center)
     facts = gather_facts(
         session,
         visit=visit,
@@ -153,63 +183,65 @@ def open_escalation(
         staff=staff,
     )
     decision = evaluate(policy, facts, now)
-    language = viewer.language
+    request = _Request(
+        now, viewer, visit, category, subject_id, reason, policy, staff, facts, decision
+    )
+    if request.decision.decision == "reject":
+        return _reject(session, request)
+    if request.decision.folded_into is not None:
+        return _fold(session, request, request.decision.folded_into)
+    return _open_case(session, request)
 
-    def request_record(guardrail: dict[str, Any], escalation_id: int | None) -> dict[str, Any]:
-        return request_row(
-            at=now,
-            kind="create",
-            visit=visit,
-            customer=viewer,
-            category=category.value,
-            subject_id=subject_id,
-            reason=reason,
-            facts=facts,
-            decision=decision,
-            guardrail=guardrail,
-            escalation_id=escalation_id,
-        )
 
-    def record(guardrail: dict[str, Any], escalation_id: int | None) -> None:
-        session.connection().execute(INSERT_REQUEST, request_record(guardrail, escalation_id))
+def _reject(session: Session, request: _Request) -> Opened:
+    """Record a refused request with the reason the customer reads."""
+    decision, policy = request.decision, request.policy
+    explanation = explain(
+        decision.reason,
+        request.customer.language,
+        days=policy.escalation_window_days,
+        limit=policy.frequency.max_per_365_days,
+        cooldown=policy.frequency.cooldown_days,
+    )
+    guardrail = guardrail_json(decision, explanation)
+    session.connection().execute(INSERT_REQUEST, request.record(guardrail, None))
+    return Opened(None, decision, guardrail, folded=False)
 
-    if decision.decision == "reject":
-        guardrail = guardrail_json(
-            decision,
-            explain(
-                decision.reason,
-                language,
-                days=policy.escalation_window_days,
-                limit=policy.frequency.max_per_365_days,
-                cooldown=policy.frequency.cooldown_days,
-            ),
+
+def _fold(session: Session, request: _Request, case_id: int) -> Opened:
+    """Fold a request into the visit's open case of its category: the reason joins the
+    thread once, however often it is sent."""
+    open_case = session.get_one(Escalation, case_id)
+    guardrail = guardrail_json(request.decision, explain("folded", request.customer.language))
+    session.connection().execute(INSERT_REQUEST, request.record(guardrail, open_case.id))
+    if not _already_said(session, open_case, request.customer, request.reason):
+        add_message(
+            session, open_case, request.customer, MessageKind.message, request.reason, request.at
         )
-        record(guardrail, None)
-        return Opened(None, decision, guardrail, folded=False)
-    if decision.folded_into is not None:
-        open_case = session.get_one(Escalation, decision.folded_into)
-        guardrail = guardrail_json(decision, explain("folded", language))
-        record(guardrail, open_case.id)
-        if not _already_said(session, open_case, viewer, reason):
-            add_message(session, open_case, viewer, MessageKind.message, reason, now)
-        touch(open_case, now)
-        log_change(
-            session,
-            open_case,
-            "folded",
-            at=now,
-            actor=actor_of(viewer),
-            data={"subject_id": subject_id, "category": category.value},
-        )
-        return Opened(open_case, decision, open_case.guardrail, folded=True)
+    touch(open_case, request.at)
+    log_change(
+        session,
+        open_case,
+        "folded",
+        at=request.at,
+        actor=actor_of(request.customer),
+        data={"subject_id": request.subject_id, "category": request.category.value},
+    )
+    return Opened(open_case, request.decision, open_case.guardrail, folded=True)
+
+
+def _open_case(session: Session, request: _Request) -> Opened:
+    """Open a routed case (assigned, SLA started) or a held one (nobody told), with the
+    five rows that name it, in one statement where the database allows."""
+    decision, visit, now = request.decision, request.visit, request.at
     held = decision.decision == "moderate"
     case = Escalation(
         visit_id=visit.id,
-        customer_id=viewer.id,
-        center_id=center.id,
-        category=category,
-        subject_id=subject_id,
-        reason=reason,
+        customer_id=request.customer.id,
+        center_id=visit.center.id,
+        category=request.category,
+        subject_id=request.subject_id,
+        reason=request.reason,
         status=S.held if held else S.open,
         tier=decision.tier if decision.tier is not None else 1,
         version=1,
@@ -219,18 +251,18 @@ def open_escalation(
         guardrail={},
     )
     if not held:
-        place(session, case, center, visit, decision.assignee_id, policy, now)
+        place(session, case, visit.center, visit, decision.assignee_id, request.policy, now)
     # The managers loaded above, held here: the session's identity map holds its
     # objects weakly, so an unreferenced one would be read again.
-    assignee = staff_user(session, case.assignee_id, staff)
+    assignee = staff_user(session, case.assignee_id, request.staff)
     case.assignee = assignee
     case.guardrail = guardrail_json(
         decision,
         explain(
             "held" if held else f"routed.tier{case.tier}",
-            language,
+            request.customer.language,
             due=case.first_response_due,
-            time_zone=center.time_zone,
+            time_zone=visit.center.time_zone,
             name=assignee.name if assignee else "",
         ),
     )
@@ -238,7 +270,7 @@ def open_escalation(
         case,
         "held" if held else "opened",
         at=now,
-        actor=actor_of(viewer),
+        actor=actor_of(request.customer),
         to_status=case.status.value,
         data={"tier": case.tier, "assignee_id": case.assignee_id},
     )
@@ -246,8 +278,8 @@ def open_escalation(
         session,
         NewCase(
             case=_case_row(case),
-            request=request_record(case.guardrail, None),
-            message=_first_message_row(case, viewer, now),
+            request=request.record(case.guardrail, None),
+            message=_first_message_row(case, request.customer, now),
             event=event,
             audit=audit,
             outbox=notify_row(case, "escalation.held" if held else "escalation.opened", now),

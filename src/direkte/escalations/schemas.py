@@ -300,7 +300,10 @@ def _percent(change: Decimal, base: Decimal) -> str | None:
 
 
 def visit_context_out(visit: Visit, earlier: Sequence[EarlierVisitRow]) -> VisitContextOut:
-    """What a manager needs beside the case: codes, estimate history, decisions, history."""
+    """What a manager needs beside the case: codes, estimate history, decisions, history.
+
+    Long because it is one mapping of the visit onto the inbox's context fields.
+    """
     estimates = visit.estimates
     base = estimate_baseline(estimates)
     changes = []

@@ -30,6 +30,22 @@ from direkte.policy.service import (
     policy_for_center,
 )
 
+_Tier2 = tuple[int | None, datetime | None, datetime | None, datetime | None]
+
+
+def _tier_2_at(session: Session, center_id: int, now: datetime) -> _Tier2:
+    """The center's regional manager and a tier-2 case's due times starting ``now``."""
+    center = session.get_one(Center, center_id)
+    regional = find_regional_manager(session, center)
+    probe = Escalation(tier=2)
+    sla.start_clock(probe, sla.hours_of(center), policy_for_center(session, center), now)
+    return (
+        regional.id if regional else None,
+        probe.first_response_due,
+        probe.resolution_due,
+        probe.sla_next_due,
+    )
+
 
 def escalate_breached(session: Session, *, now: datetime, batch: int = 200) -> int:
     """Move up to ``batch`` breached tier-1 cases to tier 2; returns how many moved.
@@ -52,20 +68,11 @@ def escalate_breached(session: Session, *, now: datetime, batch: int = 200) -> i
     )
     # Every case in a batch moves at the same instant: one assignee and one set of
     # due times per center, so the cost per case is a few inserts.
-    per_center: dict[int, tuple[int | None, datetime | None, datetime | None, datetime | None]] = {}
+    per_center: dict[int, _Tier2] = {}
     actor = Actor.system("sla-sweep")
     for case in cases:
         if case.center_id not in per_center:
-            center = session.get_one(Center, case.center_id)
-            regional = find_regional_manager(session, center)
-            probe = Escalation(tier=2)
-            sla.start_clock(probe, sla.hours_of(center), policy_for_center(session, center), now)
-            per_center[case.center_id] = (
-                regional.id if regional else None,
-                probe.first_response_due,
-                probe.resolution_due,
-                probe.sla_next_due,
-            )
+            per_center[case.center_id] = _tier_2_at(session, case.center_id, now)
         assignee_id, first_due, resolution_due, next_due = per_center[case.center_id]
         target = sla.breached_target(case, now) or "first_response"
         old_assignee, previous = case.assignee_id, case.status

@@ -64,7 +64,11 @@ def _text(column: Any) -> Any:
 
 @lru_cache(maxsize=2)
 def visit_documents(pg: bool) -> Any:
-    """Visits with center, vehicle and every revision list, one row per visit (built once)."""
+    """Visits with center, vehicle and every revision list, one row per visit (built once).
+
+    Long because it is one statement: each revision list is a correlated JSON
+    aggregate beside the visit's columns, so a page of visits is one round trip.
+    """
     lines = _list(
         pg,
         _obj(
