@@ -39,9 +39,7 @@ from direkte.guardrails.engine import Decision, Facts, evaluate
 from direkte.guardrails.explanations import explain
 from direkte.guardrails.policy import Policy
 from direkte.network.models import User
-from direkte.policy.service import (
-    policy_for_center,
-)
+from direkte.policy.service import policy_for_center
 
 
 def withdraw_escalation(

@@ -10,9 +10,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from direkte import access
 from direkte.clock import Clock
-from direkte.escalations.kernel import (
-    visible_cases,
-)
+from direkte.escalations.kernel import visible_cases
 from direkte.escalations.models import (
     ACTIVE,
     Escalation,

@@ -8,35 +8,17 @@ from sqlalchemy.orm import Session
 from direkte import access
 from direkte.clock import Clock
 from direkte.escalations import sla
-from direkte.escalations.errors import (
-    EscalationNotFound,
-)
 from direkte.escalations.kernel import (
     S,
     actor_of,
+    get_escalation,
     notify,
     place,
     transition,
 )
-from direkte.escalations.models import (
-    Escalation,
-)
+from direkte.escalations.models import Escalation
 from direkte.network.models import Center, User
-from direkte.policy.service import (
-    policy_for_center,
-)
-
-
-def _held(session: Session, escalation_id: int) -> Escalation:
-    case = session.scalars(
-        sa.select(Escalation)
-        .where(Escalation.id == escalation_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    if case is None:
-        raise EscalationNotFound("escalation not found")
-    return case
+from direkte.policy.service import policy_for_center
 
 
 def list_held(session: Session, *, viewer: User, limit: int, offset: int) -> list[Escalation]:
@@ -59,7 +41,7 @@ def approve_held(session: Session, clock: Clock, *, viewer: User, escalation_id:
     Raises OpsOnly, EscalationNotFound, InvalidTransition.
     """
     access.require_ops(viewer)
-    case = _held(session, escalation_id)
+    case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
     now = clock.now()
     transition(session, case, S.open, at=now, actor=actor_of(viewer), kind="approved")
     center = session.get_one(Center, case.center_id)
@@ -76,7 +58,7 @@ def reject_held(
     Raises OpsOnly, EscalationNotFound, InvalidTransition.
     """
     access.require_ops(viewer)
-    case = _held(session, escalation_id)
+    case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
     now = clock.now()
     transition(
         session,

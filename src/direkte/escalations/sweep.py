@@ -22,9 +22,7 @@ from direkte.escalations.models import (
 )
 from direkte.guardrails.policy import policy_for
 from direkte.network.models import Center
-from direkte.network.service import (
-    find_regional_manager,
-)
+from direkte.network.service import find_regional_manager
 from direkte.policy.service import (
     current_policy,
     policy_for_center,
