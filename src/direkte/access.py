@@ -54,7 +54,6 @@ class OwnOutcome(Forbidden):
 
 # Which tier of cases each role works (DESIGN §3: 0 advisor, 1 local, 2 regional).
 _TIER_OF_ROLE = {Role.service_advisor: 0, Role.local_manager: 1, Role.regional_manager: 2}
-CASE_STAFF = frozenset(_TIER_OF_ROLE)
 
 
 def require_customer(viewer: User) -> None:
@@ -106,14 +105,15 @@ def owned_filter(viewer: User, *, customer_id: Any, center_id: Any) -> sa.Column
 
 
 def case_filter(
-    viewer: User, *, customer_id: Any, center_id: Any, status: Any, held: Any
+    viewer: User, *, customer_id: Any, center_id: Any, held_back: Any
 ) -> sa.ColumnElement[bool]:
-    """Cases the viewer may see: as ``owned_filter``, but a held case only by its
-    customer and ops (``held`` is the held status value)."""
+    """Cases the viewer may see: as ``owned_filter``, but a case held back (held by the
+    guardrails and never released, also once rejected or withdrawn) only by its
+    customer and ops."""
     owned = owned_filter(viewer, customer_id=customer_id, center_id=center_id)
     if viewer.role in (Role.customer, Role.ops_admin):
         return owned
-    return sa.and_(owned, status != held)
+    return sa.and_(owned, held_back.is_(False))
 
 
 class Case(Protocol):

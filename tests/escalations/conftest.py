@@ -92,6 +92,21 @@ class World:
         assert response.status_code in (200, 201), response.text
         return int(response.json()["id"])
 
+    def estimate(self, external_id: str = "RO-1", total: str = "9000") -> int:
+        response = self.client.post(
+            f"/api/v1/integration/visits/{external_id}/estimates",
+            json={
+                "lines": [
+                    {"kind": "part", "description": "Pads", "quantity": 1, "unit_price": total}
+                ],
+                "currency": "NOK",
+                "reason": "Pads and discs",
+            },
+            headers={"X-API-Key": self.key},
+        )
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
     def diagnosis(self, external_id: str = "RO-1") -> int:
         response = self.client.post(
             f"/api/v1/integration/visits/{external_id}/diagnoses",
@@ -149,11 +164,13 @@ class Case:
 
 @pytest.fixture
 def case(world: World) -> Case:
-    """Ola's diagnosis case at OSL-01, opened at T0 (10:00 Oslo, Wednesday)."""
+    """Ola's diagnosis case at OSL-01, opened at T0 (10:00 Oslo, Wednesday); the visit's
+    estimate (9,000 NOK, pushed after the case opened) is the money in dispute."""
     visit_id = world.visit()
     subject_id = world.diagnosis()
     response = world.escalate(visit_id, subject_id)
     assert response.status_code == 201, response.text
+    world.estimate()
     body = response.json()
     return Case(id=int(body["id"]), visit_id=visit_id, subject_id=subject_id, body=body)
 

@@ -76,10 +76,12 @@ class TestActingBelongsToTheTier:
     def test_nobody_resolves_an_appeal_against_their_own_outcome(
         self, world: World, case: Case, clock: FixedClock
     ) -> None:
-        # The regional manager stepped in at tier 1; the appeal then goes to him.
+        # The regional manager stepped in at tier 1: the appeal is not given to him (the
+        # region has no other regional manager, so it waits unassigned), and he cannot
+        # resolve it.
         assert resolve(world, case.id, LARS).status_code == 200
         clock.advance(timedelta(hours=1))
-        appeal(world, case.id)
+        assert appeal(world, case.id)["assignee"] is None
         response = resolve(world, case.id, LARS, outcome="upheld", amount_delta="0")
         assert response.status_code == 403
         assert error_code(response) == "own_outcome"
@@ -87,23 +89,20 @@ class TestActingBelongsToTheTier:
 
 class TestMoneyInDispute:
     def test_delta_larger_than_the_estimate_is_refused(self, world: World, case: Case) -> None:
-        estimate = world.client.post(
-            "/api/v1/integration/visits/RO-1/estimates",
-            json={
-                "lines": [
-                    {"kind": "part", "description": "Pads", "quantity": "1", "unit_price": "9000"}
-                ],
-                "currency": "NOK",
-                "reason": "Pads and discs",
-            },
-            headers={"X-API-Key": world.key},
-        )
-        assert estimate.status_code == 201, estimate.text
         response = resolve(world, case.id, KARI, outcome="goodwill", amount_delta="-99999")
         assert response.status_code == 422
         assert error_code(response) == "validation_error"
         assert response.json()["error"]["details"][0]["field"] == "amount_delta"
         assert resolve(world, case.id, KARI, outcome="goodwill", amount_delta="-9000").is_success
+
+    def test_nothing_in_dispute_allows_only_upheld(self, world: World) -> None:
+        visit_id = world.visit("RO-9")
+        opened = world.escalate(visit_id, world.diagnosis("RO-9"))
+        case_id = opened.json()["id"]
+        refused = resolve(world, case_id, KARI, outcome="goodwill", amount_delta="-1")
+        assert refused.status_code == 422
+        assert error_code(refused) == "validation_error"
+        assert resolve(world, case_id, KARI, outcome="upheld", amount_delta="0").is_success
 
 
 class TestHeldCases:
@@ -132,6 +131,31 @@ class TestHeldCases:
 
         assert cases(OLA) == cases(OPS) == [held]
         assert cases(KARI) == []
+
+    @pytest.mark.parametrize("ending", ["reject", "withdraw"])
+    def test_never_released_it_stays_hidden_once_ended(
+        self, world: World, held: int, ending: str
+    ) -> None:
+        if ending == "reject":
+            response = world.client.post(
+                f"/api/v1/moderation/{held}/reject",
+                json={"reason": "Threats"},
+                headers=world.as_(OPS),
+            )
+        else:
+            response = world.act(held, "withdraw", OLA)
+        assert response.status_code == 200, response.text
+        for email in (KARI, SIV, LARS):
+            assert error_code(world.get(held, email)) == "escalation_not_found"
+        assert world.get(held, OLA).status_code == 200
+
+    def test_released_it_is_the_handlers(self, world: World, held: int) -> None:
+        released = world.client.post(f"/api/v1/moderation/{held}/approve", headers=world.as_(OPS))
+        assert released.status_code == 200, released.text
+        assert world.get(held, KARI).status_code == 200
+        again = world.client.post(f"/api/v1/moderation/{held}/approve", headers=world.as_(OPS))
+        assert again.status_code == 409
+        assert error_code(again) == "invalid_transition"
 
     def test_customer_may_withdraw_but_not_write(self, world: World, held: int) -> None:
         written = world.act(held, "messages", OLA, {"body": "More details"})

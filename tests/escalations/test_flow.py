@@ -27,6 +27,16 @@ def visit(client: TestClient, session: Session, clock: FixedClock) -> dict[str, 
         json={"findings": "Pads worn", "codes": ["C1101"], "safety_related": True},
         headers={"X-API-Key": key},
     )
+    estimate = client.post(  # the money in dispute
+        "/api/v1/integration/visits/RO-1/estimates",
+        json={
+            "lines": [{"kind": "part", "description": "Pads", "quantity": 1, "unit_price": "900"}],
+            "currency": "NOK",
+            "reason": "Pads",
+        },
+        headers={"X-API-Key": key},
+    )
+    assert estimate.status_code == 201, estimate.text
     return {"visit_id": visit_id, "diagnosis_id": diagnosis.json()["id"]}
 
 

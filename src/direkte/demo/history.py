@@ -335,6 +335,7 @@ def _case_row(
         "tier": tier,
         "assignee_id": assignee,
         "guardrail": guardrail,
+        "held_back": held and row["status"] in (EscalationStatus.held, EscalationStatus.rejected),
         "created_at": at,
         "updated_at": touched,
         "currency": place.currency,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from direkte import access
@@ -18,6 +19,7 @@ from direkte.escalations.errors import (
     AppealWindowClosed,
     InvalidTransition,
 )
+from direkte.escalations.facts import earlier_resolvers
 from direkte.escalations.kernel import (
     S,
     actor_of,
@@ -38,7 +40,7 @@ from direkte.escalations.models import (
 from direkte.guardrails.engine import Decision, Facts, evaluate
 from direkte.guardrails.explanations import explain
 from direkte.guardrails.policy import Policy
-from direkte.network.models import User
+from direkte.network.models import Center, Role, User
 from direkte.policy.service import policy_for_center
 
 
@@ -149,6 +151,7 @@ def _reopen_at_tier_2(
     case.tier = 2
     center = case.visit.center
     assign(session, case, center, case.visit)
+    _not_to_the_resolver(session, case, center)
     sla.start_clock(case, sla.hours_of(center), policy, now)
     assignee = session.get(User, case.assignee_id) if case.assignee_id else None
     add_message(session, case, customer, MessageKind.message, reason, now)
@@ -168,6 +171,32 @@ def _reopen_at_tier_2(
         time_zone=center.time_zone,
         name=assignee.name if assignee else "",
     )
+
+
+def _not_to_the_resolver(session: Session, case: Escalation, center: Center) -> None:
+    """Give the appeal to someone other than who gave the outcome under appeal: the
+    assignee's deputy, else another regional manager of the region, else nobody yet
+    (any regional manager of the region but the resolver may then take it up)."""
+    resolvers = earlier_resolvers(session, case)
+    if case.assignee_id not in resolvers:
+        return
+    assignee = session.get(User, case.assignee_id) if case.assignee_id else None
+    deputy = assignee.deputy if assignee is not None else None
+    if deputy is not None and deputy.active and deputy.id not in resolvers:
+        case.assignee_id = deputy.id
+        return
+    others = session.scalars(
+        sa.select(User.id)
+        .where(
+            User.role == Role.regional_manager,
+            User.region_id == center.region_id,
+            User.active,
+            User.id.not_in(resolvers),
+        )
+        .order_by(User.on_duty.desc(), User.id)
+        .limit(1)
+    ).first()
+    case.assignee_id = others
 
 
 def appeal_refusal(appealed: Appealed) -> Exception:

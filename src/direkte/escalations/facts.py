@@ -412,27 +412,35 @@ def gather_facts(
     )
 
 
-def money_in_dispute(session: Session, case: Escalation) -> Decimal | None:
-    """What the customer pays for the case's subject: the estimate's total, the part of a
-    warranty claim not covered, or for a diagnosis the visit's latest estimate; None when
-    no amount is known (a diagnosis before any estimate)."""
+def money_in_dispute(session: Session, case: Escalation) -> Decimal:
+    """What the customer pays for the case's subject, in the case's currency: the
+    estimate's total, the part of a warranty claim not covered, or for a diagnosis the
+    visit's latest estimate. Zero when no such amount is known in that currency (a
+    diagnosis before any estimate): nothing is then in dispute."""
+    row: tuple[Any, Any] | sa.Row[Any] | None
     if case.category == Category.estimate:
-        total = session.scalar(sa.select(Estimate.total).where(Estimate.id == case.subject_id))
-        return Decimal(total) if total is not None else None
-    if case.category == Category.warranty:
         row = session.execute(
-            sa.select(WarrantyDecision.claimed, WarrantyDecision.covered).where(
-                WarrantyDecision.id == case.subject_id
-            )
+            sa.select(Estimate.total, Estimate.currency).where(Estimate.id == case.subject_id)
         ).first()
-        return None if row is None else max(Decimal(row.claimed) - Decimal(row.covered), Decimal(0))
-    latest = session.scalar(
-        sa.select(Estimate.total)
-        .where(Estimate.visit_id == case.visit_id)
-        .order_by(Estimate.seq.desc())
-        .limit(1)
-    )
-    return Decimal(latest) if latest is not None else None
+    elif case.category == Category.warranty:
+        claim = session.execute(
+            sa.select(
+                WarrantyDecision.claimed, WarrantyDecision.covered, WarrantyDecision.currency
+            ).where(WarrantyDecision.id == case.subject_id)
+        ).first()
+        # Subtracted here: on SQLite the amounts are text, and SQL arithmetic on them
+        # would be floating point.
+        row = None if claim is None else (claim.claimed - claim.covered, claim.currency)
+    else:
+        row = session.execute(
+            sa.select(Estimate.total, Estimate.currency)
+            .where(Estimate.visit_id == case.visit_id)
+            .order_by(Estimate.seq.desc())
+            .limit(1)
+        ).first()
+    if row is None or row[0] is None or row[1] != case.currency:
+        return Decimal(0)
+    return max(Decimal(row[0]), Decimal(0))
 
 
 _RESOLVERS = sa.select(EscalationEvent.actor_id).where(

@@ -302,26 +302,21 @@ def add_message(
     return message
 
 
-def _case_filter(viewer: User) -> sa.ColumnElement[bool]:
+def visible_cases(viewer: User) -> sa.ColumnElement[bool]:
+    """The filter on cases that the viewer may see (``access.case_filter``)."""
     return access.case_filter(
         viewer,
         customer_id=Escalation.customer_id,
         center_id=Escalation.center_id,
-        status=Escalation.status,
-        held=S.held,
+        held_back=Escalation.held_back,
     )
-
-
-def visible_cases(viewer: User) -> sa.ColumnElement[bool]:
-    """The filter on cases that the viewer may see (``access.case_filter``)."""
-    return _case_filter(viewer)
 
 
 def get_escalation(
     session: Session, *, viewer: User, escalation_id: int, lock: bool = False
 ) -> Escalation:
     """The case, if the viewer may see it. Raises EscalationNotFound otherwise."""
-    query = sa.select(Escalation).where(Escalation.id == escalation_id, _case_filter(viewer))
+    query = sa.select(Escalation).where(Escalation.id == escalation_id, visible_cases(viewer))
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     case = session.scalars(query).first()

@@ -63,6 +63,9 @@ class Escalation(Base):
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     guardrail: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    # Held by the guardrails and not released by ops: the customer's and ops' alone,
+    # also once rejected or withdrawn (access.case_filter).
+    held_back: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # SLA: due times in the center's business hours; sla_next_due is the earliest

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from direkte import access
 from direkte.clock import Clock
 from direkte.escalations import sla
+from direkte.escalations.errors import InvalidTransition
 from direkte.escalations.kernel import (
     S,
     actor_of,
@@ -42,8 +43,14 @@ def approve_held(session: Session, clock: Clock, *, viewer: User, escalation_id:
     """
     access.require_ops(viewer)
     case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
+    if case.status != S.held:
+        raise InvalidTransition(
+            f"only a held case can be released; this one is {case.status.value}",
+            {"current_status": case.status.value},
+        )
     now = clock.now()
     transition(session, case, S.open, at=now, actor=actor_of(viewer), kind="approved")
+    case.held_back = False
     center = session.get_one(Center, case.center_id)
     place(session, case, center, case.visit, None, policy_for_center(session, center), now)
     notify(session, case, "escalation.approved", now)

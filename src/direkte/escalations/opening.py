@@ -243,6 +243,7 @@ def _open_case(session: Session, request: _Request) -> Opened:
         subject_id=request.subject_id,
         reason=request.reason,
         status=S.held if held else S.open,
+        held_back=held,
         tier=decision.tier if decision.tier is not None else 1,
         version=1,
         created_at=now,

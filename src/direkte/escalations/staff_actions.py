@@ -112,7 +112,7 @@ def resolve_escalation(
 def _check_within_dispute(session: Session, case: Escalation, delta: Decimal) -> None:
     """Raise InvalidOutcome when the delta is larger than the money in dispute."""
     in_dispute = money_in_dispute(session, case)
-    if in_dispute is not None and abs(delta) > in_dispute:
+    if abs(delta) > in_dispute:
         limit = f"{in_dispute} {case.currency}"
         raise InvalidOutcome(
             f"amount_delta cannot exceed the money in dispute ({limit})",
