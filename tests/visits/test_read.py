@@ -150,6 +150,8 @@ class TestListMyVisits:
             "not-a-cursor!",
             "%%%",
             cursor_of("x:5"),
+            cursor_of("i:5"),
+            cursor_of("v:0"),
             cursor_of("v:abc"),
             cursor_of("v:99999999999999999999999"),
             cursor_of("v:-5"),

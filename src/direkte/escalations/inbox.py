@@ -17,6 +17,7 @@ from direkte.escalations.models import (
 )
 from direkte.network.models import Center, User
 from direkte.visits.models import Visit
+from direkte.visits.read import VisitDoc, read_visits
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,18 +36,11 @@ class InboxEntry:
     """A case with the visit behind it and the customer's earlier visits (newest first)."""
 
     case: Escalation
-    visit: Visit
+    visit: VisitDoc
     earlier_visits: list[EarlierVisit]
 
 
 EARLIER_VISITS_SHOWN = 10
-# What the context of a case reads of its visit (escalations/schemas.py visit_context_out).
-_VISIT_CONTEXT = sa.select(Visit).options(
-    selectinload(Visit.vehicle),
-    selectinload(Visit.diagnoses),
-    selectinload(Visit.estimates),
-    selectinload(Visit.warranty_decisions),
-)
 
 
 def list_inbox(
@@ -72,7 +66,7 @@ def list_inbox(
     visit_ids = sorted({case.visit_id for case in cases})
     if not visit_ids:
         return []
-    visits = {v.id: v for v in session.scalars(_VISIT_CONTEXT.where(Visit.id.in_(visit_ids)))}
+    visits = {doc.id: doc for doc in read_visits(session, Visit.id.in_(visit_ids))}
     earlier = _earlier_visits(session, viewer, visit_ids)
     return [
         InboxEntry(case, visits[case.visit_id], earlier.get(case.visit_id, [])) for case in cases

@@ -214,7 +214,10 @@ def _fold(session: Session, request: _Request, case_id: int) -> Opened:
     open_case = session.get_one(Escalation, case_id)
     guardrail = guardrail_json(request.decision, explain("folded", request.customer.language))
     session.connection().execute(INSERT_REQUEST, request.record(guardrail, open_case.id))
-    if not _already_said(session, open_case, request.customer, request.reason):
+    # A held case takes no messages until released; a text said once is not repeated.
+    if open_case.status != S.held and not _already_said(
+        session, open_case, request.customer, request.reason
+    ):
         add_message(
             session, open_case, request.customer, MessageKind.message, request.reason, request.at
         )

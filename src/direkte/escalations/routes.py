@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from direkte import access
 from direkte.auth.deps import CurrentUser, authenticated_router
 from direkte.escalations import service
 from direkte.escalations.errors import NotEligible
@@ -34,8 +35,7 @@ from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
 from direkte.kit.errors import ERROR_RESPONSES, error_body
 from direkte.kit.idempotent import run_idempotent
-from direkte.kit.pagination import decode_cursor, encode_cursor
-from direkte.network.models import Role
+from direkte.kit.pagination import ListKind, decode_cursor, encode_cursor
 
 router = authenticated_router(tags=["escalations"], responses=ERROR_RESPONSES)
 moderation = authenticated_router(tags=["moderation"], responses=ERROR_RESPONSES)
@@ -96,7 +96,7 @@ def get_escalation(
 ) -> EscalationDetail:
     """The case with its thread and timeline (staff also see notes and calls)."""
     case = service.get_escalation(session, viewer=user, escalation_id=escalation_id)
-    return escalation_detail(case, now=clock.now(), staff=user.role != Role.customer)
+    return escalation_detail(case, now=clock.now(), staff=access.is_staff(user))
 
 
 @router.post(
@@ -123,7 +123,7 @@ def post_message(
             viewer=user,
             escalation_id=escalation_id,
             body=body.body,
-            await_customer=body.await_customer and user.role != Role.customer,
+            await_customer=body.await_customer and access.is_staff(user),
         )
         session.flush()
         return 201, _message_json(message)
@@ -193,12 +193,14 @@ def list_inbox(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> InboxPage:
     """The caller's open cases, breached first, then by the nearest due time."""
-    offset = decode_cursor(cursor) or 0
+    offset = decode_cursor(cursor, ListKind.inbox) or 0
     entries = service.list_inbox(session, clock, viewer=user, limit=limit + 1, offset=offset)
     more = len(entries) > limit
     now = clock.now()
     items = [inbox_item(entry, now=now) for entry in entries[:limit]]
-    return InboxPage(items=items, next_cursor=encode_cursor(offset + limit) if more else None)
+    return InboxPage(
+        items=items, next_cursor=encode_cursor(ListKind.inbox, offset + limit) if more else None
+    )
 
 
 @router.post("/escalations/{escalation_id}/acknowledge", responses=CONFLICT)
@@ -288,12 +290,12 @@ def list_held(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HeldPage:
     """Cases held by the guardrails for a human check (ops_admin), oldest first."""
-    offset = decode_cursor(cursor) or 0
+    offset = decode_cursor(cursor, ListKind.held) or 0
     cases = service.list_held(session, viewer=user, limit=limit + 1, offset=offset)
     now = clock.now()
     return HeldPage(
         items=[escalation_out(c, now=now) for c in cases[:limit]],
-        next_cursor=encode_cursor(offset + limit) if len(cases) > limit else None,
+        next_cursor=encode_cursor(ListKind.held, offset + limit) if len(cases) > limit else None,
     )
 
 

@@ -22,7 +22,7 @@ from direkte.escalations.models import (
 from direkte.fields import AmountText, RowRef
 from direkte.money import MoneyOut
 from direkte.network.models import User
-from direkte.visits.models import Visit
+from direkte.visits.read import VisitDoc
 from direkte.visits.revisions import estimate_baseline
 
 Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -183,14 +183,39 @@ class EarlierVisit(BaseModel):
     status: str
 
 
+class VehicleContext(BaseModel):
+    vin: str
+    model: str
+    model_year: int | None
+    odometer_km: int | None
+    delivery_date: date | None
+
+
+class DiagnosisContext(BaseModel):
+    revision: int
+    findings: str
+    codes: list[str]
+    safety_related: bool
+    created_at: datetime
+
+
+class WarrantyContext(BaseModel):
+    id: int
+    decision: str
+    claimed: MoneyOut
+    covered: MoneyOut
+    reason_code: str | None
+    safety_related: bool
+
+
 class VisitContextOut(BaseModel):
-    vehicle: dict[str, Any]
+    vehicle: VehicleContext
     concern: str
     drivable: bool
     diagnosis_codes: list[str]
-    diagnoses: list[dict[str, Any]]
+    diagnoses: list[DiagnosisContext]
     estimates: list[EstimateChange]
-    warranty_decisions: list[dict[str, Any]]
+    warranty_decisions: list[WarrantyContext]
     earlier_visits: list[EarlierVisit]
 
 
@@ -299,57 +324,52 @@ def _percent(change: Decimal, base: Decimal) -> str | None:
     return str((change * 100 / base).quantize(Decimal("0.1")))
 
 
-def visit_context_out(visit: Visit, earlier: Sequence[EarlierVisitRow]) -> VisitContextOut:
-    """What a manager needs beside the case: codes, estimate history, decisions, history.
-
-    Long because it is one mapping of the visit onto the inbox's context fields.
-    """
-    estimates = visit.estimates
-    base = estimate_baseline(estimates)
+def visit_context_out(visit: VisitDoc, earlier: Sequence[EarlierVisitRow]) -> VisitContextOut:
+    """What a manager needs beside the case: codes, estimate history, decisions, history."""
+    base = estimate_baseline(visit.estimates)
     changes = []
-    for e in estimates:
+    for e in visit.estimates:
         change = e.total - base.total if base else Decimal(0)
         changes.append(
             EstimateChange(
-                revision=e.seq,
+                revision=e.revision,
                 total=MoneyOut.of(e.total, e.currency),
                 approved=e.approved_at is not None,
                 change_from_first_approved=MoneyOut.of(change, e.currency),
                 change_percent=_percent(change, base.total) if base else None,
             )
         )
-    vehicle = visit.vehicle
     return VisitContextOut(
-        vehicle={
-            "vin": vehicle.vin,
-            "model": vehicle.model,
-            "model_year": vehicle.model_year,
-            "odometer_km": vehicle.odometer_km,
-            "delivery_date": vehicle.delivery_date.isoformat() if vehicle.delivery_date else None,
-        },
+        vehicle=VehicleContext(
+            vin=visit.vin,
+            model=visit.model,
+            model_year=visit.model_year,
+            odometer_km=visit.odometer_km,
+            delivery_date=visit.delivery_date,
+        ),
         concern=visit.concern,
         drivable=visit.drivable,
         diagnosis_codes=sorted({c for d in visit.diagnoses for c in d.codes}),
         diagnoses=[
-            {
-                "revision": d.seq,
-                "findings": d.findings,
-                "codes": d.codes,
-                "safety_related": d.safety_related,
-                "created_at": d.created_at.isoformat(),
-            }
+            DiagnosisContext(
+                revision=d.revision,
+                findings=d.findings,
+                codes=d.codes,
+                safety_related=d.safety_related,
+                created_at=d.created_at,
+            )
             for d in visit.diagnoses
         ],
         estimates=changes,
         warranty_decisions=[
-            {
-                "id": w.id,
-                "decision": w.decision.value,
-                "claimed": MoneyOut.of(w.claimed, w.currency).model_dump(),
-                "covered": MoneyOut.of(w.covered, w.currency).model_dump(),
-                "reason_code": w.reason_code,
-                "safety_related": w.safety_related,
-            }
+            WarrantyContext(
+                id=w.id,
+                decision=w.decision,
+                claimed=MoneyOut.of(w.claimed, w.currency),
+                covered=MoneyOut.of(w.covered, w.currency),
+                reason_code=w.reason_code,
+                safety_related=w.safety_related,
+            )
             for w in visit.warranty_decisions
         ],
         earlier_visits=[

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from direkte.clock import Clock
 from direkte.escalations.models import Escalation
 from direkte.escalations.service import visible_cases
-from direkte.kit.pagination import decode_cursor, encode_cursor
+from direkte.kit.pagination import ListKind, decode_cursor, encode_cursor
 from direkte.network.models import User
 from direkte.policy.service import policy_by_region
 from direkte.visits.contacts import Contact, Place, contacts_shown, find_contacts, record_reveals
@@ -97,10 +97,10 @@ def view_visits(
 ) -> tuple[list[VisitView], str | None]:
     """A page of the viewer's visits, newest first, with cases and contacts (each reveal
     recorded). Raises InvalidCursor."""
-    before = decode_cursor(cursor)
+    before = decode_cursor(cursor, ListKind.visits)
     where = visible_to(viewer) if before is None else sa.and_(visible_to(viewer), Visit.id < before)
     docs = read_visits(session, where, order_by=Visit.id.desc(), limit=limit + 1)
     more = len(docs) > limit
     docs = docs[:limit]
-    next_cursor = encode_cursor(docs[-1].id) if more and docs else None
+    next_cursor = encode_cursor(ListKind.visits, docs[-1].id) if more and docs else None
     return _views(session, docs, viewer=viewer, now=clock.now()), next_cursor

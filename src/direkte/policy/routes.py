@@ -11,7 +11,7 @@ from direkte.auth.deps import OpsUser, authenticated_router, current_ops
 from direkte.guardrails.policy import json_schema
 from direkte.kit.deps import ClockDep, SessionDep
 from direkte.kit.errors import ERROR_RESPONSES
-from direkte.kit.pagination import decode_cursor, encode_cursor
+from direkte.kit.pagination import ListKind, decode_cursor, encode_cursor
 from direkte.policy import service
 from direkte.policy.schemas import (
     PolicyOut,
@@ -64,12 +64,16 @@ def list_policy_versions(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> PolicyVersionPage:
     """Every published version, newest first (version 0 is the built-in default)."""
-    rows = service.list_versions(session, limit=limit + 1, before=decode_cursor(cursor))
+    rows = service.list_versions(
+        session, limit=limit + 1, before=decode_cursor(cursor, ListKind.policy_versions)
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return PolicyVersionPage(
         items=[PolicyOut.of(r) for r in rows],
-        next_cursor=encode_cursor(rows[-1].version) if more and rows else None,
+        next_cursor=encode_cursor(ListKind.policy_versions, rows[-1].version)
+        if more and rows
+        else None,
     )
 
 

@@ -31,7 +31,7 @@ from direkte.visits.models import (
     VisitStatus,
     WarrantyDecision,
 )
-from direkte.visits.read import get_visit
+from direkte.visits.read import EstimateDoc, get_visit, read_visits
 from direkte.visits.schemas import (
     DiagnosisCreate,
     EstimateCreate,
@@ -262,12 +262,22 @@ def add_warranty_decision(
 
 def approve_estimate(
     session: Session, clock: Clock, *, viewer: User, visit_id: int, estimate_id: int
-) -> Estimate:
-    """The customer approves an estimate revision (approving twice changes nothing).
+) -> EstimateDoc:
+    """The customer approves an estimate revision (approving twice changes nothing);
+    returns the revision as read.
 
     Raises CustomersOnly, VisitNotFound, EstimateNotFound, EstimateSuperseded, VisitClosed.
     """
     access.require_customer(viewer)
+    estimate = _approve(session, clock, viewer=viewer, visit_id=visit_id, estimate_id=estimate_id)
+    session.flush()
+    doc = read_visits(session, Visit.id == visit_id)[0]
+    return next(e for e in doc.estimates if e.id == estimate.id)
+
+
+def _approve(
+    session: Session, clock: Clock, *, viewer: User, visit_id: int, estimate_id: int
+) -> Estimate:
     visit = get_visit(session, viewer=viewer, visit_id=visit_id)
     estimate = next((e for e in visit.estimates if e.id == estimate_id), None)
     if estimate is None:

@@ -12,8 +12,6 @@ from direkte.kit.deps import ClockDep, SessionDep
 from direkte.kit.errors import ERROR_RESPONSES
 from direkte.money import MoneyOut
 from direkte.visits import service
-from direkte.visits.models import Visit
-from direkte.visits.read import read_visits
 from direkte.visits.schemas import (
     CreatedRef,
     DiagnosisCreate,
@@ -115,5 +113,4 @@ def approve_estimate(
         session, clock, viewer=user, visit_id=visit_id, estimate_id=estimate_id
     )
     session.commit()
-    doc = read_visits(session, Visit.id == visit_id)[0]
-    return estimate_out(next(e for e in doc.estimates if e.id == estimate.id))
+    return estimate_out(estimate)

@@ -16,7 +16,7 @@ from direkte.visits.errors import (
     VisitClosed,
     VisitNotFound,
 )
-from direkte.visits.read import get_visit, visible_to, visit_with_revisions
+from direkte.visits.read import get_visit, visible_to
 from direkte.visits.revisions import (
     add_diagnosis,
     add_estimate,
@@ -42,5 +42,4 @@ __all__ = [
     "get_visit",
     "upsert_visit",
     "visible_to",
-    "visit_with_revisions",
 ]
