@@ -87,8 +87,6 @@ def transition(
 # without the ORM unit of work.
 INSERT_EVENT = sa.insert(EscalationEvent)
 INSERT_REQUEST = sa.insert(EscalationRequest)
-# A customer's own visit, locked, with its center (the create path's first read): only
-# the columns the facts, the decision and the case read (18 of 33; any other is read
 
 
 def touch(case: Escalation, at: datetime) -> None:

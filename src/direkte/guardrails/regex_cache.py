@@ -158,6 +158,10 @@ def _store(path: Path, name: str, key: str, data: Any, entries: list[_Entry]) ->
             if old != path:
                 old.unlink(missing_ok=True)
     except (OSError, ValueError):  # read-only home, full disk: stay uncached
-        logger.debug("regex cache: cannot write %s", path, exc_info=True)
+        logger.warning(
+            "regex cache: cannot write %s (each new process builds the patterns again;"
+            " set DIREKTE_CACHE_DIR to a writable folder)",
+            path,
+        )
         if tmp is not None:
             tmp.unlink(missing_ok=True)
