@@ -96,6 +96,7 @@ class TestValidationErrors:
         body = visit_body()
         body["vehicle"]["vin"] = wrong
         error = error_of(put_visit(client, key, json=body), 422)
+        assert error["code"] == "validation_error"
         assert [d["field"] for d in error["details"]] == ["vehicle.vin"]
 
     def test_missing_fields_and_extra_field_all_named(self, client: TestClient, key: str) -> None:
@@ -103,6 +104,7 @@ class TestValidationErrors:
         del body["concern"]
         del body["vehicle"]["model"]
         error = error_of(put_visit(client, key, json=body), 422)
+        assert error["code"] == "validation_error"
         assert {d["field"] for d in error["details"]} == {
             "concern",
             "vehicle.model",
@@ -112,6 +114,7 @@ class TestValidationErrors:
     def test_naive_datetime_refused(self, client: TestClient, key: str) -> None:
         body = visit_body(booked_at="2026-11-10T12:00:00")
         error = error_of(put_visit(client, key, json=body), 422)
+        assert error["code"] == "validation_error"
         assert [d["field"] for d in error["details"]] == ["booked_at"]
 
     def test_body_not_an_object_is_422(self, client: TestClient, key: str) -> None:
@@ -182,6 +185,7 @@ class TestUnexpectedErrors:
     def test_no_internals_leak(self, app_client: TestClient) -> None:
         response = app_client.get("/test-only/boom")
         assert response.status_code == 500
+        assert response.json()["error"]["code"] == "internal_error"
         assert LEAK not in response.text
         assert "RuntimeError" not in response.text
         assert "Traceback" not in response.text

@@ -247,7 +247,10 @@ class TestApiKeyCommands:
         first = create_key("first")
         second = create_key("second")
         assert invoke("apikey", "revoke", "first").exit_code == 0
-        assert push(cli_client, first) == 401
+        refused = cli_client.put(
+            "/api/v1/integration/visits/RO-1", json=visit_body(), headers={"X-API-Key": first}
+        )
+        assert_error(refused, 401, "not_authenticated")
         assert push(cli_client, second) == 201
 
     def test_unknown_key_is_401(self, cli_client: TestClient) -> None:

@@ -117,7 +117,9 @@ class TestHeldCases:
     def test_center_staff_neither_read_nor_write_it(
         self, world: World, held: int, email: str
     ) -> None:
-        assert error_code(world.get(held, email)) == "escalation_not_found"
+        seen = world.get(held, email)
+        assert seen.status_code == 404
+        assert error_code(seen) == "escalation_not_found"
         response = world.act(held, "messages", email, {"body": "Hello?"})
         assert response.status_code == 404
         assert error_code(response) == "escalation_not_found"

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from direkte.escalations.models import EscalationRequest
-from tests.escalations.conftest import World
+from tests.escalations.conftest import World, error_code
 from tests.factories import make_vin
 
 EARLIER_VISIT = {
@@ -137,6 +137,7 @@ class TestRecordedFacts:
         visit_id = world.visit("RO-1")
         refused = world.escalate(visit_id, other)
         assert refused.status_code == 422
+        assert error_code(refused) == "not_eligible"
         (facts,) = _facts(session)
         assert facts["subject_belongs"] is False
         assert facts["cases_last_365_days"] == 0

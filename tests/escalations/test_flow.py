@@ -85,6 +85,7 @@ def test_open_acknowledge_resolve_rate(
         json={"outcome": "upheld", "amount_delta": "0", "note": "ok", "version": 1},
     )
     assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "stale_version"
     resolved = client.post(
         f"/api/v1/escalations/{case['id']}/resolve",
         headers=manager,

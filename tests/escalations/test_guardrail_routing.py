@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from direkte.escalations.models import EscalationRequest
 from direkte.notifications.models import OutboxEvent
-from tests.escalations.conftest import World
+from tests.escalations.conftest import World, error_code
 
 THREAT = "Fiks bilen, ellers kommer jeg og stikker deg ned"
 
@@ -65,6 +65,7 @@ class TestModeration:
             f"/api/v1/moderation/{case_id}/approve", headers=world.as_("ops@example.no")
         )
         assert again.status_code == 409
+        assert error_code(again) == "invalid_transition"
 
     def test_only_ops_moderate(self, world: World) -> None:
         visit_id, diagnosis_id = world.visit(), world.diagnosis()
@@ -73,6 +74,7 @@ class TestModeration:
             f"/api/v1/moderation/{case_id}/approve", headers=world.as_("kari@example.no")
         )
         assert refused.status_code == 403
+        assert error_code(refused) == "ops_only"
 
 
 class TestMateriality:
@@ -136,6 +138,7 @@ class TestRegionalPolicy:
         visit_id, diagnosis_id = world.visit(), world.diagnosis()
         refused = world.escalate(visit_id, diagnosis_id)
         assert refused.status_code == 422, refused.text
+        assert error_code(refused) == "not_eligible"
         details = refused.json()["error"]["details"]
         assert details["policy_version"] == "1"
         assert details["reason"] == "not_eligible.category_allowed"

@@ -204,3 +204,4 @@ class TestIdempotentResolve:
         assert world.client.post(path, json=resolve_body(1), headers=world.as_(KARI)).is_success
         again = world.client.post(path, json=resolve_body(1), headers=world.as_(KARI))
         assert again.status_code == 409
+        assert error_code(again) == "stale_version"

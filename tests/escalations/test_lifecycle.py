@@ -275,6 +275,7 @@ class TestTransitions:
         assert world.act(case.id, "withdraw", OLA).status_code == 200
         response = world.act(case.id, "messages", OLA, {"body": "Hello?"})
         assert response.status_code == 409
+        assert error_code(response) == "invalid_transition"
         assert response.json()["error"]["details"]["current_status"] == "withdrawn"
 
     def test_transitions_are_in_the_timeline_with_actor_and_time(
@@ -607,4 +608,5 @@ class TestVisibility:
     def test_another_customer_withdrawing_gets_404(self, world: World, case: Case) -> None:
         response = world.act(case.id, "withdraw", "eva@example.no")
         assert response.status_code == 404
+        assert error_code(response) == "escalation_not_found"
         assert world.get(case.id, OLA).json()["status"] == "open"

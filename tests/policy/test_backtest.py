@@ -100,6 +100,7 @@ class TestBacktestRoute:
     def test_manager_is_forbidden(self, client: TestClient) -> None:
         response = _post(client, "kari@example.no", {"policy": {}, "from": FROM, "to": TO})
         assert response.status_code == 403
+        assert response.json()["error"]["code"] == "ops_only"
 
     def test_invalid_document_lists_problems_by_path(self, client: TestClient) -> None:
         document = default_document()
@@ -117,6 +118,7 @@ class TestBacktestRoute:
         document = {"global": {}, "regions": {"DK": {"capacity": {"local_manager_open_cap": 0}}}}
         response = _post(client, "ops@example.no", {"policy": document, "from": FROM, "to": TO})
         assert response.status_code == 422
+        assert response.json()["error"]["code"] == "invalid_policy"
         details = response.json()["error"]["details"]
         assert [p["field"] for p in details] == ["regions.DK.capacity.local_manager_open_cap"]
 
@@ -132,7 +134,9 @@ class TestBacktestRoute:
 
     def test_extra_field_is_422(self, client: TestClient) -> None:
         body = {"policy": {}, "from": FROM, "to": TO, "region": "DK"}
-        assert _post(client, "ops@example.no", body).status_code == 422
+        response = _post(client, "ops@example.no", body)
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "validation_error"
 
     def test_empty_range_reports_zeros(self, client: TestClient) -> None:
         body = {"policy": {}, "from": "2020-01-01", "to": "2020-02-01"}

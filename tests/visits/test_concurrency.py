@@ -116,11 +116,17 @@ class TestConcurrentUpsert:
         assert client.put(url, json=visit_body(), headers=headers).status_code == 201
         targets = ["diagnosing", "closed"] * (WORKERS // 2)
 
-        def put(client: TestClient, i: int) -> int:
-            return client.put(url, json=visit_body(status=targets[i]), headers=headers).status_code
+        def put(client: TestClient, i: int) -> tuple[int, str | None]:
+            response = client.put(url, json=visit_body(status=targets[i]), headers=headers)
+            if response.status_code == 200:
+                return 200, None
+            return response.status_code, response.json()["error"]["code"]
 
-        statuses = all_at_once(live, WORKERS, put)
-        assert set(statuses) <= {200, 409}, statuses
+        results = all_at_once(live, WORKERS, put)
+        statuses = [status for status, _ in results]
+        assert set(statuses) <= {200, 409}, results
+        refused = {code for status, code in results if status == 409}
+        assert refused <= {"invalid_status_transition"}, results
         with live.sessions() as session:
             visit = session.scalars(sa.select(Visit)).one()
             history = session.scalars(

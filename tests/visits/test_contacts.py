@@ -17,7 +17,7 @@ from direkte.network.hours import OpeningHours, public_holidays
 from direkte.network.models import User
 from direkte.network.service import load_network
 from tests.factories import HOURS, login, network_doc, push_visit
-from tests.visits.helpers import events
+from tests.visits.helpers import error_code, events
 
 T0 = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
 
@@ -343,6 +343,7 @@ class TestRevealAudit:
         visit_id = push_visit(client, key)
         response = client.get(f"/api/v1/visits/{visit_id}", headers=login(client, "eva@example.no"))
         assert response.status_code == 404
+        assert error_code(response) == "visit_not_found"
         assert events(session, "contact.revealed") == []
 
 

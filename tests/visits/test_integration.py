@@ -164,11 +164,13 @@ class TestUpsertVisit:
     def test_staff_email_as_customer_is_422(self, client: TestClient, key: str) -> None:
         response = put_visit(client, key, customer_email="kari@example.no")
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["customer_email"]
 
     def test_advisor_of_another_center_is_422(self, client: TestClient, key: str) -> None:
         response = put_visit(client, key, advisor_email="ove@example.no")
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["advisor_email"]
 
     @pytest.mark.parametrize("wmi", ["5YJ", "1HG", "LRW"])
@@ -194,6 +196,7 @@ class TestUpsertVisit:
         vehicle = {"vin": vin, "model": "Model 3", "model_year": 2021, "odometer_km": 10}
         response = put_visit(client, key, vehicle=vehicle)
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["vehicle.vin"]
 
     def test_bad_external_id_is_422(self, client: TestClient, key: str) -> None:
@@ -204,11 +207,13 @@ class TestUpsertVisit:
     def test_naive_datetime_is_422(self, client: TestClient, key: str) -> None:
         response = put_visit(client, key, checked_in_at="2026-11-18T08:05:00")
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["checked_in_at"]
 
     def test_unknown_field_is_422(self, client: TestClient, key: str) -> None:
         response = put_visit(client, key, colour="red")
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["colour"]
 
 
@@ -268,6 +273,7 @@ class TestStatusTransitions:
         visit_id = put_visit(client, key, status="closed").json()["id"]
         response = put_visit(client, key, status="in_repair", concern="Changed concern")
         assert response.status_code == 409
+        assert error_code(response) == "invalid_status_transition"
         assert read_visit(client, visit_id)["concern"] == "Grinding noise from the front brakes"
         assert events(session, "visit.updated", visit_id) == []
 
@@ -278,6 +284,7 @@ class TestStatusTransitions:
         for target in ("scheduled", "checked_in", "ready", "closed"):
             response = put_visit(client, key, status=target)
             assert response.status_code == 409, target
+            assert error_code(response) == "invalid_status_transition"
             assert response.json()["error"]["details"]["current_status"] == "cancelled"
 
     def test_history_records_each_step_with_the_key_name(
@@ -383,6 +390,7 @@ class TestAddDiagnosis:
         push_visit(client, key)
         response = post_integration(client, key, "RO-1", "diagnoses", diagnosis(revises_id=999999))
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["revises_id"]
 
     def test_bad_trouble_code_is_422(self, client: TestClient, key: str) -> None:
@@ -390,6 +398,7 @@ class TestAddDiagnosis:
         body = diagnosis(codes=["P0A80", "not a code!"])
         response = post_integration(client, key, "RO-1", "diagnoses", body)
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["codes[1]"]
 
     def test_unknown_visit_is_404(self, client: TestClient, key: str) -> None:
@@ -499,6 +508,7 @@ class TestAddEstimate:
         body = estimate(line("10.00"), line("10.00"), line("1.005"))
         response = post_integration(client, key, "RO-1", "estimates", body)
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["lines[2].unit_price"]
 
     @pytest.mark.parametrize("price", ODD_DECIMALS)
@@ -569,6 +579,7 @@ class TestAddEstimate:
         body["lines"][0]["quantity"] = 0
         response = post_integration(client, key, "RO-1", "estimates", body)
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["lines[0].quantity"]
 
     def test_zero_quantity_is_422(self, client: TestClient, key: str) -> None:
@@ -576,6 +587,7 @@ class TestAddEstimate:
         body = estimate(line("10.00", quantity="0"))
         response = post_integration(client, key, "RO-1", "estimates", body)
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["lines[0].quantity"]
 
     def test_negative_total_is_422(self, client: TestClient, key: str) -> None:
@@ -583,6 +595,7 @@ class TestAddEstimate:
         body = estimate(line("-10.00", description="Discount"))
         response = post_integration(client, key, "RO-1", "estimates", body)
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["lines"]
 
     def test_discount_line_lowers_the_total(self, client: TestClient, key: str) -> None:
@@ -595,6 +608,7 @@ class TestAddEstimate:
         push_visit(client, key)
         response = post_integration(client, key, "RO-1", "estimates", estimate())
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["lines"]
 
     def test_other_currency_than_the_visits_is_422(self, client: TestClient, key: str) -> None:
@@ -602,6 +616,7 @@ class TestAddEstimate:
         body = estimate(line("100.00"), currency="EUR")
         response = post_integration(client, key, "RO-1", "estimates", body)
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["currency"]
         assert read_visit(client, visit_id)["estimates"] == []
 
@@ -617,6 +632,7 @@ class TestAddEstimate:
         body = estimate(line("100.00"), currency="XYZ")
         response = post_integration(client, key, "RO-1", "estimates", body)
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["currency"]
 
     def test_danish_center_prices_in_dkk(self, client: TestClient, key: str) -> None:
@@ -647,6 +663,7 @@ class TestAddEstimate:
         assert response.json()["total"] == {"amount": "8", "currency": "ISK"}
         refused = post_integration(client, key, "RO-1", "estimates", estimate(line("3.50")))
         assert refused.status_code == 422
+        assert error_code(refused) == "validation_error"
         assert error_fields(refused) == ["lines[0].unit_price"]
 
     def test_revisions_count_up(self, client: TestClient, key: str) -> None:
@@ -756,6 +773,7 @@ class TestAddWarrantyDecision:
             client, key, "RO-1", "warranty-decisions", warranty(covered="-1")
         )
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["covered"]
 
     @pytest.mark.parametrize("field", ["claimed", "covered"])
@@ -774,6 +792,7 @@ class TestAddWarrantyDecision:
         body = warranty(claimed="100.001")
         response = post_integration(client, key, "RO-1", "warranty-decisions", body)
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["claimed"]
 
     def test_estimate_of_another_visit_is_422(self, client: TestClient, key: str) -> None:
@@ -785,6 +804,7 @@ class TestAddWarrantyDecision:
         body = warranty(estimate_id=foreign)
         response = post_integration(client, key, "RO-2", "warranty-decisions", body)
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["estimate_id"]
 
     def test_other_currency_is_422(self, client: TestClient, key: str) -> None:
@@ -792,6 +812,7 @@ class TestAddWarrantyDecision:
         body = warranty(currency="SEK")
         response = post_integration(client, key, "RO-1", "warranty-decisions", body)
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["currency"]
 
     def test_unknown_decision_is_422(self, client: TestClient, key: str) -> None:
@@ -799,6 +820,7 @@ class TestAddWarrantyDecision:
         body = warranty(decision="maybe")
         response = post_integration(client, key, "RO-1", "warranty-decisions", body)
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["decision"]
 
     def test_unknown_external_id_is_404(self, client: TestClient, key: str) -> None:
@@ -836,6 +858,7 @@ class TestApiKey:
         assert error_code(response) == "not_authenticated"
         refused = post_integration(client, key, "RO-1", "diagnoses", diagnosis())
         assert refused.status_code == 401
+        assert error_code(refused) == "not_authenticated"
         shown = read_visit(client, visit_id)
         assert (shown["status"], shown["diagnoses"]) == ("checked_in", [])
 
@@ -855,3 +878,4 @@ class TestApiKey:
             "/api/v1/integration/visits/RO-1", json={"center": "OSL-01"}, headers=headers
         )
         assert response.status_code == 401
+        assert error_code(response) == "not_authenticated"

@@ -197,6 +197,7 @@ class TestListMyVisits:
     def test_with_a_forged_token_is_401(self, client: TestClient, fleet: dict[str, int]) -> None:
         response = client.get("/api/v1/me/visits", headers={"Authorization": "Bearer not.a.token"})
         assert response.status_code == 401
+        assert error_code(response) == "invalid_token"
 
     def test_listing_records_each_reveal(
         self, client: TestClient, fleet: dict[str, int], session: Session
@@ -241,7 +242,7 @@ class TestGetVisit:
         unknown = client.get("/api/v1/visits/987654", headers=headers)
         hidden = client.get(f"/api/v1/visits/{fleet['OLA-1']}", headers=headers)
         assert unknown.status_code == hidden.status_code == 404
-        assert unknown.json()["error"]["code"] == hidden.json()["error"]["code"]
+        assert error_code(unknown) == error_code(hidden) == "visit_not_found"
 
     @pytest.mark.parametrize("visit_id", ["99999999999999999999999", "2147483648", "-1", "0"])
     def test_out_of_range_id_is_422_not_a_500(
@@ -249,15 +250,19 @@ class TestGetVisit:
     ) -> None:
         response = client.get(f"/api/v1/visits/{visit_id}", headers=login(client, "ops@example.no"))
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["visit_id"]
 
     def test_non_numeric_id_is_422(self, client: TestClient, fleet: dict[str, int]) -> None:
         response = client.get("/api/v1/visits/OLA-1", headers=login(client, "ops@example.no"))
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["visit_id"]
 
     def test_without_a_token_is_401(self, client: TestClient, fleet: dict[str, int]) -> None:
-        assert client.get(f"/api/v1/visits/{fleet['OLA-1']}").status_code == 401
+        response = client.get(f"/api/v1/visits/{fleet['OLA-1']}")
+        assert response.status_code == 401
+        assert error_code(response) == "not_authenticated"
 
     def test_visit_carries_its_revisions_and_contacts(
         self, client: TestClient, key: str, fleet: dict[str, int]
@@ -438,6 +443,7 @@ class TestApproveEstimate:
             approve_url(fleet["OLA-1"], 2**40), headers=login(client, "ola@example.no")
         )
         assert response.status_code == 422
+        assert error_code(response) == "validation_error"
         assert error_fields(response) == ["estimate_id"]
 
     def test_unknown_estimate_is_404(self, client: TestClient, fleet: dict[str, int]) -> None:
@@ -454,7 +460,8 @@ class TestApproveEstimate:
         response = client.post(
             approve_url(fleet["OLA-1"], estimate_id), headers=login(client, "siv@example.no")
         )
-        assert response.status_code in (403, 404)
+        assert response.status_code == 403
+        assert error_code(response) == "customers_only"
         assert events(session, "estimate.approved") == []
 
     @pytest.mark.parametrize("status", ["cancelled", "closed"])
