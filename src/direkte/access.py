@@ -133,8 +133,9 @@ def require_case_handler(viewer: User, case: Case, *, assignee_deputy_id: int | 
     """Raise NotCaseHandler unless the viewer may act on a case they can see.
 
     Acting belongs to the tier's assignee or the assignee's deputy, or to a
-    regional manager above a tier-0 or tier-1 case; advisors act only at tier 0,
-    and nobody below the case's tier acts on it. A case nobody is assigned to
+    manager above the case's tier (a local manager over tier 0, a regional manager
+    over tiers 0 and 1); advisors act only at tier 0, and nobody below the case's
+    tier acts on it. A case nobody is assigned to
     may be taken up by anyone of its tier's role. Ops moderate, they do not act.
     Visibility (center, region) is checked before this, by ``case_filter``.
     """
