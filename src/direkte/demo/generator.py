@@ -8,6 +8,7 @@ audit trail and checks as real data.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,7 @@ from direkte.fields import vin_check_digit
 from direkte.network import service as network_service
 from direkte.network.models import Center, Role, User
 from direkte.visits import service as visits
-from direkte.visits.models import VisitStatus
+from direkte.visits.models import Estimate, VisitStatus
 from direkte.visits.schemas import (
     DiagnosisCreate,
     EstimateCreate,
@@ -45,6 +46,9 @@ _PRICE_SCALE = {
     "EUR": Decimal("0.09"),
 }
 _VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+# A row of net.CENTERS: code, name, region, country, time zone, lat, lon, program,
+# Friday closing time, Saturday hours.
+_CenterRow = tuple[str, str, str, str, str, float, float, str, str, str | None]
 
 
 def _phone(rng: random.Random, country: str) -> str:
@@ -72,73 +76,11 @@ def _email(name: str, n: int) -> str:
 def build_network(rng: random.Random, customers: int) -> dict[str, Any]:
     """The network document for the demo, in the network-file shape."""
     centers, staff = [], []
-    for code, name, region, country, tz, lat, lon, program, fri, sat in net.CENTERS:
-        hours: dict[str, list[str]] = {**net.WEEKDAY_HOURS, "fri": [f"08:00-{fri}"]}
-        if sat:
-            hours["sat"] = [sat]
-        centers.append(
-            {
-                "code": code,
-                "name": name,
-                "region": region,
-                "country": country,
-                "time_zone": tz,
-                "lat": lat,
-                "lon": lon,
-                "business_hours": hours,
-                "program": program,
-                "capacity_bays": rng.randint(4, 14),
-                "address": f"{name}, {country}",
-                "closed_dates": ["2026-12-24", "2026-12-31"],
-            }
-        )
-        langs = net.COUNTRY_LANGUAGES[country]
-        city = code.split("-")[0].lower()
-        managers = [f"manager{i}.{city}{code[-1]}@{DEMO_DOMAIN}" for i in (1, 2)]
-        for i, email in enumerate(managers):
-            staff.append(
-                {
-                    "email": email,
-                    "password": DEMO_PASSWORD,
-                    "role": "local_manager",
-                    "center": code,
-                    "name": _person(rng, country),
-                    "title": "Service Manager",
-                    "phone": _phone(rng, country),
-                    "languages": langs,
-                    "on_duty": i == 0,
-                    "deputy": managers[1 - i],
-                }
-            )
-        for i in (1, 2):
-            staff.append(
-                {
-                    "email": f"advisor{i}.{city}{code[-1]}@{DEMO_DOMAIN}",
-                    "password": DEMO_PASSWORD,
-                    "role": "service_advisor",
-                    "center": code,
-                    "name": _person(rng, country),
-                    "title": "Service Advisor",
-                    "phone": _phone(rng, country),
-                    "languages": langs,
-                    "on_duty": True,
-                }
-            )
+    for row in net.CENTERS:
+        centers.append(_center(rng, row))
+        staff += _center_staff(rng, code=row[0], country=row[3])
     for area in net.REGIONS:
-        country = area["countries"][0]
-        staff.append(
-            {
-                "email": f"regional.{area['code'].lower()}@{DEMO_DOMAIN}",
-                "password": DEMO_PASSWORD,
-                "role": "regional_manager",
-                "region": area["code"],
-                "name": _person(rng, country),
-                "title": "Regional Service Manager",
-                "phone": _phone(rng, country),
-                "languages": net.COUNTRY_LANGUAGES[country],
-                "on_duty": True,
-            }
-        )
+        staff.append(_regional_manager(rng, area))
     staff.append(
         {
             "email": f"ops@{DEMO_DOMAIN}",
@@ -149,21 +91,95 @@ def build_network(rng: random.Random, customers: int) -> dict[str, Any]:
             "languages": ["en", "nb"],
         }
     )
-    people = []
-    for n in range(customers):
-        language = ("nb", "da", "sv", "en", "de")[n % 5]
-        country = net.COUNTRY_OF_LANGUAGE[language]
-        name = _person(rng, country)
-        people.append(
+    people = [_customer(rng, n) for n in range(customers)]
+    return {"regions": net.REGIONS, "centers": centers, "staff": staff, "customers": people}
+
+
+def _center(rng: random.Random, row: _CenterRow) -> dict[str, Any]:
+    code, name, region, country, tz, lat, lon, program, fri, sat = row
+    hours: dict[str, list[str]] = {**net.WEEKDAY_HOURS, "fri": [f"08:00-{fri}"]}
+    if sat:
+        hours["sat"] = [sat]
+    return {
+        "code": code,
+        "name": name,
+        "region": region,
+        "country": country,
+        "time_zone": tz,
+        "lat": lat,
+        "lon": lon,
+        "business_hours": hours,
+        "program": program,
+        "capacity_bays": rng.randint(4, 14),
+        "address": f"{name}, {country}",
+        "closed_dates": ["2026-12-24", "2026-12-31"],
+    }
+
+
+def _center_staff(rng: random.Random, *, code: str, country: str) -> list[dict[str, Any]]:
+    """A center's two local managers (each the other's deputy) and two service advisors."""
+    langs = net.COUNTRY_LANGUAGES[country]
+    city = code.split("-")[0].lower()
+    managers = [f"manager{i}.{city}{code[-1]}@{DEMO_DOMAIN}" for i in (1, 2)]
+    staff = []
+    for i, email in enumerate(managers):
+        staff.append(
             {
-                "email": _email(name, n + 1),
+                "email": email,
                 "password": DEMO_PASSWORD,
-                "name": name,
-                "phone": _phone(rng, country if country != "DE" else "NO"),
-                "language": language,
+                "role": "local_manager",
+                "center": code,
+                "name": _person(rng, country),
+                "title": "Service Manager",
+                "phone": _phone(rng, country),
+                "languages": langs,
+                "on_duty": i == 0,
+                "deputy": managers[1 - i],
             }
         )
-    return {"regions": net.REGIONS, "centers": centers, "staff": staff, "customers": people}
+    for i in (1, 2):
+        staff.append(
+            {
+                "email": f"advisor{i}.{city}{code[-1]}@{DEMO_DOMAIN}",
+                "password": DEMO_PASSWORD,
+                "role": "service_advisor",
+                "center": code,
+                "name": _person(rng, country),
+                "title": "Service Advisor",
+                "phone": _phone(rng, country),
+                "languages": langs,
+                "on_duty": True,
+            }
+        )
+    return staff
+
+
+def _regional_manager(rng: random.Random, area: dict[str, Any]) -> dict[str, Any]:
+    country = area["countries"][0]
+    return {
+        "email": f"regional.{area['code'].lower()}@{DEMO_DOMAIN}",
+        "password": DEMO_PASSWORD,
+        "role": "regional_manager",
+        "region": area["code"],
+        "name": _person(rng, country),
+        "title": "Regional Service Manager",
+        "phone": _phone(rng, country),
+        "languages": net.COUNTRY_LANGUAGES[country],
+        "on_duty": True,
+    }
+
+
+def _customer(rng: random.Random, n: int) -> dict[str, Any]:
+    language = ("nb", "da", "sv", "en", "de")[n % 5]
+    country = net.COUNTRY_OF_LANGUAGE[language]
+    name = _person(rng, country)
+    return {
+        "email": _email(name, n + 1),
+        "password": DEMO_PASSWORD,
+        "name": name,
+        "phone": _phone(rng, country if country != "DE" else "NO"),
+        "language": language,
+    }
 
 
 def _person(rng: random.Random, country: str) -> str:
@@ -251,6 +267,33 @@ def _price(text: str, currency: str) -> str:
     return str(money.quantize(Decimal(text) * _PRICE_SCALE.get(currency, Decimal(1)), currency))
 
 
+@dataclass(slots=True)
+class _Play:
+    """A visit being played through the integration's use cases, event by event."""
+
+    session: Session
+    clock: FixedClock
+    now: datetime
+    external_id: str
+    actor: Actor
+    base: dict[str, Any]
+    checked_in: datetime
+
+    def push(self, status: VisitStatus, at: datetime, **extra: Any) -> bool:
+        """Upsert the visit in ``status`` at ``at``; False (and nothing sent) if that is future."""
+        if at > self.now:
+            return False
+        self.clock.at = at
+        visits.upsert_visit(
+            self.session,
+            self.clock,
+            external_id=self.external_id,
+            data=VisitUpsert(status=status, checked_in_at=self.checked_in, **self.base, **extra),
+            actor=self.actor,
+        )
+        return True
+
+
 def _make_visit(
     session: Session,
     rng: random.Random,
@@ -262,6 +305,50 @@ def _make_visit(
     day_offset: float,
     actor: Actor,
 ) -> None:
+    """Play one visit from its booking through every step whose time has come by ``now``."""
+    concern, checked_in, booked, base = _booking(rng, now, center, customer, vehicle, day_offset)
+    if checked_in > now:
+        visits.upsert_visit(
+            session,
+            FixedClock(booked),
+            external_id=external_id,
+            data=VisitUpsert(status=VisitStatus.scheduled, **base),
+            actor=actor,
+        )
+        return
+    play = _Play(session, FixedClock(checked_in), now, external_id, actor, base, checked_in)
+    for status in (VisitStatus.checked_in, VisitStatus.diagnosing):
+        play.push(status, play.clock.at)
+    at = checked_in + timedelta(hours=rng.uniform(0.5, 3))
+    if at > now:
+        return
+    lines, first = _first_estimate(play, rng, at, concern, center.currency)
+    if not play.push(VisitStatus.awaiting_approval, at + timedelta(minutes=5)):
+        return
+    at += timedelta(hours=rng.uniform(0.5, 4))
+    if at > now:
+        return
+    if rng.random() < 0.35:
+        _revise(play, rng, at, concern, lines, center.currency)
+    elif first.approved_at is None:
+        play.clock.at = at
+        visits.approve_estimate(
+            session, play.clock, viewer=customer, visit_id=first.visit_id, estimate_id=first.id
+        )
+    if rng.random() < 0.3:
+        _decide_warranty(play, rng, at, concern, first, center.currency)
+    _repair_and_close(play, rng, at)
+
+
+def _booking(
+    rng: random.Random,
+    now: datetime,
+    center: Center,
+    customer: User,
+    vehicle: VehicleIn,
+    day_offset: float,
+) -> tuple[dict[str, Any], datetime, datetime, dict[str, Any]]:
+    """The concern, check-in and booking times, and the fields every upsert of the visit sends."""
     local_today = now.astimezone(ZoneInfo(center.time_zone)).date()
     day = local_today - timedelta(days=int(day_offset))
     while day.weekday() >= 5:
@@ -278,96 +365,73 @@ def _make_visit(
         "appointment_date": day,
         "drivable": not (concern["safety"] and rng.random() < 0.3),
     }
-    if checked_in > now:
-        clock = FixedClock(booked)
-        visits.upsert_visit(
-            session,
-            clock,
-            external_id=external_id,
-            data=VisitUpsert(status=VisitStatus.scheduled, **base),
-            actor=actor,
-        )
-        return
-    clock = FixedClock(checked_in)
-    steps = [VisitStatus.checked_in, VisitStatus.diagnosing]
+    return concern, checked_in, booked, base
 
-    def push(status: VisitStatus, at: datetime, **extra: Any) -> bool:
-        if at > now:
-            return False
-        clock.at = at
-        visits.upsert_visit(
-            session,
-            clock,
-            external_id=external_id,
-            data=VisitUpsert(status=status, checked_in_at=checked_in, **base, **extra),
-            actor=actor,
-        )
-        return True
 
-    for status in steps:
-        push(status, clock.at)
-    at = checked_in + timedelta(hours=rng.uniform(0.5, 3))
-    if at > now:
-        return
-    clock.at = at
+def _first_estimate(
+    play: _Play, rng: random.Random, at: datetime, concern: dict[str, Any], currency: str
+) -> tuple[list[EstimateLineIn], Estimate]:
+    """The diagnosis of the concern at ``at``, and the first estimate (its lines and itself)."""
+    play.clock.at = at
     visits.add_diagnosis(
-        session,
-        clock,
-        external_id=external_id,
-        actor=actor,
+        play.session,
+        play.clock,
+        external_id=play.external_id,
+        actor=play.actor,
         data=DiagnosisCreate(
             findings=concern["findings"], codes=concern["codes"], safety_related=concern["safety"]
         ),
     )
     lines = [
-        EstimateLineIn(
-            kind=k, description=d, quantity=str(q), unit_price=_price(p, center.currency)
-        )
+        EstimateLineIn(kind=k, description=d, quantity=str(q), unit_price=_price(p, currency))
         for k, d, q, p in concern["lines"]
     ]
     approved_first = rng.random() < 0.6
     first = visits.add_estimate(
-        session,
-        clock,
-        external_id=external_id,
-        actor=actor,
+        play.session,
+        play.clock,
+        external_id=play.external_id,
+        actor=play.actor,
         data=EstimateCreate(lines=lines, reason="Initial estimate", approved=approved_first),
     )
-    if not push(VisitStatus.awaiting_approval, at + timedelta(minutes=5)):
-        return
-    at += timedelta(hours=rng.uniform(0.5, 4))
-    if at > now:
-        return
-    if rng.random() < 0.35:
-        _revise(session, rng, clock, at, external_id, concern, lines, center.currency, actor)
-    elif not approved_first:
-        clock.at = at
-        visits.approve_estimate(
-            session, clock, viewer=customer, visit_id=first.visit_id, estimate_id=first.id
-        )
-    if rng.random() < 0.3:
-        clock.at = at + timedelta(minutes=30)
-        claimed = first.total
-        outcome = rng.choice(["covered", "not_covered", "not_covered", "goodwill_partial"])
-        covered = {
-            "covered": claimed,
-            "not_covered": Decimal(0),
-            "goodwill_partial": money.quantize(claimed / 2, center.currency),
-        }[outcome]
-        visits.add_warranty_decision(
-            session,
-            clock,
-            external_id=external_id,
-            actor=actor,
-            data=WarrantyDecisionCreate(
-                decision=outcome,
-                claimed=str(claimed),
-                covered=str(covered),
-                reason_code=net.WARRANTY_REASONS[outcome],
-                safety_related=concern["safety"],
-                estimate_id=first.id,
-            ),
-        )
+    return lines, first
+
+
+def _decide_warranty(
+    play: _Play,
+    rng: random.Random,
+    at: datetime,
+    concern: dict[str, Any],
+    first: Estimate,
+    currency: str,
+) -> None:
+    """A warranty decision on the claim for the first estimate, half an hour after ``at``."""
+    play.clock.at = at + timedelta(minutes=30)
+    claimed = first.total
+    outcome = rng.choice(["covered", "not_covered", "not_covered", "goodwill_partial"])
+    covered = {
+        "covered": claimed,
+        "not_covered": Decimal(0),
+        "goodwill_partial": money.quantize(claimed / 2, currency),
+    }[outcome]
+    visits.add_warranty_decision(
+        play.session,
+        play.clock,
+        external_id=play.external_id,
+        actor=play.actor,
+        data=WarrantyDecisionCreate(
+            decision=outcome,
+            claimed=str(claimed),
+            covered=str(covered),
+            reason_code=net.WARRANTY_REASONS[outcome],
+            safety_related=concern["safety"],
+            estimate_id=first.id,
+        ),
+    )
+
+
+def _repair_and_close(play: _Play, rng: random.Random, at: datetime) -> None:
+    """In repair, ready the same day or some days later, then closed: as far as ``now`` allows."""
     same_day = rng.random() < 0.62
     repair_at = at + timedelta(hours=rng.uniform(0.2, 1))
     ready_at = repair_at + (
@@ -375,24 +439,20 @@ def _make_visit(
         if same_day
         else timedelta(days=rng.randint(1, 6), hours=rng.uniform(0, 3))
     )
-    if not push(VisitStatus.in_repair, repair_at) or not push(VisitStatus.ready, ready_at):
-        return
-    closed_at = ready_at + timedelta(hours=rng.uniform(0.5, 30))
-    push(VisitStatus.closed, closed_at, closed_at=closed_at)
+    if play.push(VisitStatus.in_repair, repair_at) and play.push(VisitStatus.ready, ready_at):
+        closed_at = ready_at + timedelta(hours=rng.uniform(0.5, 30))
+        play.push(VisitStatus.closed, closed_at, closed_at=closed_at)
 
 
 def _revise(
-    session: Session,
+    play: _Play,
     rng: random.Random,
-    clock: FixedClock,
     at: datetime,
-    external_id: str,
     concern: dict[str, Any],
     lines: list[EstimateLineIn],
     currency: str,
-    actor: Actor,
 ) -> None:
-    clock.at = at
+    play.clock.at = at
     large = rng.random() < 0.4
     extra = _price(str(rng.randint(4000, 18000) if large else rng.randint(300, 1500)), currency)
     revised = [
@@ -406,10 +466,10 @@ def _revise(
     ]
     if concern["safety"] and rng.random() < 0.5:
         visits.add_diagnosis(
-            session,
-            clock,
-            external_id=external_id,
-            actor=actor,
+            play.session,
+            play.clock,
+            external_id=play.external_id,
+            actor=play.actor,
             data=DiagnosisCreate(
                 findings=concern["findings"] + "; further damage found on inspection",
                 codes=[*concern["codes"], "U0100"],
@@ -417,10 +477,10 @@ def _revise(
             ),
         )
     visits.add_estimate(
-        session,
-        clock,
-        external_id=external_id,
-        actor=actor,
+        play.session,
+        play.clock,
+        external_id=play.external_id,
+        actor=play.actor,
         data=EstimateCreate(
             lines=revised, reason="Additional work found", approved=rng.random() < 0.5
         ),

@@ -279,19 +279,10 @@ def _outcome(rng: random.Random, tier: int, facts: Facts) -> Outcome:
     return Outcome.revised if rng.random() < 0.6 else Outcome.goodwill
 
 
-def _case_row(
-    rng: random.Random,
-    place: _Place,
-    facts: Facts,
-    decision: Decision,
-    at: datetime,
-    now: datetime,
-    guardrail: dict[str, Any],
+def _case_state(
+    rng: random.Random, tier: int, facts: Facts, at: datetime, now: datetime, *, held: bool
 ) -> dict[str, Any]:
-    """The case a request made, at the state it has reached by ``now``."""
-    tier = decision.tier if decision.tier is not None else 1
-    held = decision.decision == "moderate"
-    assignee = decision.assignee_id or (place.advisor_id if tier == 0 else place.regional_id)
+    """The status, its times, the outcome and the version a case made at ``at`` has by ``now``."""
     age = now - at
     responded = at + timedelta(hours=rng.uniform(0.3, 6))
     settled = min(at + timedelta(hours=rng.uniform(2, 120)), now)
@@ -320,6 +311,22 @@ def _case_row(
         row |= {"status": EscalationStatus.withdrawn, "outcome": None, "resolved_at": None}
     elif settled + timedelta(days=7) <= now:
         row |= {"status": EscalationStatus.closed, "closed_at": settled + timedelta(days=7)}
+    return row
+
+
+def _case_row(
+    rng: random.Random,
+    place: _Place,
+    facts: Facts,
+    decision: Decision,
+    at: datetime,
+    now: datetime,
+    guardrail: dict[str, Any],
+) -> dict[str, Any]:
+    """The case a request made, at the state it has reached by ``now``."""
+    tier = decision.tier if decision.tier is not None else 1
+    assignee = decision.assignee_id or (place.advisor_id if tier == 0 else place.regional_id)
+    row = _case_state(rng, tier, facts, at, now, held=decision.decision == "moderate")
     outcome = row["outcome"]
     delta = None
     if outcome is not None:

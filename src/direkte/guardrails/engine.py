@@ -12,7 +12,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from direkte.guardrails.policy import Policy
+from direkte.guardrails.policy import (
+    DiagnosisMateriality,
+    EstimateMateriality,
+    Policy,
+    WarrantyMateriality,
+)
 
 DecisionKind = Literal["route", "reject", "moderate"]
 
@@ -250,64 +255,11 @@ def materiality(policy: Policy, facts: Facts) -> RuleResult:
     inputs: dict[str, Any] = {"category": facts.category, "safety_override": safety}
     reasons: list[str] = []
     if facts.category == "estimate":
-        base, total = _amount(facts.first_approved_total), _amount(facts.estimate_total)
-        increase = total - base
-        percent = (
-            increase * 100 / base if base > 0 else Decimal(0) if increase <= 0 else Decimal(100)
-        )
-        minimum = rule.estimate.min_increase.get(facts.currency or "", None)
-        inputs |= {
-            "first_approved_total": str(base),
-            "estimate_total": str(total),
-            "increase": str(increase),
-            "increase_percent": str(round(percent, 1)),
-            "min_increase": str(minimum) if minimum is not None else None,
-            "min_increase_percent": str(rule.estimate.min_increase_percent),
-            "currency": facts.currency,
-        }
-        if (
-            minimum is not None
-            and increase >= minimum
-            and percent >= rule.estimate.min_increase_percent
-        ):
-            reasons.append("large_increase")
+        _estimate_materiality(rule.estimate, facts, inputs, reasons)
     elif facts.category == "warranty":
-        denied = _amount(facts.warranty_claimed) - _amount(facts.warranty_covered)
-        minimum = rule.warranty.min_denied.get(facts.currency or "", None)
-        inputs |= {
-            "denied": str(denied),
-            "min_denied": str(minimum) if minimum is not None else None,
-            "currency": facts.currency,
-            "decision": facts.warranty_decision,
-            "safety_related": facts.safety_related,
-            "within_coverage": facts.within_coverage,
-        }
-        if minimum is not None and denied >= minimum:
-            reasons.append("large_denial")
-        if rule.warranty.safety_related and facts.safety_related:
-            reasons.append("safety_related")
-        if rule.warranty.within_coverage and facts.within_coverage and denied > 0:
-            reasons.append("within_coverage")
+        _warranty_materiality(rule.warranty, facts, inputs, reasons)
     else:
-        repeat = (
-            facts.days_since_previous_visit is not None
-            and facts.days_since_previous_visit <= rule.diagnosis.repeat_visit_days
-        )
-        inputs |= {
-            "days_since_previous_visit": facts.days_since_previous_visit,
-            "repeat_visit_days": rule.diagnosis.repeat_visit_days,
-            "safety_related": facts.safety_related,
-            "drivable": facts.drivable,
-            "contradicts_previous": facts.contradicts_previous,
-        }
-        if repeat:
-            reasons.append("repeat_visit")
-        if rule.diagnosis.safety_related and facts.safety_related:
-            reasons.append("safety_related")
-        if rule.diagnosis.not_drivable and not facts.drivable:
-            reasons.append("not_drivable")
-        if rule.diagnosis.contradicting_revision and facts.contradicts_previous:
-            reasons.append("contradicts_previous")
+        _diagnosis_materiality(rule.diagnosis, facts, inputs, reasons)
     if safety and "safety_related" not in reasons:
         reasons.append("safety_override")
     inputs["material_because"] = reasons
@@ -317,6 +269,73 @@ def materiality(policy: Policy, facts: Facts) -> RuleResult:
         else "below the bar: the service advisor answers"
     )
     return RuleResult("materiality", bool(reasons), inputs, note)
+
+
+# The three category rules below add their inputs and reasons to the caller's dict
+# and list in place: materiality runs on every request and every backtested one.
+def _estimate_materiality(
+    rule: EstimateMateriality, facts: Facts, inputs: dict[str, Any], reasons: list[str]
+) -> None:
+    base, total = _amount(facts.first_approved_total), _amount(facts.estimate_total)
+    increase = total - base
+    percent = increase * 100 / base if base > 0 else Decimal(0) if increase <= 0 else Decimal(100)
+    minimum = rule.min_increase.get(facts.currency or "", None)
+    inputs |= {
+        "first_approved_total": str(base),
+        "estimate_total": str(total),
+        "increase": str(increase),
+        "increase_percent": str(round(percent, 1)),
+        "min_increase": str(minimum) if minimum is not None else None,
+        "min_increase_percent": str(rule.min_increase_percent),
+        "currency": facts.currency,
+    }
+    if minimum is not None and increase >= minimum and percent >= rule.min_increase_percent:
+        reasons.append("large_increase")
+
+
+def _warranty_materiality(
+    rule: WarrantyMateriality, facts: Facts, inputs: dict[str, Any], reasons: list[str]
+) -> None:
+    denied = _amount(facts.warranty_claimed) - _amount(facts.warranty_covered)
+    minimum = rule.min_denied.get(facts.currency or "", None)
+    inputs |= {
+        "denied": str(denied),
+        "min_denied": str(minimum) if minimum is not None else None,
+        "currency": facts.currency,
+        "decision": facts.warranty_decision,
+        "safety_related": facts.safety_related,
+        "within_coverage": facts.within_coverage,
+    }
+    if minimum is not None and denied >= minimum:
+        reasons.append("large_denial")
+    if rule.safety_related and facts.safety_related:
+        reasons.append("safety_related")
+    if rule.within_coverage and facts.within_coverage and denied > 0:
+        reasons.append("within_coverage")
+
+
+def _diagnosis_materiality(
+    rule: DiagnosisMateriality, facts: Facts, inputs: dict[str, Any], reasons: list[str]
+) -> None:
+    repeat = (
+        facts.days_since_previous_visit is not None
+        and facts.days_since_previous_visit <= rule.repeat_visit_days
+    )
+    inputs |= {
+        "days_since_previous_visit": facts.days_since_previous_visit,
+        "repeat_visit_days": rule.repeat_visit_days,
+        "safety_related": facts.safety_related,
+        "drivable": facts.drivable,
+        "contradicts_previous": facts.contradicts_previous,
+    }
+    if repeat:
+        reasons.append("repeat_visit")
+    if rule.safety_related and facts.safety_related:
+        reasons.append("safety_related")
+    if rule.not_drivable and not facts.drivable:
+        reasons.append("not_drivable")
+    if rule.contradicting_revision and facts.contradicts_previous:
+        reasons.append("contradicts_previous")
 
 
 def content(policy: Policy, facts: Facts) -> RuleResult:

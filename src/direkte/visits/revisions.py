@@ -202,22 +202,7 @@ def add_warranty_decision(
     _check_open(visit)
     currency = _currency_for(visit, data.currency)
     _check_own(session, Estimate, "estimate_id", data.estimate_id, visit)
-    problems: list[dict[str, str]] = []
-    amounts: dict[str, Decimal] = {}
-    for field in ("claimed", "covered"):
-        try:
-            amounts[field] = money.parse_amount(getattr(data, field), currency)
-        except ValueError as exc:
-            problems.append({"field": field, "message": str(exc)})
-            continue
-        if amounts[field] < 0:
-            problems.append({"field": field, "message": "cannot be negative"})
-    lines, _, line_problems = _priced_lines(data.lines, currency, "lines")
-    problems += line_problems
-    if not problems and amounts["covered"] > amounts["claimed"]:
-        problems.append({"field": "covered", "message": "cannot exceed the claimed amount"})
-    if problems:
-        raise InvalidFields(problems)
+    amounts, lines = _claim_amounts(data, currency)
     now = clock.now()
     decision = WarrantyDecision(
         visit_id=visit.id,
@@ -231,15 +216,7 @@ def add_warranty_decision(
         estimate_id=data.estimate_id,
         author=actor.label,
         created_at=now,
-        claim_lines=[
-            {
-                "kind": ln.kind.value,
-                "description": ln.description,
-                "quantity": str(ln.quantity),
-                "unit_price": str(ln.unit_price),
-            }
-            for ln in lines
-        ],
+        claim_lines=_claim_lines(lines),
     )
     session.add(decision)
     session.flush()
@@ -258,6 +235,42 @@ def add_warranty_decision(
         },
     )
     return decision
+
+
+def _claim_amounts(
+    data: WarrantyDecisionCreate, currency: str
+) -> tuple[dict[str, Decimal], list[EstimateLine]]:
+    """The claimed and covered amounts and the priced claim lines. Raises InvalidFields."""
+    problems: list[dict[str, str]] = []
+    amounts: dict[str, Decimal] = {}
+    for field in ("claimed", "covered"):
+        try:
+            amounts[field] = money.parse_amount(getattr(data, field), currency)
+        except ValueError as exc:
+            problems.append({"field": field, "message": str(exc)})
+            continue
+        if amounts[field] < 0:
+            problems.append({"field": field, "message": "cannot be negative"})
+    lines, _, line_problems = _priced_lines(data.lines, currency, "lines")
+    problems += line_problems
+    if not problems and amounts["covered"] > amounts["claimed"]:
+        problems.append({"field": "covered", "message": "cannot exceed the claimed amount"})
+    if problems:
+        raise InvalidFields(problems)
+    return amounts, lines
+
+
+def _claim_lines(lines: list[EstimateLine]) -> list[dict[str, str]]:
+    """The claim's lines as the decision stores them (JSON: amounts as strings)."""
+    return [
+        {
+            "kind": ln.kind.value,
+            "description": ln.description,
+            "quantity": str(ln.quantity),
+            "unit_price": str(ln.unit_price),
+        }
+        for ln in lines
+    ]
 
 
 def approve_estimate(

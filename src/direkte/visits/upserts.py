@@ -280,7 +280,6 @@ def upsert_visit(
     now = clock.now()
     refs = _resolve_refs(session, data)
     vehicle_id = _upsert_vehicle(session, now, data.vehicle, refs.customer_id)
-    conn = session.connection()
     values = {
         "center_id": refs.center_id,
         "customer_id": refs.customer_id,
@@ -290,26 +289,63 @@ def upsert_visit(
     }
     existing = _locked_visit(session, external_id)
     if existing is None:
-        values.update(_visit_values(data, None, now))
-        visit_id = conn.execute(
-            _visit_insert(conn.dialect.name),
-            {"external_id": external_id, "created_at": now, "updated_at": now, **values},
-        ).scalar()
-        if visit_id is not None:
-            visit = VisitRef(visit_id, external_id, data.status)
-            _record_status(session, visit, None, now, actor)
-            record_event(
-                session,
-                at=now,
-                actor=actor,
-                action="visit.created",
-                subject_kind="visit",
-                subject_id=visit_id,
-                visit_id=visit_id,
-                data={"external_id": external_id},
-            )
-            return visit, True
+        created = _insert_visit(session, now, external_id, data, values, actor)
+        if created is not None:
+            return created, True
         existing = _locked_visit(session, external_id)  # a concurrent call created it
+    return _update_visit(session, now, external_id, existing, data, values, actor), False
+
+
+def _insert_visit(
+    session: Session,
+    now: datetime,
+    external_id: str,
+    data: VisitUpsert,
+    values: dict[str, Any],
+    actor: Actor,
+) -> VisitRef | None:
+    """Insert the visit with its first status and audit event; None if a concurrent call won."""
+    conn = session.connection()
+    visit_id = conn.execute(
+        _visit_insert(conn.dialect.name),
+        {
+            "external_id": external_id,
+            "created_at": now,
+            "updated_at": now,
+            **values,
+            **_visit_values(data, None, now),
+        },
+    ).scalar()
+    if visit_id is None:
+        return None
+    visit = VisitRef(visit_id, external_id, data.status)
+    _record_status(session, visit, None, now, actor)
+    record_event(
+        session,
+        at=now,
+        actor=actor,
+        action="visit.created",
+        subject_kind="visit",
+        subject_id=visit_id,
+        visit_id=visit_id,
+        data={"external_id": external_id},
+    )
+    return visit
+
+
+def _update_visit(
+    session: Session,
+    now: datetime,
+    external_id: str,
+    existing: Any,
+    data: VisitUpsert,
+    values: dict[str, Any],
+    actor: Actor,
+) -> VisitRef:
+    """Write the fields that differ from the locked row ``existing``, and record the change.
+
+    Raises InvalidStatusTransition.
+    """
     previous = existing.status
     if not can_transition(previous, data.status):
         raise InvalidStatusTransition(
@@ -320,7 +356,7 @@ def upsert_visit(
     changed = sorted(k for k, v in values.items() if getattr(existing, k) != v)
     visit = VisitRef(existing.id, external_id, data.status)
     if changed:
-        conn.execute(
+        session.connection().execute(
             _visit_update(tuple(changed)),
             {"visit_id": visit.id, "updated_at": now, **{k: values[k] for k in changed}},
         )
@@ -337,7 +373,7 @@ def upsert_visit(
         )
     if previous != data.status:
         _record_status(session, visit, previous, now, actor)
-    return visit, False
+    return visit
 
 
 def _visit_values(data: VisitUpsert, existing: Any, now: datetime) -> dict[str, Any]:
