@@ -326,7 +326,8 @@ def _case_row(
     """The case a request made, at the state it has reached by ``now``."""
     tier = decision.tier if decision.tier is not None else 1
     assignee = decision.assignee_id or (place.advisor_id if tier == 0 else place.regional_id)
-    row = _case_state(rng, tier, facts, at, now, held=decision.decision == "moderate")
+    held = decision.decision == "moderate"
+    row = _case_state(rng, tier, facts, at, now, held=held)
     outcome = row["outcome"]
     delta = None
     if outcome is not None:

@@ -15,7 +15,6 @@ from sqlalchemy.orm.util import identity_key
 
 from direkte.audit.service import Actor, record_event
 from direkte.clock import Clock
-from direkte.fields import MAX_ROW_ID
 from direkte.network.models import Center, Role, User
 from direkte.visits.errors import (
     InvalidFields,
@@ -54,7 +53,6 @@ _BACKWARD = {
 }
 TERMINAL = frozenset({VisitStatus.closed, VisitStatus.cancelled})
 # The largest row id (INTEGER keys): ids beyond it cannot exist, and binding one overflows.
-MAX_ID = MAX_ROW_ID
 
 
 def can_transition(current: VisitStatus, target: VisitStatus) -> bool:
