@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 import sqlalchemy as sa
@@ -348,3 +348,41 @@ def policy_backtest(file: Path, date_from: str, date_to: str, as_json: bool) -> 
 
 if __name__ == "__main__":
     main()
+
+
+@main.group()
+def customer() -> None:
+    """A customer's personal data: export and erase (DESIGN §7b)."""
+
+
+@customer.command("export")
+@click.argument("email")
+def customer_export(email: str) -> None:
+    """Print everything stored about the customer EMAIL as JSON (audited)."""
+    from direkte.privacy import service as privacy
+
+    def export(session: Session) -> dict[str, Any]:
+        customer_id = privacy.customer_id_by_email(session, email)
+        actor = Actor.system("console")
+        return privacy.export_customer_as(
+            session, SystemClock(), actor=actor, customer_id=customer_id
+        )
+
+    click.echo(json.dumps(_run(export), indent=2, ensure_ascii=False))
+
+
+@customer.command("erase")
+@click.argument("email")
+@click.confirmation_option(prompt="Erase this customer's name, contact details and texts?")
+def customer_erase(email: str) -> None:
+    """Replace the customer EMAIL's identity and texts with placeholders; disable log-in."""
+    from direkte.privacy import service as privacy
+
+    def erase(session: Session) -> Any:
+        customer_id = privacy.customer_id_by_email(session, email)
+        return privacy.erase_customer(
+            session, SystemClock(), actor=Actor.system("console"), customer_id=customer_id
+        )
+
+    erased = _run(erase)
+    click.echo(f"erased customer {erased.customer_id}: {json.dumps(erased.rows)}")

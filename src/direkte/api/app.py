@@ -21,6 +21,7 @@ from direkte.escalations.routes import router as escalations_router
 from direkte.kit.errors import RequestIdMiddleware, install_error_handlers
 from direkte.overview.routes import router as overview_router
 from direkte.policy.routes import router as policy_router
+from direkte.privacy.routes import router as privacy_router
 from direkte.visits.routes import customer as visits_router
 from direkte.visits.routes import integration as integration_router
 from direkte.web.routes import router as web_router
@@ -74,6 +75,7 @@ def create_app(
         moderation_router,
         policy_router,
         analytics_router,
+        privacy_router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

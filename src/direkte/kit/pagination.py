@@ -26,9 +26,10 @@ class ListKind(StrEnum):
     policy_versions = "p"  # keyset: the last version shown
     inbox = "i"  # offset
     held = "h"  # offset
+    audit = "a"  # keyset: the last audit event id shown
 
 
-_KEYSET = frozenset({ListKind.visits, ListKind.policy_versions})
+_KEYSET = frozenset({ListKind.visits, ListKind.policy_versions, ListKind.audit})
 
 
 def encode_cursor(kind: ListKind, position: int) -> str:
