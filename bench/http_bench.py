@@ -242,18 +242,18 @@ ESCALATION_POOL_VEHICLES_SQL = """
 INSERT INTO vehicles (vin, model, model_year, odometer_km, delivery_date, owner_id,
     created_at, updated_at)
 SELECT 'BENCHPOOL' || lpad(g::text, 8, '0'), 'Model 3', 2022, 30000, DATE '2022-05-01',
-    (:owners)[g - :first + 1], now(), now()
-FROM generate_series(:first, :first + :n - 1) AS g
+    (:owners)[g - CAST(:first AS integer) + 1], now(), now()
+FROM generate_series(CAST(:first AS integer), CAST(:first AS integer) + :n - 1) AS g
 """
 ESCALATION_POOL_SQL = """
 WITH new_visits AS (
     INSERT INTO visits (external_id, center_id, customer_id, vehicle_id, concern, status,
         currency, booked_at, appointment_date, checked_in_at, drivable, created_at, updated_at)
     SELECT 'BENCH-ESC-' || lpad(g::text, 7, '0'),
-        c.id, (:owners)[g - :first + 1], car.id,
+        c.id, (:owners)[g - CAST(:first AS integer) + 1], car.id,
         'Bench: escalation pool', 'checked_in', c.currency,
         now() - interval '3 days', current_date, now() - interval '1 hour', true, now(), now()
-    FROM generate_series(:first, :first + :n - 1) AS g
+    FROM generate_series(CAST(:first AS integer), CAST(:first AS integer) + :n - 1) AS g
     JOIN centers c ON c.id = (:centers)[1 + g % cardinality(:centers)]
     JOIN vehicles car ON car.vin = 'BENCHPOOL' || lpad(g::text, 8, '0')
     RETURNING id, customer_id, currency
@@ -287,7 +287,7 @@ INSERT INTO users (email, password_hash, role, name, language, languages, on_dut
 SELECT 'bench-customer-' || g || '@bench.example.com',
     (SELECT password_hash FROM users WHERE id = :template), 'customer', 'Bench customer ' || g,
     'en', '[]', false, true, now(), now()
-FROM generate_series(:first, :first + :n - 1) AS g
+FROM generate_series(CAST(:first AS integer), CAST(:first AS integer) + :n - 1) AS g
 RETURNING id, email
 """
 # The inbox cases' cars each had earlier visits with the same customer, closed.
@@ -1408,12 +1408,32 @@ def main() -> int:
                 script.write_text(lua_create_escalation([tokens[e] for e in owners], slices))
                 return script
 
-            for workers in worker_counts:
-                log_path = RESULTS / f"uvicorn-{stamp}-w{workers}.log"
+            # Stages: every worker count before the past, then (the million past
+            # cases added once) every worker count again for create_escalation_past,
+            # so that no stage before the past runs on the bigger database.
+            before_past = [s for s in scenarios if s != "create_escalation_past"]
+            stages = [(w, False) for w in worker_counts if before_past]
+            if "create_escalation_past" in scenarios:
+                stages += [(w, True) for w in worker_counts]
+            rounds_by_workers: dict[int, list[dict[str, dict[str, Any]]]] = {}
+            problems_by_workers: dict[int, list[str]] = {}
+            for workers, past_stage in stages:
+                log_path = (
+                    RESULTS / f"uvicorn-{stamp}-w{workers}{'-past' if past_stage else ''}.log"
+                )
+                if past_stage and "past" not in results["settings"]:
+                    print(f"bench: adding {args.past:,} past escalations …", flush=True)
+                    past = fill_past(db_url, args.past, prepared["escalation_customer_ids"])
+                    results["settings"]["past"] = past
+                    print(
+                        f"bench: {past['escalations_in_table']:,} escalations in the "
+                        f"table after {past['seconds']} s",
+                        flush=True,
+                    )
                 print(f"bench: starting uvicorn with {workers} worker(s) …", flush=True)
                 proc = start_server(db_url, workers, args.port, log_path, args.http)
                 base = f"http://127.0.0.1:{args.port}"
-                run_problems: list[str] = []
+                run_problems = problems_by_workers.setdefault(workers, [])
                 try:
                     tokens: dict[str, str] = {}
                     pairs = []
@@ -1423,7 +1443,7 @@ def main() -> int:
                             tokens[email] = login(base, email, DEMO_PASSWORD)
                         pairs.append((tokens[email], pair["visit_id"]))
                     (tmpdir / "get_visit.lua").write_text(lua_get_visit(pairs))
-                    if "inbox" in scenarios:
+                    if "inbox" in scenarios and not past_stage:
                         manager_token = login(base, prepared["inbox_manager"], DEMO_PASSWORD)
                         (tmpdir / "inbox.lua").write_text(lua_inbox(manager_token))
                         need = INBOX_CASES - prepared["inbox_cases_before"]
@@ -1507,34 +1527,26 @@ def main() -> int:
                     # Rounds: every scenario once per round, so that a ratio compares
                     # runs minutes apart at most; each ratio is the median of its
                     # rounds' ratios (this machine's speed drifts 15-25 % between runs).
-                    before_past = [s for s in scenarios if s != "create_escalation_past"]
-                    rounds: list[dict[str, dict[str, Any]]] = []
-                    for round_no in range(1, args.rounds + 1):
-                        rounds.append({name: measure(name, round_no) for name in before_past})
-                    if "create_escalation_past" in scenarios:
-                        if "past" not in results["settings"]:
-                            print(
-                                f"bench: adding {args.past:,} past escalations "
-                                "(the server keeps running) …",
-                                flush=True,
-                            )
-                            past = fill_past(db_url, args.past, prepared["escalation_customer_ids"])
-                            results["settings"]["past"] = past
-                            print(
-                                f"bench: {past['escalations_in_table']:,} escalations in the "
-                                f"table after {past['seconds']} s",
-                                flush=True,
-                            )
+                    if not past_stage:
+                        rounds_by_workers[workers] = [
+                            {name: measure(name, round_no) for name in before_past}
+                            for round_no in range(1, args.rounds + 1)
+                        ]
+                        if "inbox" in scenarios:
+                            run_problems += check_inbox(base, manager_token)
+                    else:
+                        rounds = rounds_by_workers.setdefault(
+                            workers, [{} for _ in range(args.rounds)]
+                        )
                         for round_no, measured in enumerate(rounds, 1):
                             measured["create_escalation_past"] = measure(
                                 "create_escalation_past", round_no
                             )
-                    if "inbox" in scenarios:
-                        run_problems += check_inbox(base, manager_token)
-                    run = combine_rounds(workers, rounds)
-                    run["problems"] = run_problems
                 finally:
                     stop_server(proc)
+            for workers in worker_counts:
+                run = combine_rounds(workers, rounds_by_workers[workers])
+                run["problems"] = problems_by_workers.get(workers, [])
                 results["runs"].append(run)
         results["settings"]["escalation_pool"]["visits_made"] = pool.visits_made
         results["settings"]["escalation_pool"]["customers_added"] = pool.customers_added
