@@ -84,11 +84,14 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool | None) -
             click.echo(f"  {role:<17} {email}")
         click.echo("")
     engine.dispose()
+    from direkte.api.serving import HTTP_PROTOCOL
+
     uvicorn.run(
         "direkte.api.asgi:app",
         host=host,
         port=port,
         workers=workers,
+        http=HTTP_PROTOCOL,  # TCP_NODELAY, which uvicorn loses with workers > 1
         log_level=settings.log_level.lower(),
         proxy_headers=True,
     )
