@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Header, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from direkte import access
 from direkte.auth.deps import CurrentUser, authenticated_router
@@ -36,6 +36,7 @@ from direkte.kit.deps import ClockDep, SessionDep
 from direkte.kit.errors import ERROR_RESPONSES, error_body
 from direkte.kit.idempotent import run_idempotent
 from direkte.kit.pagination import ListKind, decode_cursor, encode_cursor
+from direkte.kit.responses import validated_json
 
 router = authenticated_router(tags=["escalations"], responses=ERROR_RESPONSES)
 moderation = authenticated_router(tags=["moderation"], responses=ERROR_RESPONSES)
@@ -184,23 +185,22 @@ def rate_escalation(
     return escalation_out(case, now=clock.now())
 
 
-@router.get("/inbox")
+@router.get("/inbox", response_model=InboxPage)
 def list_inbox(
     session: SessionDep,
     clock: ClockDep,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> InboxPage:
+) -> Response:
     """The caller's open cases, breached first, then by the nearest due time."""
     offset = decode_cursor(cursor, ListKind.inbox) or 0
     entries = service.list_inbox(session, clock, viewer=user, limit=limit + 1, offset=offset)
     more = len(entries) > limit
     now = clock.now()
     items = [inbox_item(entry, now=now) for entry in entries[:limit]]
-    return InboxPage(
-        items=items, next_cursor=encode_cursor(ListKind.inbox, offset + limit) if more else None
-    )
+    next_cursor = encode_cursor(ListKind.inbox, offset + limit) if more else None
+    return validated_json(InboxPage(items=items, next_cursor=next_cursor))
 
 
 @router.post("/escalations/{escalation_id}/acknowledge", responses=CONFLICT)
