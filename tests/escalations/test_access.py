@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from direkte.clock import FixedClock
+from direkte.escalations import service as escalations
 from direkte.escalations.models import Category, Escalation, EscalationMessage, EscalationStatus
+from direkte.escalations.schemas import InboxPage, inbox_item, inbox_page_json
 from direkte.network.models import User
 from tests.conftest import T0
 from tests.escalations.conftest import Case, World, error_code
@@ -274,3 +277,18 @@ class TestInboxStatements:
         assert (items_5, items_50) == (5, 50)
         assert statements_50 == statements_5
         assert statements_50 <= 12
+
+
+class TestInboxPageJson:
+    def test_fast_page_equals_the_validated_models(
+        self, world: World, case: Case, session: Session, clock: FixedClock
+    ) -> None:
+        # A second case with an estimate subject, earlier visits and a revised estimate.
+        world.estimate(total="1000")
+        kari = session.scalars(sa.select(User).where(User.email == KARI)).one()
+        entries = escalations.list_inbox(session, clock, viewer=kari, limit=50, offset=0)
+        assert entries
+        now = clock.now()
+        fast = orjson.loads(inbox_page_json(entries, now=now, next_cursor="x"))
+        typed = InboxPage(items=[inbox_item(e, now=now) for e in entries], next_cursor="x")
+        assert fast == typed.model_dump(mode="json")

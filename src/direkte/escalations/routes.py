@@ -28,7 +28,7 @@ from direkte.escalations.schemas import (
     ResolveIn,
     escalation_detail,
     escalation_out,
-    inbox_item,
+    inbox_page_json,
     message_out,
 )
 from direkte.fields import MAX_ROW_ID
@@ -36,7 +36,6 @@ from direkte.kit.deps import ClockDep, SessionDep
 from direkte.kit.errors import ERROR_RESPONSES, error_body
 from direkte.kit.idempotent import run_idempotent
 from direkte.kit.pagination import ListKind, decode_cursor, encode_cursor
-from direkte.kit.responses import validated_json
 
 router = authenticated_router(tags=["escalations"], responses=ERROR_RESPONSES)
 moderation = authenticated_router(tags=["moderation"], responses=ERROR_RESPONSES)
@@ -197,10 +196,9 @@ def list_inbox(
     offset = decode_cursor(cursor, ListKind.inbox) or 0
     entries = service.list_inbox(session, clock, viewer=user, limit=limit + 1, offset=offset)
     more = len(entries) > limit
-    now = clock.now()
-    items = [inbox_item(entry, now=now) for entry in entries[:limit]]
     next_cursor = encode_cursor(ListKind.inbox, offset + limit) if more else None
-    return validated_json(InboxPage(items=items, next_cursor=next_cursor))
+    page = inbox_page_json(entries[:limit], now=clock.now(), next_cursor=next_cursor)
+    return Response(page, media_type="application/json")
 
 
 @router.post("/escalations/{escalation_id}/acknowledge", responses=CONFLICT)
