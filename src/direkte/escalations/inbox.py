@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, selectinload
@@ -15,7 +17,7 @@ from direkte.escalations.models import (
     ACTIVE,
     Escalation,
 )
-from direkte.network.models import Center, User
+from direkte.network.models import Center, Role, User
 from direkte.visits.models import Visit
 from direkte.visits.read import VisitDoc, read_visits
 
@@ -78,6 +80,24 @@ def _earlier_visits(
 ) -> dict[int, list[EarlierVisit]]:
     """Per visit, the same customer's earlier visits with the same vehicle that the viewer
     may see, newest first, at most ``EARLIER_VISITS_SHOWN`` each (one statement)."""
+    statement = _earlier_statement(viewer.role, viewer.id, viewer.center_id, viewer.region_id)
+    found: dict[int, list[EarlierVisit]] = {}
+    for row in session.execute(statement, {"visit_ids": visit_ids}):
+        found.setdefault(row.visit_id, []).append(
+            EarlierVisit(
+                row.id, row.center_code, row.appointment_date, row.concern, str(row.status)
+            )
+        )
+    return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _earlier_statement(
+    role: Role, user_id: int, center_id: int | None, region_id: int | None
+) -> sa.Select[Any]:
+    """The earlier-visits statement for one viewer, built once per viewer (building it
+    cost more than running it)."""
+    viewer = User(role=role, id=user_id, center_id=center_id, region_id=region_id)
     current, earlier = aliased(Visit), aliased(Visit)
     rank = (
         sa.func.row_number().over(partition_by=current.id, order_by=earlier.id.desc()).label("rank")
@@ -103,23 +123,15 @@ def _earlier_visits(
         )
         .join(Center, Center.id == earlier.center_id)
         .where(
-            current.id.in_(visit_ids),
+            current.id.in_(sa.bindparam("visit_ids", expanding=True)),
             access.owned_filter(
                 viewer, customer_id=earlier.customer_id, center_id=earlier.center_id
             ),
         )
         .subquery()
     )
-    rows = session.execute(
+    return (
         sa.select(ranked)
         .where(ranked.c.rank <= EARLIER_VISITS_SHOWN)
         .order_by(ranked.c.visit_id, ranked.c.id.desc())
     )
-    found: dict[int, list[EarlierVisit]] = {}
-    for row in rows:
-        found.setdefault(row.visit_id, []).append(
-            EarlierVisit(
-                row.id, row.center_code, row.appointment_date, row.concern, str(row.status)
-            )
-        )
-    return found
