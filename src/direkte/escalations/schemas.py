@@ -243,14 +243,15 @@ def escalation_out(case: Escalation, *, now: datetime, folded: bool = False) -> 
 
 
 _GUARDRAIL_FIELDS = tuple(GuardrailOut.model_fields)
-_RULE_FIELDS = tuple(RuleOut.model_fields)
 
 
 def _fields(case: Escalation, *, now: datetime) -> dict[str, Any]:
     """The case as ``EscalationOut``'s fields, in plain values (dicts, not models): the
     typed answers validate them, the inbox's page serializes them as they are."""
-    guardrail = {k: case.guardrail.get(k) for k in _GUARDRAIL_FIELDS}
-    guardrail["rules"] = [{k: r.get(k) for k in _RULE_FIELDS} for r in guardrail["rules"] or ()]
+    # The stored decision has exactly the contract's fields per rule (Decision.as_json);
+    # a test checks that this page equals the validated models'.
+    stored = case.guardrail
+    guardrail = {k: stored.get(k) for k in _GUARDRAIL_FIELDS}
     outcome = None
     if case.outcome is not None:
         outcome = {
