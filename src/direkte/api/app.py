@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.routing import BaseRoute
 
 from direkte import __version__
 from direkte.analytics.routes import router as analytics_router
@@ -86,12 +88,23 @@ def create_app(
 
 def _check_every_route_authenticated_or_public(app: FastAPI) -> None:
     """Refuse to start with a route that neither resolves a caller nor is marked public."""
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route_access(route) is None:
+    for route in api_routes(app.routes):
+        if route_access(route) is None:
             raise RuntimeError(
                 f"{sorted(route.methods or ())} {route.path}: put it on an authenticated_router, "
                 "or on a public_router if anyone may call it"
             )
+
+
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    """Every API route, also inside included routers (FastAPI keeps an included router's
+    routes in the router, behind one entry in the app's list)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from api_routes(included.routes)
 
 
 def route_access(route: APIRoute) -> str | None:
