@@ -108,11 +108,15 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     escalation create writes about ten). Every JSON
     value direkte stores is its own (no integers beyond 64 bits), which orjson reads
     exactly as ``json`` does.
+
+    ``hide_parameters``: a database error's message names the statement but not its
+    values, so no personal data (names, e-mails, complaints) reaches the logs.
     """
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
             echo=echo,
+            hide_parameters=True,
             json_serializer=_json_text,
             json_deserializer=orjson.loads,
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -122,6 +126,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     return sa.create_engine(
         url,
         echo=echo,
+        hide_parameters=True,
         json_serializer=_json_text,
         json_deserializer=orjson.loads,
         pool_size=pool_size,
