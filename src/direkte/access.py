@@ -160,3 +160,9 @@ def require_not_own_outcome(viewer: User, earlier_resolvers: Collection[int]) ->
     """Raise OwnOutcome when the viewer gave the outcome now under appeal."""
     if viewer.id in earlier_resolvers:
         raise OwnOutcome("an appeal against your own outcome goes to someone else")
+
+
+def own_filter(viewer: User, *, user_id: Any) -> sa.ColumnElement[bool]:
+    """Rows addressed to the viewer alone (in-app notifications): anyone else's are
+    invisible (404), ops' too."""
+    return sa.and_(user_id == viewer.id)

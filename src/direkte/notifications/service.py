@@ -12,7 +12,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from direkte.notifications.inbox import (
+    NotificationView,
+    list_notifications,
+    read_notification,
+)
 from direkte.notifications.models import Notification, OutboxEvent
+
+__all__ = [
+    "NotificationView",
+    "list_notifications",
+    "read_notification",
+]
 
 
 def outbox_row(
@@ -205,15 +216,4 @@ def count_parked(session: Session) -> int:
             .where(OutboxEvent.parked_at.is_not(None))
         )
         or 0
-    )
-
-
-def list_notifications(session: Session, *, user_id: int, limit: int) -> list[Notification]:
-    return list(
-        session.scalars(
-            sa.select(Notification)
-            .where(Notification.user_id == user_id)
-            .order_by(Notification.id.desc())
-            .limit(limit)
-        )
     )
