@@ -17,7 +17,7 @@ from direkte.notifications.inbox import (
     list_notifications,
     read_notification,
 )
-from direkte.notifications.models import Notification, OutboxEvent
+from direkte.notifications.models import Channel, Delivery, Notification, OutboxEvent, Webhook
 
 __all__ = [
     "NotificationView",
@@ -117,13 +117,90 @@ def backoff(attempts: int, *, rand: Callable[[], float] = random.random) -> time
     return ceiling * (0.5 + 0.5 * rand())
 
 
-def deliver_event(session: Session, event: OutboxEvent, *, now: datetime) -> None:
+# The events integrations may subscribe to (API.md), by outbox topic.
+WEBHOOK_EVENTS: dict[str, str] = {
+    "escalation.opened": "escalation.created",
+    "escalation.approved": "escalation.created",
+    "escalation.held": "escalation.held",
+    "escalation.acknowledged": "escalation.acknowledged",
+    "escalation.message": "escalation.message",
+    "escalation.auto_escalated": "escalation.tier_changed",
+    "escalation.resolved": "escalation.resolved",
+    "escalation.appealed": "escalation.appealed",
+    "escalation.rated": "escalation.rated",
+}
+EVENT_NAMES = tuple(sorted(set(WEBHOOK_EVENTS.values())))
+
+# A webhook's body for an event: (API event name, the event, when) -> JSON text.
+WebhookBody = Callable[[Session, str, OutboxEvent, datetime], str]
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Which channels beyond the in-app inbox an event fans out to.
+
+    ``email``: every recipient also gets an e-mail (when SMTP is configured).
+    ``webhook_body``: renders the body for subscribed webhooks (None: no webhooks).
+    """
+
+    email: bool = False
+    webhook_body: WebhookBody | None = None
+
+
+IN_APP_ONLY = Channels()
+
+
+@dataclass
+class _Fanout:
+    """What ``deliver_pending`` reads once per batch for every event's fan-out."""
+
+    channels: Channels
+    webhooks: list[Webhook]
+
+
+def deliver_event(
+    session: Session, event: OutboxEvent, *, now: datetime, fanout: _Fanout | None = None
+) -> None:
     """Deliver one event on every channel, writing in ``session`` only.
 
-    Today the one channel is the in-app inbox. A channel joins here; it raises to
-    fail the try, and whatever it wrote is then rolled back with the rest of the event.
+    The in-app inbox is written at once; e-mails and webhook calls become ``Delivery``
+    rows, sent by ``sending`` after the commit. A channel raises to fail the try, and
+    whatever it wrote is then rolled back with the rest of the event.
     """
+    fanout = fanout or _Fanout(IN_APP_ONLY, [])
     _notify_in_app(session, event, now=now)
+    if fanout.channels.email:
+        session.add_all(
+            Delivery(
+                outbox_event_id=event.id,
+                channel=Channel.email,
+                user_id=user_id,
+                created_at=now,
+                due_at=now,
+                attempts=0,
+            )
+            for user_id in event.recipients
+        )
+    name = WEBHOOK_EVENTS.get(event.topic)
+    render = fanout.channels.webhook_body
+    if name is None or render is None:
+        return
+    subscribed = [w for w in fanout.webhooks if name in w.events]
+    if not subscribed:
+        return
+    body = render(session, name, event, now)
+    session.add_all(
+        Delivery(
+            outbox_event_id=event.id,
+            channel=Channel.webhook,
+            webhook_id=hook.id,
+            created_at=now,
+            due_at=now,
+            attempts=0,
+            body=body,
+        )
+        for hook in subscribed
+    )
 
 
 def _notify_in_app(session: Session, event: OutboxEvent, *, now: datetime) -> None:
@@ -139,7 +216,9 @@ def _notify_in_app(session: Session, event: OutboxEvent, *, now: datetime) -> No
     )
 
 
-def deliver_pending(session: Session, *, now: datetime, batch: int = 500) -> DeliveryRound:
+def deliver_pending(
+    session: Session, *, now: datetime, batch: int = 500, channels: Channels = IN_APP_ONLY
+) -> DeliveryRound:
     """Try to deliver up to ``batch`` due events, each in a savepoint of its own.
 
     An event is marked delivered in the same transaction as the rows its delivery
@@ -162,10 +241,13 @@ def deliver_pending(session: Session, *, now: datetime, batch: int = 500) -> Del
         )
     )
     done = DeliveryRound()
+    if not events:
+        return done
+    fanout = _Fanout(channels, _active_webhooks(session) if channels.webhook_body else [])
     for event in events:
         try:
             with session.begin_nested():
-                deliver_event(session, event, now=now)
+                deliver_event(session, event, now=now, fanout=fanout)
                 event.attempts += 1
                 event.delivered_at = now
                 event.next_attempt_at = None
@@ -178,6 +260,10 @@ def deliver_pending(session: Session, *, now: datetime, batch: int = 500) -> Del
             done.delivered += 1
     session.flush()
     return done
+
+
+def _active_webhooks(session: Session) -> list[Webhook]:
+    return list(session.scalars(sa.select(Webhook).where(Webhook.deleted_at.is_(None))))
 
 
 def _record_failure(event: OutboxEvent, exc: Exception, *, now: datetime) -> bool:
