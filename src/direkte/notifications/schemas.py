@@ -1,10 +1,11 @@
-"""In-app notifications out."""
+"""In-app notifications out; webhooks in and out."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class NotificationOut(BaseModel):
@@ -23,3 +24,58 @@ class NotificationOut(BaseModel):
 class NotificationPage(BaseModel):
     items: list[NotificationOut]
     next_cursor: str | None
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    events: Annotated[list[str], Field(min_length=1, max_length=20)]
+
+
+class WebhookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    url: str
+    events: list[str]
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="shown once: keep it to verify signatures")
+
+
+class WebhookPage(BaseModel):
+    items: list[WebhookOut]
+    next_cursor: str | None
+
+
+class DeliveryAttemptOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    delivery_id: int
+    event_id: int
+    type: str
+    at: datetime
+    status: Literal["delivered", "failed", "dead_lettered"]
+    response_code: int | None
+    error: str | None
+    next_attempt_at: datetime | None
+    dead_lettered: bool
+
+
+class DeliveryAttemptPage(BaseModel):
+    items: list[DeliveryAttemptOut]
+    next_cursor: str | None
+
+
+class DeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    attempts: int
+    due_at: datetime | None
+    delivered_at: datetime | None
+    dead_at: datetime | None
