@@ -1,15 +1,18 @@
-"""The in-app notifications a user reads: their list, and marking one read."""
+"""The in-app notifications a user reads (their list, marking one read), and a
+manager's quiet hours."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from direkte import access
+from direkte.audit.service import Actor, record_event
 from direkte.clock import Clock
+from direkte.errors import InvalidField
 from direkte.kit.pagination import decode_cursor, encode_cursor
 from direkte.network.models import User
 from direkte.notifications.errors import NotificationNotFound
@@ -78,3 +81,32 @@ def read_notification(
         note.read_at = clock.now()
         session.flush()
     return view_of(note, viewer.language)
+
+
+def set_quiet_hours(
+    session: Session, clock: Clock, *, viewer: User, start: time | None, end: time | None
+) -> User:
+    """Set (or, with None, clear) the viewer's quiet hours, local times in their center's
+    time zone. Raises ManagersOnly, InvalidField (only one of the two, or equal)."""
+    access.require_manager(viewer)
+    if (start is None) != (end is None):
+        raise InvalidField("end" if end is None else "start", "give both times, or neither")
+    if start is not None and start == end:
+        raise InvalidField("end", "must differ from start")
+    now = clock.now()
+    viewer.quiet_hours_start, viewer.quiet_hours_end = start, end
+    viewer.updated_at = now
+    record_event(
+        session,
+        at=now,
+        actor=Actor("user", viewer.id, viewer.email),
+        action="user.quiet_hours_set",
+        subject_kind="user",
+        subject_id=viewer.id,
+        data={
+            "start": start.isoformat() if start else None,
+            "end": end.isoformat() if end else None,
+        },
+    )
+    session.flush()
+    return viewer

@@ -17,6 +17,7 @@ from direkte.notifications.schemas import (
     DeliveryOut,
     NotificationOut,
     NotificationPage,
+    QuietHours,
     WebhookCreate,
     WebhookCreated,
     WebhookOut,
@@ -43,6 +44,17 @@ def list_notifications(
     return NotificationPage(
         items=[NotificationOut.model_validate(i) for i in items], next_cursor=next_cursor
     )
+
+
+@router.put("/quiet-hours")
+def set_quiet_hours(
+    body: QuietHours, session: SessionDep, clock: ClockDep, user: CurrentUser
+) -> QuietHours:
+    """Set the caller's quiet hours (managers): notifications wait until they end,
+    unless the case is safety-related."""
+    manager = service.set_quiet_hours(session, clock, viewer=user, start=body.start, end=body.end)
+    session.commit()
+    return QuietHours(start=manager.quiet_hours_start, end=manager.quiet_hours_end)
 
 
 @router.post("/{notification_id}/read", responses={404: {"description": "Not the caller's"}})

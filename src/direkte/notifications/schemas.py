@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -79,3 +79,12 @@ class DeliveryOut(BaseModel):
     due_at: datetime | None
     delivered_at: datetime | None
     dead_at: datetime | None
+
+
+class QuietHours(BaseModel):
+    """Local times in the manager's center's time zone; both null: none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: time | None
+    end: time | None

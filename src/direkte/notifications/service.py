@@ -5,24 +5,28 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from direkte.network.models import Center, Region, User
 from direkte.notifications.inbox import (
     NotificationView,
     list_notifications,
     read_notification,
+    set_quiet_hours,
 )
 from direkte.notifications.models import Channel, Delivery, Notification, OutboxEvent, Webhook
+from direkte.notifications.quiet import quiet_until
 
 __all__ = [
     "NotificationView",
     "list_notifications",
     "read_notification",
+    "set_quiet_hours",
 ]
 
 
@@ -152,10 +156,20 @@ IN_APP_ONLY = Channels()
 
 @dataclass
 class _Fanout:
-    """What ``deliver_pending`` reads once per batch for every event's fan-out."""
+    """What ``deliver_pending`` reads once per batch for every event's fan-out: the
+    webhooks, and the recipients with quiet hours (start, end, time zone)."""
 
     channels: Channels
     webhooks: list[Webhook]
+    quiet: dict[int, tuple[time, time, str]] = field(default_factory=dict)
+
+    def wait_for(self, user_id: int, event: OutboxEvent, now: datetime) -> datetime | None:
+        """When a notification for ``user_id`` may go: None now, else the end of their
+        quiet hours (a safety-related case never waits)."""
+        hours = self.quiet.get(user_id)
+        if hours is None or event.payload.get("safety"):
+            return None
+        return quiet_until(now, *hours)
 
 
 def deliver_event(
@@ -163,24 +177,45 @@ def deliver_event(
 ) -> None:
     """Deliver one event on every channel, writing in ``session`` only.
 
-    The in-app inbox is written at once; e-mails and webhook calls become ``Delivery``
-    rows, sent by ``sending`` after the commit. A channel raises to fail the try, and
+    The in-app inbox is written at once, unless the recipient is in quiet hours; then
+    it becomes an in-app ``Delivery`` due when they end, as do e-mails and webhook calls
+    (sent by ``sending`` after the commit). A channel raises to fail the try, and
     whatever it wrote is then rolled back with the rest of the event.
     """
     fanout = fanout or _Fanout(IN_APP_ONLY, [])
-    _notify_in_app(session, event, now=now)
-    if fanout.channels.email:
-        session.add_all(
-            Delivery(
-                outbox_event_id=event.id,
-                channel=Channel.email,
-                user_id=user_id,
-                created_at=now,
-                due_at=now,
-                attempts=0,
-            )
-            for user_id in event.recipients
+    waits = {user_id: fanout.wait_for(user_id, event, now) for user_id in event.recipients}
+    session.add_all(
+        Notification(
+            user_id=user_id,
+            outbox_event_id=event.id,
+            topic=event.topic,
+            payload=event.payload,
+            created_at=now,
         )
+        for user_id, wait in waits.items()
+        if wait is None
+    )
+    held = [(Channel.in_app, user_id, wait) for user_id, wait in waits.items() if wait]
+    mails = (
+        [(Channel.email, u, w or now) for u, w in waits.items()] if fanout.channels.email else []
+    )
+    session.add_all(
+        Delivery(
+            outbox_event_id=event.id,
+            channel=channel,
+            user_id=user_id,
+            created_at=now,
+            due_at=due,
+            attempts=0,
+        )
+        for channel, user_id, due in held + mails
+    )
+    _fan_out_webhooks(session, event, now=now, fanout=fanout)
+
+
+def _fan_out_webhooks(
+    session: Session, event: OutboxEvent, *, now: datetime, fanout: _Fanout
+) -> None:
     name = WEBHOOK_EVENTS.get(event.topic)
     render = fanout.channels.webhook_body
     if name is None or render is None:
@@ -203,17 +238,29 @@ def deliver_event(
     )
 
 
-def _notify_in_app(session: Session, event: OutboxEvent, *, now: datetime) -> None:
-    session.add_all(
-        Notification(
-            user_id=user_id,
-            outbox_event_id=event.id,
-            topic=event.topic,
-            payload=event.payload,
-            created_at=now,
+def _quiet_recipients(
+    session: Session, events: list[OutboxEvent]
+) -> dict[int, tuple[time, time, str]]:
+    """The batch's recipients who set quiet hours, with their center's (or region's) zone."""
+    ids = {user_id for event in events for user_id in event.recipients}
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(
+            User.id,
+            User.quiet_hours_start,
+            User.quiet_hours_end,
+            sa.func.coalesce(Center.time_zone, Region.time_zone, "UTC"),
         )
-        for user_id in event.recipients
+        .outerjoin(Center, Center.id == User.center_id)
+        .outerjoin(Region, Region.id == User.region_id)
+        .where(
+            User.id.in_(ids),
+            User.quiet_hours_start.is_not(None),
+            User.quiet_hours_end.is_not(None),
+        )
     )
+    return {uid: (start, end, zone) for uid, start, end, zone in rows if start and end}
 
 
 def deliver_pending(
@@ -243,7 +290,11 @@ def deliver_pending(
     done = DeliveryRound()
     if not events:
         return done
-    fanout = _Fanout(channels, _active_webhooks(session) if channels.webhook_body else [])
+    fanout = _Fanout(
+        channels,
+        _active_webhooks(session) if channels.webhook_body else [],
+        _quiet_recipients(session, events),
+    )
     for event in events:
         try:
             with session.begin_nested():
