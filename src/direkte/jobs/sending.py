@@ -119,9 +119,10 @@ def _send(
     )
     calls = [c for c in claims if c.channel == Channel.webhook]
     if calls:
-        call: Callable[[Claim], Result] = lambda c: webhooks.call(  # noqa: E731
-            c, allow_private=outbound.allow_private, now=now
-        )
-        with ThreadPoolExecutor(min(PARALLEL_CALLS, len(calls))) as pool:
+        parallel = min(PARALLEL_CALLS, len(calls))
+        with webhooks.client(parallel) as http, ThreadPoolExecutor(parallel) as pool:
+            call: Callable[[Claim], Result] = lambda c: webhooks.call(  # noqa: E731
+                c, http=http, allow_private=outbound.allow_private, now=now
+            )
             results |= dict(zip((c.id for c in calls), pool.map(call, calls), strict=True))
     return results
