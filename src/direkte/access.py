@@ -5,7 +5,7 @@ is written once and every refusal of one kind carries one error code:
 
 - not logged in: 401 ``not_authenticated`` (raised by the caller's dependency);
 - a role that may never do this: 403 ``customers_only``, ``staff_only``,
-  ``ops_only``;
+  ``ops_only``, ``managers_only``;
 - a staff member who may see a case but not act on it at its tier:
   403 ``not_case_handler``; resolving an appeal against one's own outcome:
   403 ``own_outcome``;
@@ -44,6 +44,10 @@ class OpsOnly(Forbidden):
     code = "ops_only"
 
 
+class ManagersOnly(Forbidden):
+    code = "managers_only"
+
+
 class NotCaseHandler(Forbidden):
     code = "not_case_handler"
 
@@ -72,6 +76,12 @@ def require_ops(viewer: User) -> None:
     """Raises OpsOnly unless the viewer is ops."""
     if viewer.role != Role.ops_admin:
         raise OpsOnly("ops_admin only")
+
+
+def require_manager(viewer: User) -> None:
+    """Raises ManagersOnly unless the viewer is a local or regional manager."""
+    if viewer.role not in (Role.local_manager, Role.regional_manager):
+        raise ManagersOnly("local and regional managers only")
 
 
 def is_staff(viewer: User) -> bool:
@@ -161,3 +171,9 @@ def require_not_own_outcome(viewer: User, earlier_resolvers: Collection[int]) ->
     """Raise OwnOutcome when the viewer gave the outcome now under appeal."""
     if viewer.id in earlier_resolvers:
         raise OwnOutcome("an appeal against your own outcome goes to someone else")
+
+
+def own_filter(viewer: User, *, user_id: Any) -> sa.ColumnElement[bool]:
+    """Rows addressed to the viewer alone (in-app notifications): anyone else's are
+    invisible (404), ops' too."""
+    return sa.and_(user_id == viewer.id)

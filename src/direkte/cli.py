@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +33,18 @@ from direkte.network.models import Region
 from direkte.network.service import KINDS, NetworkFileInvalid
 
 T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    """The settings, or a clear refusal to start naming each bad variable."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"DIREKTE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise click.ClickException(f"bad configuration: {problems}") from None
 
 
 def _sessions(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
@@ -60,7 +73,7 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool | None) -
     """Serve the web app and the API."""
     import uvicorn
 
-    settings = get_settings()
+    settings = _settings()
     host = host or settings.host
     port = port or settings.port
     engine, factory = _sessions(settings)
@@ -105,7 +118,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration to DIREKTE_DATABASE_URL (or the embedded database)."""
-    settings = get_settings()
+    settings = _settings()
     if settings.embedded:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings.resolved_database_url())
@@ -122,7 +135,7 @@ def network() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def network_load(file: Path, as_json: bool) -> None:
     """Validate FILE (YAML or JSON) whole, then upsert it in one transaction."""
-    settings = get_settings()
+    settings = _settings()
     if settings.embedded:
         _prepare_embedded(settings)
     engine, factory = _sessions(settings)
@@ -157,7 +170,7 @@ def apikey() -> None:
 
 
 def _run(action: Callable[[Session], T]) -> T:
-    settings = get_settings()
+    settings = _settings()
     if settings.embedded:
         _prepare_embedded(settings)
     engine, factory = _sessions(settings)
@@ -215,7 +228,7 @@ def sla_sweep(at: str | None) -> None:
     from direkte.jobs.sweeps import sla_sweep as sweep
 
     now = _parse_now(at)
-    engine, factory = _sessions(get_settings())
+    engine, factory = _sessions(_settings())
     try:
         moved = sweep(factory, now=now)
     finally:
@@ -239,16 +252,17 @@ def worker(interval: float | None, once: bool) -> None:
     """Run background work forever: SLA sweeps, settling, notifications, key expiry."""
     from dataclasses import asdict
 
+    from direkte.jobs.sending import Outbound
     from direkte.jobs.sweeps import run_forever, run_once
 
-    settings = get_settings()
+    settings = _settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s"
     )
     engine, factory = _sessions(settings)
     if once:
         try:
-            report = run_once(factory, SystemClock())
+            report = run_once(factory, SystemClock(), Outbound.of(settings))
         finally:
             engine.dispose()
         click.echo(json.dumps(asdict(report)))
@@ -256,7 +270,12 @@ def worker(interval: float | None, once: bool) -> None:
             sys.exit(1)
         return
     click.echo(f"direkte worker: a round every {interval or settings.sweep_interval_seconds}s")
-    run_forever(factory, SystemClock(), interval=interval or settings.sweep_interval_seconds)
+    run_forever(
+        factory,
+        SystemClock(),
+        interval=interval or settings.sweep_interval_seconds,
+        outbound=Outbound.of(settings),
+    )
 
 
 @main.group()

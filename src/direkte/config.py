@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import cached_property, lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,19 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=8 * 3600, ge=60)
     db_pool_size: int = Field(default=5, ge=1)
     sweep_interval_seconds: int = Field(default=60, ge=1)
+    smtp_url: str = Field(default="", description="smtp://host:port; e-mail is off when empty")
+    mail_from: str = "direkte <no-reply@direkte.invalid>"
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="where the web app is, for e-mail links"
+    )
+    webhook_allow_private: bool = False
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if value:
+            smtp_address(value)
+        return value
 
     @field_validator("secret_key")
     @classmethod
@@ -54,6 +68,18 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+def smtp_address(url: str) -> tuple[str, int]:
+    """The host and port of an ``smtp://host:port`` URL. Raises ValueError, saying why."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme != "smtp" or not parts.hostname or port == -1 or parts.path not in ("", "/"):
+        raise ValueError(f"DIREKTE_SMTP_URL must look like smtp://host:port, not {url!r}")
+    return parts.hostname, port or 25
 
 
 def normalize_database_url(url: str) -> str:

@@ -11,7 +11,13 @@ from direkte.escalations.models import (
 )
 from direkte.idempotency import IdempotencyRecord
 from direkte.network.models import Center, Region, User
-from direkte.notifications.models import Notification, OutboxEvent
+from direkte.notifications.models import (
+    Delivery,
+    DeliveryAttempt,
+    Notification,
+    OutboxEvent,
+    Webhook,
+)
 from direkte.policy.models import PolicyVersion
 from direkte.visits.models import (
     Diagnosis,
@@ -29,6 +35,8 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Center",
+    "Delivery",
+    "DeliveryAttempt",
     "Diagnosis",
     "Escalation",
     "EscalationEvent",
@@ -47,4 +55,5 @@ __all__ = [
     "VisitStatusChange",
     "WarrantyCoverage",
     "WarrantyDecision",
+    "Webhook",
 ]

@@ -21,6 +21,14 @@ from httpx import Response
 from sqlalchemy.orm import Session
 
 from direkte.network.models import User
+from direkte.notifications.models import (
+    Channel,
+    Delivery,
+    Notification,
+    OutboxEvent,
+    Webhook,
+)
+from direkte.notifications.service import deliver_pending
 from tests.escalations.conftest import Case, World
 from tests.factories import PASSWORD, visit_body
 
@@ -141,6 +149,23 @@ RULES: dict[str, Rule] = {
     ),
     "privacy_erase_customer": OPS,
     "privacy_list_audit": OPS,
+    "notifications_list_notifications": ANY_USER,
+    "notifications_read_notification": Rule(
+        ("local_manager",),  # Kari's notification of the new case
+        {
+            **_same(tuple(c for c in USERS if c != "local_manager"), 404, "notification_not_found"),
+            **NO_USER,
+        },
+    ),
+    "notifications_set_quiet_hours": Rule(
+        ("local_manager", "other_center_manager", "regional_manager", "other_regional_manager"),
+        {**_same((*CUSTOMERS, "advisor", "ops"), 403, "managers_only"), **NO_USER},
+    ),
+    "webhooks_register_webhook": OPS,
+    "webhooks_list_webhooks": OPS,
+    "webhooks_delete_webhook": OPS,
+    "webhooks_list_webhook_deliveries": OPS,
+    "webhooks_replay_webhook_delivery": OPS,
 }
 
 
@@ -153,6 +178,9 @@ class Objects:
     estimate_id: int
     case_id: int
     customer_id: int
+    notification_id: int
+    webhook_id: int
+    delivery_id: int
 
 
 BODIES: dict[str, Callable[[Objects], Any]] = {
@@ -185,6 +213,11 @@ BODIES: dict[str, Callable[[Objects], Any]] = {
     "escalations_add_note": lambda o: {"body": "Checked the invoice"},
     "escalations_log_call": lambda o: {"summary": "Called the customer"},
     "moderation_reject_held": lambda o: {"reason": "Not for us"},
+    "notifications_set_quiet_hours": lambda o: {"start": "22:00:00", "end": "06:00:00"},
+    "webhooks_register_webhook": lambda o: {
+        "url": "https://hooks.example.com/direkte",
+        "events": ["escalation.created"],
+    },
     "policy_put_policy": lambda o: {"document": {"global": {}}, "version": 0},
     "policy_backtest_policy": lambda o: {
         "policy": {"global": {}},
@@ -210,7 +243,42 @@ def test_every_operation_has_an_entry(world: World) -> None:
 def _objects(world: World, case: Case, session: Session) -> Objects:
     estimate_id = world.estimate()
     ola = session.scalars(sa.select(User.id).where(User.email == CALLERS["owner"])).one()
-    return Objects(case.visit_id, case.subject_id, estimate_id, case.id, ola)
+    deliver_pending(session, now=world.clock.now())
+    kari = session.scalars(sa.select(User.id).where(User.email == CALLERS["local_manager"])).one()
+    notification = session.scalars(
+        sa.select(Notification.id).where(Notification.user_id == kari)
+    ).first()
+    assert notification is not None
+    hook = Webhook(
+        url="https://hooks.example.com/a",
+        events=["escalation.created"],
+        secret="whsec_" + "A" * 32,
+        created_at=world.clock.now(),
+    )
+    session.add(hook)
+    session.flush()
+    event = session.scalars(sa.select(OutboxEvent.id)).first()
+    delivery = Delivery(
+        outbox_event_id=event,
+        channel=Channel.webhook,
+        webhook_id=hook.id,
+        created_at=world.clock.now(),
+        due_at=None,
+        dead_at=world.clock.now(),
+        attempts=1,
+    )
+    session.add(delivery)
+    session.flush()
+    return Objects(
+        case.visit_id,
+        case.subject_id,
+        estimate_id,
+        case.id,
+        ola,
+        notification,
+        hook.id,
+        delivery.id,
+    )
 
 
 def _call(
@@ -223,6 +291,9 @@ def _call(
         customer_id=objects.customer_id,
         external_id="RO-1",
         version=0,
+        notification_id=objects.notification_id,
+        webhook_id=objects.webhook_id,
+        delivery_id=objects.delivery_id,
     )
     headers: dict[str, str] = {}
     if caller == "api_key":

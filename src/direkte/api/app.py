@@ -21,6 +21,8 @@ from direkte.db import make_engine, make_sessionmaker
 from direkte.escalations.routes import moderation as moderation_router
 from direkte.escalations.routes import router as escalations_router
 from direkte.kit.errors import RequestIdMiddleware, install_error_handlers
+from direkte.notifications.routes import router as notifications_router
+from direkte.notifications.routes import webhooks as webhooks_router
 from direkte.overview.routes import router as overview_router
 from direkte.policy.routes import router as policy_router
 from direkte.privacy.routes import router as privacy_router
@@ -78,6 +80,8 @@ def create_app(
         policy_router,
         analytics_router,
         privacy_router,
+        notifications_router,
+        webhooks_router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

@@ -146,6 +146,43 @@ def log_change(
     record_events(session, [audit])
 
 
+# Who is told what (DESIGN §7a), the one rule. Decided here, when the change is
+# recorded, because the change knows who was involved (the assignee a breach took the
+# case from, the ops on duty when a request is held); delivery only fans out, renders
+# and sends. Topics missing here tell nobody (a rating, a withdrawal's timeline).
+_TO_ASSIGNEE = frozenset(
+    {"escalation.opened", "escalation.approved", "escalation.appealed", "escalation.withdrawn"}
+)
+_TO_CUSTOMER = frozenset({"escalation.acknowledged", "escalation.resolved", "escalation.rejected"})
+
+
+def recipients_for(
+    case: Escalation, topic: str, extra: list[int | None], payload: dict[str, Any]
+) -> list[int | None]:
+    """Who is told of ``topic`` on ``case``: a new, released or appealed case its
+    assignee; a breach (``extra``: the local manager it left) the regional and the
+    local manager; an acknowledgement, a staff reply, a resolution or a rejection the
+    customer; a customer's message the assignee; a held request ``extra`` (ops)."""
+    if topic in _TO_ASSIGNEE:
+        return [case.assignee_id]
+    if topic in _TO_CUSTOMER:
+        return [case.customer_id]
+    if topic == "escalation.message":
+        return [case.customer_id if payload.get("author") == "staff" else case.assignee_id]
+    if topic in ("escalation.auto_escalated", "escalation.held"):
+        return [case.assignee_id, *extra] if case.assignee_id else list(extra)
+    return []
+
+
+def is_safety_case(case: Escalation) -> bool:
+    """Whether the guardrails took the case as safety-related (it bypasses quiet hours)."""
+    rules = (case.guardrail or {}).get("rules") or []
+    return any(
+        bool(r.get("inputs", {}).get("safety_override") or r.get("inputs", {}).get("safety_exempt"))
+        for r in rules
+    )
+
+
 def notify_row(
     case: Escalation,
     topic: str,
@@ -153,19 +190,22 @@ def notify_row(
     extra: list[int | None] | None = None,
     **payload: Any,
 ) -> dict[str, Any]:
-    """The outbox event of a change to ``case``."""
+    """The outbox event of a change to ``case``, addressed by ``recipients_for``."""
+    body = {
+        "escalation_id": case.id,
+        "status": case.status.value,
+        "tier": case.tier,
+        "center_id": case.center_id,
+        "safety": is_safety_case(case),
+        **payload,
+    }
     return outbox_row(
         at=at,
         topic=topic,
         aggregate_kind="escalation",
         aggregate_id=case.id,
-        recipients=[case.customer_id, case.assignee_id, *(extra or [])],
-        payload={
-            "escalation_id": case.id,
-            "status": case.status.value,
-            "tier": case.tier,
-            **payload,
-        },
+        recipients=recipients_for(case, topic, list(extra or []), body),
+        payload=body,
     )
 
 

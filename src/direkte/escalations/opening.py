@@ -38,6 +38,7 @@ from direkte.guardrails.engine import Decision, Facts, evaluate
 from direkte.guardrails.explanations import explain
 from direkte.guardrails.policy import Policy
 from direkte.network.models import Center, User
+from direkte.network.service import find_ops_ids
 from direkte.policy.service import (
     merged_policy,
     policy_columns,
@@ -288,7 +289,11 @@ def _open_case(session: Session, request: _Request) -> Opened:
             message=_first_message_row(case, request.customer, now),
             event=event,
             audit=audit,
-            outbox=notify_row(case, "escalation.held" if held else "escalation.opened", now),
+            outbox=(
+                notify_row(case, "escalation.held", now, extra=list(find_ops_ids(session)))
+                if held
+                else notify_row(case, "escalation.opened", now)
+            ),
         ),
     )
     return Opened(case, decision, case.guardrail, folded=False)

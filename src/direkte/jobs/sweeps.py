@@ -1,7 +1,8 @@
 """Background work: SLA sweeps, settling resolved cases, outbox delivery, key expiry.
 
-A round runs four steps, each in its own short transactions, so any number of
-workers may run. The steps are isolated: one that raises is logged and named in
+A round runs five steps (outbox delivery fans out; sending makes the e-mails and
+webhook calls, ``jobs.sending``), each in its own short transactions, so any number
+of workers may run. The steps are isolated: one that raises is logged and named in
 the round's report, and the others still run. Within outbox delivery each event is
 isolated too (``notifications.service.deliver_pending``).
 """
@@ -21,7 +22,14 @@ from direkte import idempotency
 from direkte.clock import Clock
 from direkte.db import session_scope
 from direkte.escalations.service import close_settled, escalate_breached
-from direkte.notifications.service import DeliveryRound, count_parked, deliver_pending
+from direkte.jobs.sending import Outbound, send_due
+from direkte.notifications.service import (
+    IN_APP_ONLY,
+    Channels,
+    DeliveryRound,
+    count_parked,
+    deliver_pending,
+)
 
 log = logging.getLogger("direkte.jobs")
 
@@ -37,6 +45,9 @@ class SweepReport:
     retried: int = 0
     parked: int = 0
     parked_total: int = 0
+    sent: int = 0  # e-mails, webhook calls and held-back in-app notifications
+    send_retried: int = 0
+    dead_lettered: int = 0
     expired_keys: int = 0
     failed_steps: list[str] = field(default_factory=list)
 
@@ -50,6 +61,9 @@ class SweepReport:
                 self.delivered,
                 self.retried,
                 self.parked,
+                self.sent,
+                self.send_retried,
+                self.dead_lettered,
                 self.expired_keys,
                 self.failed_steps,
             )
@@ -81,7 +95,11 @@ def settle(factory: sessionmaker[Session], *, now: datetime, batch: int = 500) -
 
 
 def deliver_outbox(
-    factory: sessionmaker[Session], *, now: datetime, batch: int = 500
+    factory: sessionmaker[Session],
+    *,
+    now: datetime,
+    batch: int = 500,
+    channels: Channels = IN_APP_ONLY,
 ) -> DeliveryRound:
     """Deliver every due outbox event, a committed batch at a time.
 
@@ -90,7 +108,7 @@ def deliver_outbox(
     total = DeliveryRound()
     while True:
         with session_scope(factory) as session:
-            done = deliver_pending(session, now=now, batch=batch)
+            done = deliver_pending(session, now=now, batch=batch, channels=channels)
             session.commit()
         total.delivered += done.delivered
         total.retried += done.retried
@@ -107,35 +125,53 @@ def expire_keys(factory: sessionmaker[Session], *, now: datetime) -> int:
     return expired
 
 
-def _escalate(factory: sessionmaker[Session], now: datetime, report: SweepReport) -> None:
+def _escalate(
+    factory: sessionmaker[Session], now: datetime, report: SweepReport, _: Outbound
+) -> None:
     report.escalated = sla_sweep(factory, now=now)
 
 
-def _settle(factory: sessionmaker[Session], now: datetime, report: SweepReport) -> None:
+def _settle(
+    factory: sessionmaker[Session], now: datetime, report: SweepReport, _: Outbound
+) -> None:
     report.closed = settle(factory, now=now)
 
 
-def _deliver(factory: sessionmaker[Session], now: datetime, report: SweepReport) -> None:
-    done = deliver_outbox(factory, now=now)
+def _deliver(
+    factory: sessionmaker[Session], now: datetime, report: SweepReport, outbound: Outbound
+) -> None:
+    done = deliver_outbox(factory, now=now, channels=outbound.channels)
     report.delivered, report.retried, report.parked = done.delivered, done.retried, done.parked
     with session_scope(factory) as session:
         report.parked_total = count_parked(session)
 
 
-def _expire(factory: sessionmaker[Session], now: datetime, report: SweepReport) -> None:
+def _send(
+    factory: sessionmaker[Session], now: datetime, report: SweepReport, outbound: Outbound
+) -> None:
+    sent = send_due(factory, now=now, outbound=outbound)
+    report.sent, report.send_retried, report.dead_lettered = sent.sent, sent.retried, sent.dead
+
+
+def _expire(
+    factory: sessionmaker[Session], now: datetime, report: SweepReport, _: Outbound
+) -> None:
     report.expired_keys = expire_keys(factory, now=now)
 
 
-Step = Callable[[sessionmaker[Session], datetime, SweepReport], None]
+Step = Callable[[sessionmaker[Session], datetime, SweepReport, Outbound], None]
 STEPS: tuple[tuple[str, Step], ...] = (
     ("sla_sweep", _escalate),
     ("close_settled", _settle),
     ("outbox", _deliver),
+    ("send", _send),
     ("expire_keys", _expire),
 )
 
 
-def run_once(factory: sessionmaker[Session], clock: Clock) -> SweepReport:
+def run_once(
+    factory: sessionmaker[Session], clock: Clock, outbound: Outbound | None = None
+) -> SweepReport:
     """One round of all background work at the clock's time.
 
     A step that raises is logged and named in ``failed_steps``; the next step runs.
@@ -145,7 +181,7 @@ def run_once(factory: sessionmaker[Session], clock: Clock) -> SweepReport:
     report = SweepReport()
     for name, step in STEPS:
         try:
-            step(factory, now, report)
+            step(factory, now, report, outbound or Outbound())
         except Exception:
             log.exception("worker step %s failed; the round goes on", name)
             report.failed_steps.append(name)
@@ -157,6 +193,7 @@ def run_forever(
     clock: Clock,
     *,
     interval: float,
+    outbound: Outbound | None = None,
     rounds: int | None = None,
     stop: threading.Event | None = None,
 ) -> int:
@@ -170,7 +207,7 @@ def run_forever(
     while not stop.is_set():
         started = time.monotonic()
         try:
-            report = run_once(factory, clock)
+            report = run_once(factory, clock, outbound)
             if report.failed_steps:
                 log.error("worker round with failed steps: %s", report)
             elif report.eventful:

@@ -27,9 +27,21 @@ class ListKind(StrEnum):
     inbox = "i"  # offset
     held = "h"  # offset
     audit = "a"  # keyset: the last audit event id shown
+    notifications = "n"  # keyset: the last notification id shown
+    webhooks = "w"  # keyset: the last webhook id shown
+    webhook_attempts = "t"  # keyset: the last delivery attempt id shown
 
 
-_KEYSET = frozenset({ListKind.visits, ListKind.policy_versions, ListKind.audit})
+_KEYSET = frozenset(
+    {
+        ListKind.visits,
+        ListKind.policy_versions,
+        ListKind.audit,
+        ListKind.notifications,
+        ListKind.webhooks,
+        ListKind.webhook_attempts,
+    }
+)
 
 
 def encode_cursor(kind: ListKind, position: int) -> str:

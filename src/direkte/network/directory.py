@@ -60,6 +60,15 @@ def find_regional_manager(session: Session, center: Center) -> User | None:
     return find_managers(session, center_id=center.id, region_id=center.region_id)[1]
 
 
+def find_ops_ids(session: Session) -> list[int]:
+    """The active ops users (who moderate held requests)."""
+    return list(
+        session.scalars(
+            sa.select(User.id).where(User.active, User.role == Role.ops_admin).order_by(User.id)
+        )
+    )
+
+
 def find_advisor(session: Session, center: Center, preferred_id: int | None) -> User | None:
     """The visit's own advisor when set and active, else the center's first advisor."""
     if preferred_id is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -92,6 +92,10 @@ class User(Base):
     on_duty: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     deputy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    # A manager's quiet hours, local times in their center's (a regional manager: their
+    # region's) time zone; notifications due then wait (DESIGN §7a).
+    quiet_hours_start: Mapped[time | None] = mapped_column(sa.Time)
+    quiet_hours_end: Mapped[time | None] = mapped_column(sa.Time)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

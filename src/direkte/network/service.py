@@ -8,6 +8,7 @@ from direkte.network.directory import (
     find_advisor,
     find_local_manager,
     find_managers,
+    find_ops_ids,
     find_regional_manager,
     pick_managers,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "find_advisor",
     "find_local_manager",
     "find_managers",
+    "find_ops_ids",
     "find_regional_manager",
     "load_network",
     "parse_network",
