@@ -1,7 +1,7 @@
 """Every table, imported in one place for Alembic and the test fixtures."""
 
 from direkte.audit.models import AuditEvent
-from direkte.auth.models import ApiKey
+from direkte.auth.models import ApiKey, RevokedToken
 from direkte.db import Base
 from direkte.escalations.models import (
     Escalation,
@@ -41,6 +41,7 @@ __all__ = [
     "OutboxEvent",
     "PolicyVersion",
     "Region",
+    "RevokedToken",
     "User",
     "Vehicle",
     "Visit",

@@ -12,6 +12,7 @@ from direkte import __version__
 from direkte.analytics.routes import router as analytics_router
 from direkte.api.admission import AdmissionMiddleware
 from direkte.auth.deps import current_caller, public
+from direkte.auth.routes import accounts as accounts_router
 from direkte.auth.routes import router as auth_router
 from direkte.clock import Clock, SystemClock
 from direkte.config import Settings, get_settings
@@ -67,6 +68,7 @@ def create_app(
     app.add_middleware(AdmissionMiddleware, limit=settings.db_pool_size)
     routers = (
         auth_router,
+        accounts_router,
         integration_router,
         overview_router,
         visits_router,

@@ -68,7 +68,15 @@ async def integration_actor(caller: CurrentCaller) -> Actor:
     return caller
 
 
+async def bearer_token(token: Annotated[str | None, Depends(_bearer)]) -> str:
+    """The bearer token itself (for log-out). Raises NotAuthenticated without one."""
+    if not token:
+        raise NotAuthenticated("log in first: Authorization: Bearer <token>")
+    return token
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
+BearerToken = Annotated[str, Depends(bearer_token)]
 OpsUser = Annotated[User, Depends(current_ops)]
 IntegrationActor = Annotated[Actor, Depends(integration_actor)]
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from direkte import idempotency
+from direkte.auth import service as auth_service
 from direkte.clock import Clock
 from direkte.db import session_scope
 from direkte.escalations.service import close_settled, escalate_breached
@@ -100,9 +101,10 @@ def deliver_outbox(
 
 
 def expire_keys(factory: sessionmaker[Session], *, now: datetime) -> int:
-    """Delete idempotency keys past their keeping time."""
+    """Delete idempotency keys past their keeping time, and logged-out tokens past expiry."""
     with session_scope(factory) as session:
         expired = idempotency.purge_expired(session, now=now)
+        auth_service.purge_revoked_tokens(session, now=now)
         session.commit()
     return expired
 

@@ -92,6 +92,9 @@ class User(Base):
     on_duty: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     deputy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    # Every bearer token carries the epoch it was issued in; a password change or a
+    # disabling moves it on, so every older token is refused at once, everywhere.
+    token_epoch: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
