@@ -6,6 +6,7 @@ import secrets
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from limits import parse
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,6 +25,20 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=8 * 3600, ge=60)
     db_pool_size: int = Field(default=5, ge=1)
     sweep_interval_seconds: int = Field(default=60, ge=1)
+    # Limits (API.md "Authentication"); a rate is "N/second|minute|hour", or "off".
+    redis_url: str = ""
+    redis_prefix: str = "direkte"
+    rate_limit: str = "600/minute"
+    rate_limit_anonymous: str = "120/minute"
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lock_seconds: int = Field(default=15 * 60, ge=1)
+
+    @field_validator("rate_limit", "rate_limit_anonymous")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        if value.strip().lower() not in ("", "off"):
+            parse(value)  # raises ValueError
+        return value
 
     @field_validator("secret_key")
     @classmethod

@@ -1,7 +1,7 @@
 """Every table, imported in one place for Alembic and the test fixtures."""
 
 from direkte.audit.models import AuditEvent
-from direkte.auth.models import ApiKey, RevokedToken
+from direkte.auth.models import ApiKey, RateLimitWindow, RevokedToken
 from direkte.db import Base
 from direkte.escalations.models import (
     Escalation,
@@ -40,6 +40,7 @@ __all__ = [
     "Notification",
     "OutboxEvent",
     "PolicyVersion",
+    "RateLimitWindow",
     "Region",
     "RevokedToken",
     "User",

@@ -239,7 +239,11 @@ class TestInboxStatements:
             page = world.client.get(f"/api/v1/inbox?limit={limit}", headers=headers).json()
         finally:
             sa.event.remove(connection, "before_cursor_execute", count)
-        return len(page["items"]), len(seen)
+        # The per-caller counter (auth/limits.py) is its own transaction outside tests,
+        # here a savepoint on the test's connection: not the inbox's statements.
+        counter = [i for i, text in enumerate(seen) if "rate_limit_windows" in text]
+        dropped = {j for i in counter for j in (i - 1, i, i + 1)}
+        return len(page["items"]), len(seen) - len(dropped)
 
     def test_statements_do_not_grow_with_the_page(self, world: World, session: Session) -> None:
         self._fill(world, session, 50)

@@ -12,11 +12,12 @@ from direkte import __version__
 from direkte.analytics.routes import router as analytics_router
 from direkte.api.admission import AdmissionMiddleware
 from direkte.auth.deps import current_caller, public
+from direkte.auth.limits import make_limits
 from direkte.auth.routes import accounts as accounts_router
 from direkte.auth.routes import router as auth_router
 from direkte.clock import Clock, SystemClock
 from direkte.config import Settings, get_settings
-from direkte.db import make_engine, make_sessionmaker
+from direkte.db import counter_engine, make_engine, make_sessionmaker
 from direkte.escalations.routes import moderation as moderation_router
 from direkte.escalations.routes import router as escalations_router
 from direkte.kit.errors import RequestIdMiddleware, install_error_handlers
@@ -57,12 +58,15 @@ def create_app(
         summary="Direct escalation to service managers for vehicle service networks.",
         generate_unique_id_function=operation_id,
     )
+    limit_sessions = sessionmaker_
     if sessionmaker_ is None:
         engine = make_engine(settings.resolved_database_url(), pool_size=settings.db_pool_size)
         sessionmaker_ = make_sessionmaker(engine)
+        limit_sessions = make_sessionmaker(counter_engine(engine))
     app.state.settings = settings
     app.state.sessionmaker = sessionmaker_
     app.state.clock = clock or SystemClock()
+    app.state.limits = make_limits(settings, limit_sessions or sessionmaker_, app.state.clock)
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(AdmissionMiddleware, limit=settings.db_pool_size)

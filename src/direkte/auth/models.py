@@ -28,3 +28,16 @@ class RevokedToken(Base):
 
     jti: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class RateLimitWindow(Base):
+    """One fixed window of a limit (``limits``' counter) when no Redis is configured.
+
+    ``expires_at`` is seconds since the epoch, the unit ``limits`` works in.
+    """
+
+    __tablename__ = "rate_limit_windows"
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    hits: Mapped[int] = mapped_column(sa.Integer)
+    expires_at: Mapped[float] = mapped_column(sa.Float, index=True)

@@ -8,7 +8,14 @@ from fastapi import Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from direkte.auth import service
-from direkte.auth.deps import BearerToken, CurrentUser, OpsUser, authenticated_router, public_router
+from direkte.auth.deps import (
+    BearerToken,
+    CurrentUser,
+    LoginLimits,
+    OpsUser,
+    authenticated_router,
+    public_router,
+)
 from direkte.auth.schemas import PasswordChange, TokenOut, UserDisabledOut
 from direkte.kit.deps import ClockDep, SessionDep, SettingsDep
 from direkte.kit.errors import ERROR_RESPONSES
@@ -17,22 +24,37 @@ router = public_router(tags=["auth"])
 accounts = authenticated_router(tags=["auth"])
 
 
-@router.post("/auth/token", responses={401: {"description": "Wrong e-mail or password"}})
+@router.post(
+    "/auth/token",
+    responses={
+        401: {"description": "Wrong e-mail or password"},
+        429: {"description": "Log-in locked after failures, or too many requests"},
+    },
+)
 def issue_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
+    limits: LoginLimits,
 ) -> TokenOut:
     """Exchange an e-mail and password for a bearer token."""
-    issued = service.issue_token(
-        session,
-        clock,
-        email=form.username,
-        password=form.password,
-        secret=settings.signing_key,
-        ttl_seconds=settings.token_ttl_seconds,
-    )
+    email = form.username.strip().lower()
+    limits.check_login(email)
+    try:
+        issued = service.issue_token(
+            session,
+            clock,
+            email=email,
+            password=form.password,
+            secret=settings.signing_key,
+            ttl_seconds=settings.token_ttl_seconds,
+        )
+    except service.InvalidCredentials:
+        # The failure is counted outside the request's transaction, which is dropped.
+        session.rollback()
+        limits.record_login_failure(email)
+        raise
     session.commit()  # a rehashed password
     return TokenOut(access_token=issued.access_token, expires_in=issued.expires_in)
 

@@ -1,4 +1,4 @@
-"""access hardening: token epochs per user, logged-out tokens
+"""access hardening: token epochs per user, logged-out tokens, rate-limit windows
 
 Revision ID: 0006_access_hardening
 Revises: 0005
@@ -32,9 +32,24 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_revoked_tokens_expires_at"), "revoked_tokens", ["expires_at"], unique=False
     )
+    op.create_table(
+        "rate_limit_windows",
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("hits", sa.Integer(), nullable=False),
+        sa.Column("expires_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_rate_limit_windows")),
+    )
+    op.create_index(
+        op.f("ix_rate_limit_windows_expires_at"),
+        "rate_limit_windows",
+        ["expires_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_rate_limit_windows_expires_at"), table_name="rate_limit_windows")
+    op.drop_table("rate_limit_windows")
     op.drop_index(op.f("ix_revoked_tokens_expires_at"), table_name="revoked_tokens")
     op.drop_table("revoked_tokens")
     with op.batch_alter_table("users", schema=None) as batch_op:
