@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     rate_limit_anonymous: str = "120/minute"
     login_max_failures: int = Field(default=5, ge=1)
     login_lock_seconds: int = Field(default=15 * 60, ge=1)
+    # Origins whose browser scripts may call the API, comma-separated; empty: CORS off.
+    cors_origins: str = ""
 
     @field_validator("rate_limit", "rate_limit_anonymous")
     @classmethod
@@ -46,6 +48,9 @@ class Settings(BaseSettings):
         if value and len(value) < 32:
             raise ValueError("DIREKTE_SECRET_KEY must have at least 32 characters")
         return value
+
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def embedded(self) -> bool:

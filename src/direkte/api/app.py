@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from direkte import __version__
 from direkte.analytics.routes import router as analytics_router
 from direkte.api.admission import AdmissionMiddleware
+from direkte.api.headers import SecurityHeadersMiddleware
 from direkte.auth.deps import current_caller, public
 from direkte.auth.limits import make_limits
 from direkte.auth.routes import accounts as accounts_router
@@ -25,6 +28,7 @@ from direkte.overview.routes import router as overview_router
 from direkte.policy.routes import router as policy_router
 from direkte.visits.routes import customer as visits_router
 from direkte.visits.routes import integration as integration_router
+from direkte.web.routes import STATIC
 from direkte.web.routes import router as web_router
 
 API_PREFIX = "/api/v1"
@@ -70,6 +74,17 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(AdmissionMiddleware, limit=settings.db_pool_size)
+    origins = settings.cors_origin_list()
+    if origins:  # off unless configured: browsers then refuse other origins' scripts
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-API-Key"],
+            expose_headers=["Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every answer
     routers = (
         auth_router,
         accounts_router,
@@ -84,6 +99,7 @@ def create_app(
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _check_every_route_authenticated_or_public(app)
     return app
 
