@@ -75,6 +75,11 @@ def require_ops(viewer: User) -> None:
         raise OpsOnly("ops_admin only")
 
 
+def sees_decision_inputs(viewer: User) -> bool:
+    """Staff and ops see a guardrail decision whole; a customer without its inputs."""
+    return viewer.role != Role.customer
+
+
 def is_staff(viewer: User) -> bool:
     return viewer.role != Role.customer
 

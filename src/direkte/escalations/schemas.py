@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from direkte import access
 from direkte.escalations.inbox import EarlierVisit as EarlierVisitRow
 from direkte.escalations.inbox import InboxEntry
 from direkte.escalations.models import (
@@ -20,6 +21,7 @@ from direkte.escalations.models import (
     Outcome,
 )
 from direkte.fields import AmountText, RowRef
+from direkte.guardrails.disclosure import customer_view
 from direkte.money import MoneyOut
 from direkte.network.models import User
 from direkte.visits.models import Visit
@@ -207,12 +209,20 @@ def _person(user: User | None) -> PersonRef | None:
     return PersonRef(name=user.name, role=user.role.value) if user else None
 
 
-def escalation_out(case: Escalation, *, now: datetime, folded: bool = False) -> EscalationOut:
-    return EscalationOut(**_fields(case, now=now), folded=folded)
+def escalation_out(
+    case: Escalation, *, now: datetime, viewer: User, folded: bool = False
+) -> EscalationOut:
+    return EscalationOut(**_fields(case, now=now, viewer=viewer), folded=folded)
 
 
-def _fields(case: Escalation, *, now: datetime) -> dict[str, Any]:
-    guardrail = {k: case.guardrail.get(k) for k in GuardrailOut.model_fields}
+def guardrail_for(viewer: User, guardrail: dict[str, Any]) -> dict[str, Any]:
+    """The decision as the viewer may see it: whole for staff, without inputs for customers."""
+    return guardrail if access.sees_decision_inputs(viewer) else customer_view(guardrail)
+
+
+def _fields(case: Escalation, *, now: datetime, viewer: User) -> dict[str, Any]:
+    shown = guardrail_for(viewer, case.guardrail)
+    guardrail = {k: shown.get(k) for k in GuardrailOut.model_fields}
     outcome = None
     if case.outcome is not None:
         outcome = OutcomeOut(
@@ -265,8 +275,9 @@ def message_out(m: EscalationMessage) -> MessageOut:
     )
 
 
-def escalation_detail(case: Escalation, *, now: datetime, staff: bool) -> EscalationDetail:
+def escalation_detail(case: Escalation, *, now: datetime, viewer: User) -> EscalationDetail:
     """The case with its thread and timeline; staff also get notes and the call log."""
+    staff = access.is_staff(viewer)
     by_kind: dict[MessageKind, list[MessageOut]] = {k: [] for k in MessageKind}
     for message in case.messages:
         by_kind[message.kind].append(message_out(message))
@@ -281,7 +292,7 @@ def escalation_detail(case: Escalation, *, now: datetime, staff: bool) -> Escala
         for e in case.events
     ]
     return EscalationDetail(
-        **_fields(case, now=now),
+        **_fields(case, now=now, viewer=viewer),
         thread=by_kind[MessageKind.message],
         timeline=timeline,
         notes=by_kind[MessageKind.note] if staff else None,
@@ -365,8 +376,8 @@ def visit_context_out(visit: Visit, earlier: Sequence[EarlierVisitRow]) -> Visit
     )
 
 
-def inbox_item(entry: InboxEntry, *, now: datetime) -> InboxItem:
+def inbox_item(entry: InboxEntry, *, now: datetime, viewer: User) -> InboxItem:
     return InboxItem(
-        **_fields(entry.case, now=now),
+        **_fields(entry.case, now=now, viewer=viewer),
         context=visit_context_out(entry.visit, entry.earlier_visits),
     )
