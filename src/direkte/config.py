@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     rate_limit_anonymous: str = "120/minute"
     login_max_failures: int = Field(default=5, ge=1)
     login_lock_seconds: int = Field(default=15 * 60, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Origins whose browser scripts may call the API, comma-separated; empty: CORS off.
     cors_origins: str = ""
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from direkte import __version__
 from direkte.analytics.routes import router as analytics_router
 from direkte.api.admission import AdmissionMiddleware
+from direkte.api.body import BodyGuardMiddleware
 from direkte.api.headers import SecurityHeadersMiddleware
 from direkte.auth.deps import current_caller, public
 from direkte.auth.limits import make_limits
@@ -84,6 +85,8 @@ def create_app(
             expose_headers=["Retry-After", "X-Request-ID"],
             max_age=600,
         )
+    # Before admission: an oversized body never waits for a slot, nor is read.
+    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every answer
     routers = (
         auth_router,

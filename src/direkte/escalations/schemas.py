@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from direkte import access
 from direkte.escalations.inbox import EarlierVisit as EarlierVisitRow
@@ -20,7 +20,7 @@ from direkte.escalations.models import (
     MessageKind,
     Outcome,
 )
-from direkte.fields import AmountText, RowRef
+from direkte.fields import AmountText, Instant, RowRef
 from direkte.guardrails.disclosure import customer_view
 from direkte.money import MoneyOut
 from direkte.network.models import User
@@ -53,7 +53,7 @@ class NoteCreate(_In):
 
 class CallCreate(_In):
     summary: Body
-    called_at: AwareDatetime | None = None
+    called_at: Instant | None = None
     duration_seconds: int | None = Field(default=None, ge=0, le=86_400)
 
 
