@@ -156,7 +156,8 @@ def counter_engine(engine: Engine) -> Engine:
     On PostgreSQL its own small pool, where each statement commits by itself (one
     round trip) without waiting for the commit to reach the disk
     (``synchronous_commit=off``: a crash may forget a window's last counts, nothing
-    else). SQLite keeps the one engine, whose transactions are serialized anyway.
+    else), and without a ping before each use (``auth.limits`` retries once on a
+    dropped connection). SQLite keeps the one engine, whose transactions are serialized anyway.
     """
     if engine.dialect.name != "postgresql":
         return engine
@@ -165,7 +166,6 @@ def counter_engine(engine: Engine) -> Engine:
         isolation_level="AUTOCOMMIT",
         pool_size=engine.pool.size(),  # type: ignore[attr-defined]
         max_overflow=engine.pool.size(),  # type: ignore[attr-defined]
-        pool_pre_ping=True,
         connect_args={"options": "-c synchronous_commit=off"},
     )
 

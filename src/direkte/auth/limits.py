@@ -28,6 +28,7 @@ from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.storage import RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from direkte.auth.models import RateLimitWindow
@@ -57,6 +58,25 @@ _UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.in
 _GET = sa.select(_T.c.hits, _T.c.expires_at).where(_T.c.key == sa.bindparam("key"))
 
 
+def _incr(engine: Engine, params: dict[str, Any]) -> int:
+    """One upsert; once more on a fresh connection if the pooled one had died.
+
+    The counter engine does not ping connections before use (a round trip on every
+    request); a connection the server dropped fails here once and is replaced.
+    """
+    stmt = _UPSERT[engine.dialect.name]
+    for attempt in (1, 2):
+        try:
+            with engine.connect() as conn:
+                hits = conn.execute(stmt, params).scalar_one()
+                conn.commit()
+            return int(hits)
+        except sa.exc.DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
+
+
 class DatabaseStorage(Storage):
     """``limits`` storage on the ``rate_limit_windows`` table (fixed windows only).
 
@@ -79,11 +99,14 @@ class DatabaseStorage(Storage):
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = self.now()
+        params = {"key": key, "amount": amount, "expires": now + expiry, "now": now}
+        bind = self._sessions.kw.get("bind")
+        if isinstance(bind, Engine):
+            # Every request comes here: a bare connection costs less than a Session.
+            return _incr(bind, params)
         with self._sessions() as session:
             stmt = _UPSERT[session.get_bind().dialect.name]
-            hits = session.execute(
-                stmt, {"key": key, "amount": amount, "expires": now + expiry, "now": now}
-            ).scalar_one()
+            hits = session.execute(stmt, params).scalar_one()
             session.commit()
         return int(hits)
 
