@@ -84,6 +84,11 @@ def require_manager(viewer: User) -> None:
         raise ManagersOnly("local and regional managers only")
 
 
+def sees_decision_inputs(viewer: User) -> bool:
+    """Staff and ops see a guardrail decision whole; a customer without its inputs."""
+    return viewer.role != Role.customer
+
+
 def is_staff(viewer: User) -> bool:
     return viewer.role != Role.customer
 

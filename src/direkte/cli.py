@@ -217,6 +217,19 @@ def apikey_revoke(name: str) -> None:
 
 
 @main.group()
+def user() -> None:
+    """Users' log-ins."""
+
+
+@user.command("disable")
+@click.argument("email")
+def user_disable(email: str) -> None:
+    """Disable the log-in of the user with EMAIL; their tokens are refused at once."""
+    _run(lambda s: auth_service.disable_user_by_email(s, SystemClock(), email=email))
+    click.echo(f"user {email!r} disabled")
+
+
+@main.group()
 def sla() -> None:
     """SLA timers."""
 

@@ -7,6 +7,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from limits import parse
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -39,12 +40,33 @@ class Settings(BaseSettings):
             smtp_address(value)
         return value
 
+    # Limits (API.md "Authentication"); a rate is "N/second|minute|hour", or "off".
+    redis_url: str = ""
+    redis_prefix: str = "direkte"
+    rate_limit: str = "600/minute"
+    rate_limit_anonymous: str = "120/minute"
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lock_seconds: int = Field(default=15 * 60, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Origins whose browser scripts may call the API, comma-separated; empty: CORS off.
+    cors_origins: str = ""
+
+    @field_validator("rate_limit", "rate_limit_anonymous")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        if value.strip().lower() not in ("", "off"):
+            parse(value)  # raises ValueError
+        return value
+
     @field_validator("secret_key")
     @classmethod
     def _long_enough(cls, value: str) -> str:
         if value and len(value) < 32:
             raise ValueError("DIREKTE_SECRET_KEY must have at least 32 characters")
         return value
+
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def embedded(self) -> bool:

@@ -155,6 +155,26 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def counter_engine(engine: Engine) -> Engine:
+    """An engine for the limits' counters (one short transaction per hit).
+
+    On PostgreSQL its own small pool, where each statement commits by itself (one
+    round trip) without waiting for the commit to reach the disk
+    (``synchronous_commit=off``: a crash may forget a window's last counts, nothing
+    else), and without a ping before each use (``auth.limits`` retries once on a
+    dropped connection). SQLite keeps the one engine, whose transactions are serialized anyway.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+    return sa.create_engine(
+        engine.url,
+        isolation_level="AUTOCOMMIT",
+        pool_size=engine.pool.size(),  # type: ignore[attr-defined]
+        max_overflow=engine.pool.size(),  # type: ignore[attr-defined]
+        connect_args={"options": "-c synchronous_commit=off"},
+    )
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 

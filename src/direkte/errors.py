@@ -40,6 +40,17 @@ class Conflict(DomainError):
     status = 409
 
 
+class RateLimited(DomainError):
+    """Too many requests or failed log-ins; ``retry_after`` seconds until allowed."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, {"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
 class RuleViolation(DomainError):
     code = "unprocessable"
     status = 422

@@ -4,7 +4,7 @@ and the decimals clients send (amounts, quantities)."""
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Literal
@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
 from babel import Locale
-from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    PlainValidator,
+    StringConstraints,
+)
 
 from direkte import money
 
@@ -247,3 +254,30 @@ Quantity = Annotated[
     ),
     Field(description='a JSON integer (4) or a decimal string in ASCII digits ("1.5")'),
 ]
+
+
+def check_utc_range(value: datetime) -> datetime:
+    """A time that still exists once converted to UTC (year 1 to 9999 there).
+
+    ``9999-12-31T23:59:59-14:00`` parses, but is in year 10000 in UTC, where it
+    is stored and compared.
+    """
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range once converted to UTC") from None
+    return value
+
+
+# A time with its UTC offset, whose UTC time exists.
+Instant = Annotated[AwareDatetime, AfterValidator(check_utc_range)]
+
+# The largest amount a stored money column holds (18 digits, 4 after the point),
+# kept at the contract's 13 digits before the point for sums and products too.
+MAX_AMOUNT = Decimal(10) ** 13
+
+
+def check_amount_in_range(value: Decimal, what: str) -> None:
+    """Raises ValueError when ``value`` would not fit an amount column."""
+    if abs(value) >= MAX_AMOUNT:
+        raise ValueError(f"{what} has more than 13 digits before the point")

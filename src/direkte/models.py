@@ -1,7 +1,7 @@
 """Every table, imported in one place for Alembic and the test fixtures."""
 
 from direkte.audit.models import AuditEvent
-from direkte.auth.models import ApiKey
+from direkte.auth.models import ApiKey, RateLimitWindow, RevokedToken
 from direkte.db import Base
 from direkte.escalations.models import (
     Escalation,
@@ -48,7 +48,9 @@ __all__ = [
     "Notification",
     "OutboxEvent",
     "PolicyVersion",
+    "RateLimitWindow",
     "Region",
+    "RevokedToken",
     "User",
     "Vehicle",
     "Visit",

@@ -161,6 +161,9 @@ RULES: dict[str, Rule] = {
         ("local_manager", "other_center_manager", "regional_manager", "other_regional_manager"),
         {**_same((*CUSTOMERS, "advisor", "ops"), 403, "managers_only"), **NO_USER},
     ),
+    "auth_logout": ANY_USER,
+    "auth_change_password": ANY_USER,
+    "auth_disable_user": OPS,
     "webhooks_register_webhook": OPS,
     "webhooks_list_webhooks": OPS,
     "webhooks_delete_webhook": OPS,
@@ -213,6 +216,7 @@ BODIES: dict[str, Callable[[Objects], Any]] = {
     "escalations_add_note": lambda o: {"body": "Checked the invoice"},
     "escalations_log_call": lambda o: {"summary": "Called the customer"},
     "moderation_reject_held": lambda o: {"reason": "Not for us"},
+    "auth_change_password": lambda o: {"current": PASSWORD, "new": "a-new-long-passphrase"},
     "notifications_set_quiet_hours": lambda o: {"start": "22:00:00", "end": "06:00:00"},
     "webhooks_register_webhook": lambda o: {
         "url": "https://hooks.example.com/direkte",
@@ -294,6 +298,7 @@ def _call(
         notification_id=objects.notification_id,
         webhook_id=objects.webhook_id,
         delivery_id=objects.delivery_id,
+        user_id=objects.customer_id,
     )
     headers: dict[str, str] = {}
     if caller == "api_key":

@@ -268,7 +268,11 @@ class TestInboxStatements:
             page = world.client.get(f"/api/v1/inbox?limit={limit}", headers=headers).json()
         finally:
             sa.event.remove(connection, "before_cursor_execute", count)
-        return len(page["items"]), len(seen)
+        # The per-caller counter (auth/limits.py) is its own transaction outside tests,
+        # here a savepoint on the test's connection: not the inbox's statements.
+        counter = [i for i, text in enumerate(seen) if "rate_limit_windows" in text]
+        dropped = {j for i in counter for j in (i - 1, i, i + 1)}
+        return len(page["items"]), len(seen) - len(dropped)
 
     def test_statements_do_not_grow_with_the_page(self, world: World, session: Session) -> None:
         self._fill(world, session, 50)
@@ -289,6 +293,8 @@ class TestInboxPageJson:
         entries = escalations.list_inbox(session, clock, viewer=kari, limit=50, offset=0)
         assert entries
         now = clock.now()
-        fast = orjson.loads(inbox_page_json(entries, now=now, next_cursor="x"))
-        typed = InboxPage(items=[inbox_item(e, now=now) for e in entries], next_cursor="x")
+        fast = orjson.loads(inbox_page_json(entries, now=now, viewer=kari, next_cursor="x"))
+        typed = InboxPage(
+            items=[inbox_item(e, now=now, viewer=kari) for e in entries], next_cursor="x"
+        )
         assert fast == typed.model_dump(mode="json")

@@ -6,18 +6,24 @@ import logging
 from collections.abc import Iterable, Iterator
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
 from direkte import __version__
 from direkte.analytics.routes import router as analytics_router
 from direkte.api.admission import AdmissionMiddleware
+from direkte.api.body import BodyGuardMiddleware
+from direkte.api.headers import SecurityHeadersMiddleware
 from direkte.auth.deps import current_caller, public
+from direkte.auth.limits import make_limits
+from direkte.auth.routes import accounts as accounts_router
 from direkte.auth.routes import router as auth_router
 from direkte.clock import Clock, SystemClock
 from direkte.config import Settings, get_settings
-from direkte.db import make_engine, make_sessionmaker
+from direkte.db import counter_engine, make_engine, make_sessionmaker
 from direkte.escalations.routes import moderation as moderation_router
 from direkte.escalations.routes import router as escalations_router
 from direkte.kit.errors import RequestIdMiddleware, install_error_handlers
@@ -28,6 +34,7 @@ from direkte.policy.routes import router as policy_router
 from direkte.privacy.routes import router as privacy_router
 from direkte.visits.routes import customer as visits_router
 from direkte.visits.routes import integration as integration_router
+from direkte.web.routes import STATIC
 from direkte.web.routes import router as web_router
 
 API_PREFIX = "/api/v1"
@@ -61,17 +68,34 @@ def create_app(
         summary="Direct escalation to service managers for vehicle service networks.",
         generate_unique_id_function=operation_id,
     )
+    limit_sessions = sessionmaker_
     if sessionmaker_ is None:
         engine = make_engine(settings.resolved_database_url(), pool_size=settings.db_pool_size)
         sessionmaker_ = make_sessionmaker(engine)
+        limit_sessions = make_sessionmaker(counter_engine(engine))
     app.state.settings = settings
     app.state.sessionmaker = sessionmaker_
     app.state.clock = clock or SystemClock()
+    app.state.limits = make_limits(settings, limit_sessions or sessionmaker_, app.state.clock)
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(AdmissionMiddleware, limit=settings.db_pool_size)
+    origins = settings.cors_origin_list()
+    if origins:  # off unless configured: browsers then refuse other origins' scripts
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-API-Key"],
+            expose_headers=["Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
+    # Before admission: an oversized body never waits for a slot, nor is read.
+    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every answer
     routers = (
         auth_router,
+        accounts_router,
         integration_router,
         overview_router,
         visits_router,
@@ -86,6 +110,7 @@ def create_app(
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _check_every_route_authenticated_or_public(app)
     return app
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from direkte import access
 from direkte.audit.service import Actor
 from direkte.auth import service
+from direkte.auth.limits import Limits
 from direkte.errors import NotAuthenticated
 from direkte.kit.deps import ClockDep, SessionDep, SettingsDep
 from direkte.network.models import User
@@ -26,7 +27,17 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 Caller = User | Actor
 
 
+def _limits(request: Request) -> Limits:
+    limits: Limits = request.app.state.limits
+    return limits
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
 def current_caller(
+    request: Request,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -35,8 +46,10 @@ def current_caller(
 ) -> Caller:
     """The user of a bearer token, else the holder of an integration key.
 
-    Raises NotAuthenticated (no credentials, or bad ones).
+    Counts the request against the caller's rate first (token, key, else address).
+    Raises RateLimited, NotAuthenticated (no credentials, or bad ones).
     """
+    _limits(request).hit_caller(token=token, key=key, address=_address(request))
     if token:
         return service.authenticate_token(session, clock, token=token, secret=settings.signing_key)
     if key:
@@ -68,13 +81,33 @@ async def integration_actor(caller: CurrentCaller) -> Actor:
     return caller
 
 
+async def bearer_token(token: Annotated[str | None, Depends(_bearer)]) -> str:
+    """The bearer token itself (for log-out). Raises NotAuthenticated without one."""
+    if not token:
+        raise NotAuthenticated("log in first: Authorization: Bearer <token>")
+    return token
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
+BearerToken = Annotated[str, Depends(bearer_token)]
 OpsUser = Annotated[User, Depends(current_ops)]
 IntegrationActor = Annotated[Actor, Depends(integration_actor)]
 
 
-async def public() -> None:
-    """The marker of an endpoint anyone may call (no credentials needed)."""
+def public(request: Request) -> None:
+    """The marker of an endpoint anyone may call (no credentials needed).
+
+    Counts the request against the client address's rate. Raises RateLimited.
+    """
+    _limits(request).hit_caller(token=None, key=None, address=_address(request))
+
+
+async def login_limits(request: Request) -> Limits:
+    """The log-in lock (and the other limits)."""
+    return _limits(request)
+
+
+LoginLimits = Annotated[Limits, Depends(login_limits)]
 
 
 def authenticated_router(**kwargs: Any) -> APIRouter:

@@ -5,19 +5,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from direkte import access
 from direkte.audit.service import Actor, record_event
-from direkte.auth.models import ApiKey
+from direkte.auth.models import ApiKey, RevokedToken
 from direkte.clock import Clock
-from direkte.errors import Conflict, NotAuthenticated, NotFound
+from direkte.errors import Conflict, NotAuthenticated, NotFound, RuleViolation
 from direkte.network.models import User
-from direkte.network.passwords import DUMMY_HASH, verify_password
+from direkte.network.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 
 
 class InvalidCredentials(NotAuthenticated):
@@ -32,6 +33,14 @@ class ApiKeyExists(Conflict):
     code = "api_key_exists"
 
 
+class WrongCurrentPassword(RuleViolation):
+    code = "wrong_current_password"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
     access_token: str
@@ -43,6 +52,7 @@ def issue_token(
 ) -> IssuedToken:
     """Check an e-mail and password and sign an expiring bearer token.
 
+    A hash made with older argon2 parameters is redone (the caller commits).
     Raises InvalidCredentials for an unknown e-mail, a wrong password or an inactive user.
     """
     user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
@@ -51,41 +61,156 @@ def issue_token(
         raise InvalidCredentials("wrong e-mail or password")
     if not verify_password(user.password_hash, password):
         raise InvalidCredentials("wrong e-mail or password")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
     now = clock.now()
     claims = {
         "sub": str(user.id),
         "role": user.role.value,
+        "jti": secrets.token_hex(16),
+        "ep": user.token_epoch,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
     }
     return IssuedToken(jwt.encode(claims, secret, algorithm="HS256"), ttl_seconds)
 
 
-# Built once: Session.get builds its statement anew each time, and every request
-# with a bearer token runs this one (the session is new, so the identity map that
-# Session.get would look in first is empty).
-_USER = sa.select(User).where(User.id == sa.bindparam("user_id"))
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    user_id: int
+    jti: str
+    epoch: int
+    expires: int
 
 
-def authenticate_token(session: Session, clock: Clock, *, token: str, secret: str) -> User:
-    """Return the active user a bearer token names. Raises InvalidToken."""
+def _claims(clock: Clock, token: str, secret: str) -> TokenClaims:
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
             secret,
             algorithms=["HS256"],
             # Times are checked against our clock below, never PyJWT's wall clock.
-            options={"require": ["exp", "sub"], "verify_exp": False, "verify_iat": False},
+            options={
+                "require": ["exp", "sub", "jti", "ep"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
         )
-        user_id = int(claims["sub"])
-    except (jwt.PyJWTError, ValueError):
+        found = TokenClaims(
+            int(claims["sub"]), str(claims["jti"]), int(claims["ep"]), int(claims["exp"])
+        )
+    except (jwt.PyJWTError, ValueError, TypeError):
         raise InvalidToken("invalid access token") from None
-    if claims["exp"] <= clock.now().timestamp():
+    if found.expires <= clock.now().timestamp():
         raise InvalidToken("the access token has expired")
-    user = session.scalars(_USER, {"user_id": user_id}).first()
-    if user is None or not user.active:
+    return found
+
+
+# Built once: Session.get builds its statement anew each time, and every request
+# with a bearer token runs this one (the session is new, so the identity map that
+# Session.get would look in first is empty). The user's row and whether the token
+# was logged out come back together: one round trip, two primary-key look-ups.
+_USER = sa.select(
+    User,
+    sa.exists().where(RevokedToken.jti == sa.bindparam("jti")).correlate(None).label("revoked"),
+).where(User.id == sa.bindparam("user_id"))
+
+
+def authenticate_token(session: Session, clock: Clock, *, token: str, secret: str) -> User:
+    """Return the active user a live bearer token names.
+
+    Raises InvalidToken (bad, expired, logged out, or older than the user's last
+    password change or disabling).
+    """
+    claims = _claims(clock, token, secret)
+    row = session.execute(_USER, {"user_id": claims.user_id, "jti": claims.jti}).first()
+    if row is None:
+        raise InvalidToken("invalid access token")
+    user, revoked = row
+    if revoked or not user.active or user.token_epoch != claims.epoch:
         raise InvalidToken("invalid access token")
     return user
+
+
+def revoke_token(session: Session, clock: Clock, *, token: str, secret: str) -> None:
+    """Log a bearer token out: refused from now on until it would have expired.
+
+    Raises InvalidToken (as authenticate_token).
+    """
+    claims = _claims(clock, token, secret)
+    expires_at = datetime.fromtimestamp(claims.expires, UTC)
+    if session.get(RevokedToken, claims.jti) is None:
+        session.add(RevokedToken(jti=claims.jti, expires_at=expires_at))
+        session.flush()
+
+
+def change_password(session: Session, clock: Clock, *, user: User, current: str, new: str) -> None:
+    """Set a new password and end every token issued before it.
+
+    Raises WrongCurrentPassword.
+    """
+    if not verify_password(user.password_hash, current):
+        raise WrongCurrentPassword(
+            "the current password is wrong",
+            [{"field": "current", "message": "the current password is wrong"}],
+        )
+    user.password_hash = hash_password(new)
+    user.token_epoch += 1
+    user.updated_at = clock.now()
+    record_event(
+        session,
+        at=clock.now(),
+        actor=Actor("user", user.id, user.email),
+        action="user.password_changed",
+        subject_kind="user",
+        subject_id=user.id,
+        data={},
+    )
+    session.flush()
+
+
+def disable_user(session: Session, clock: Clock, *, viewer: User, user_id: int) -> User:
+    """Disable a user's log-in and end every token they hold, as ops (idempotent).
+
+    Raises OpsOnly, UserNotFound.
+    """
+    access.require_ops(viewer)
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserNotFound("no such user")
+    return _disable(session, clock, user, Actor("user", viewer.id, viewer.email))
+
+
+def disable_user_by_email(session: Session, clock: Clock, *, email: str) -> User:
+    """Disable a user's log-in from the command line (idempotent). Raises UserNotFound."""
+    user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise UserNotFound(f"no user with the e-mail {email!r}")
+    return _disable(session, clock, user, Actor.system("cli"))
+
+
+def _disable(session: Session, clock: Clock, user: User, actor: Actor) -> User:
+    if user.active:
+        user.active = False
+        user.token_epoch += 1
+        user.updated_at = clock.now()
+        record_event(
+            session,
+            at=clock.now(),
+            actor=actor,
+            action="user.disabled",
+            subject_kind="user",
+            subject_id=user.id,
+            data={},
+        )
+        session.flush()
+    return user
+
+
+def purge_revoked_tokens(session: Session, *, now: datetime) -> int:
+    """Forget logged-out tokens that have expired anyway."""
+    result = session.execute(sa.delete(RevokedToken).where(RevokedToken.expires_at <= now))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _digest(key: str) -> str:

@@ -77,7 +77,7 @@ def appeal_escalation(
     """Appeal a tier-1 outcome to tier 2, once, within the window; the request is recorded.
 
     A refusal returns the decision (the caller commits the record, then raises
-    ``appeal_refusal(decision)``). Raises EscalationNotFound, CustomersOnly.
+    ``appeal_refusal(appealed, shown)``). Raises EscalationNotFound, CustomersOnly.
     """
     access.require_customer(viewer)
     case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
@@ -199,10 +199,10 @@ def _not_to_the_resolver(session: Session, case: Escalation, center: Center) -> 
     case.assignee_id = others
 
 
-def appeal_refusal(appealed: Appealed) -> Exception:
-    """The error that answers a refused appeal, carrying the decision."""
+def appeal_refusal(appealed: Appealed, shown: dict[str, Any]) -> Exception:
+    """The error that answers a refused appeal, carrying the decision as ``shown``."""
     reason = appealed.decision.reason
-    details = appealed.guardrail
+    details = shown
     message = str(details["explanation"])
     if reason == "appeal.first_appeal":
         return AlreadyAppealed(message, details)

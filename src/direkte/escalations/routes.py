@@ -28,6 +28,7 @@ from direkte.escalations.schemas import (
     ResolveIn,
     escalation_detail,
     escalation_out,
+    guardrail_for,
     inbox_page_json,
     message_out,
 )
@@ -74,9 +75,10 @@ def open_escalation(
             reason=body.reason,
         )
         if opened.escalation is None:
-            error = NotEligible(str(opened.guardrail["explanation"]), opened.guardrail)
+            shown = guardrail_for(user, opened.guardrail)
+            error = NotEligible(str(shown["explanation"]), shown)
             return 422, error_body(error.code, error.message, error.details)
-        out = escalation_out(opened.escalation, now=clock.now(), folded=opened.folded)
+        out = escalation_out(opened.escalation, now=clock.now(), viewer=user, folded=opened.folded)
         return (200 if opened.folded else 201), out.model_dump(mode="json")
 
     return run_idempotent(
@@ -96,7 +98,7 @@ def get_escalation(
 ) -> EscalationDetail:
     """The case with its thread and timeline (staff also see notes and calls)."""
     case = service.get_escalation(session, viewer=user, escalation_id=escalation_id)
-    return escalation_detail(case, now=clock.now(), staff=access.is_staff(user))
+    return escalation_detail(case, now=clock.now(), viewer=user)
 
 
 @router.post(
@@ -153,8 +155,8 @@ def appeal_escalation(
     )
     session.commit()
     if appealed.decision.decision == "reject":
-        raise service.appeal_refusal(appealed)
-    return escalation_out(appealed.escalation, now=clock.now())
+        raise service.appeal_refusal(appealed, guardrail_for(user, appealed.guardrail))
+    return escalation_out(appealed.escalation, now=clock.now(), viewer=user)
 
 
 @router.post("/escalations/{escalation_id}/withdraw", responses=CONFLICT)
@@ -164,7 +166,7 @@ def withdraw_escalation(
     """Withdraw the case (the customer, before it is resolved)."""
     case = service.withdraw_escalation(session, clock, viewer=user, escalation_id=escalation_id)
     session.commit()
-    return escalation_out(case, now=clock.now())
+    return escalation_out(case, now=clock.now(), viewer=user)
 
 
 @router.post("/escalations/{escalation_id}/rating", status_code=201, responses=CONFLICT)
@@ -181,7 +183,7 @@ def rate_escalation(
         comment=body.comment,
     )
     session.commit()
-    return escalation_out(case, now=clock.now())
+    return escalation_out(case, now=clock.now(), viewer=user)
 
 
 @router.get("/inbox", response_model=InboxPage)
@@ -197,7 +199,7 @@ def list_inbox(
     entries = service.list_inbox(session, clock, viewer=user, limit=limit + 1, offset=offset)
     more = len(entries) > limit
     next_cursor = encode_cursor(ListKind.inbox, offset + limit) if more else None
-    page = inbox_page_json(entries[:limit], now=clock.now(), next_cursor=next_cursor)
+    page = inbox_page_json(entries[:limit], now=clock.now(), viewer=user, next_cursor=next_cursor)
     return Response(page, media_type="application/json")
 
 
@@ -208,7 +210,7 @@ def acknowledge_escalation(
     """Take up the case (staff); counts as the first response."""
     case = service.acknowledge_escalation(session, clock, viewer=user, escalation_id=escalation_id)
     session.commit()
-    return escalation_out(case, now=clock.now())
+    return escalation_out(case, now=clock.now(), viewer=user)
 
 
 @router.post(
@@ -236,7 +238,7 @@ def resolve_escalation(
             note=body.note,
             version=body.version,
         )
-        return 200, escalation_out(case, now=clock.now()).model_dump(mode="json")
+        return 200, escalation_out(case, now=clock.now(), viewer=user).model_dump(mode="json")
 
     return run_idempotent(
         session,
@@ -292,7 +294,7 @@ def list_held(
     cases = service.list_held(session, viewer=user, limit=limit + 1, offset=offset)
     now = clock.now()
     return HeldPage(
-        items=[escalation_out(c, now=now) for c in cases[:limit]],
+        items=[escalation_out(c, now=now, viewer=user) for c in cases[:limit]],
         next_cursor=encode_cursor(ListKind.held, offset + limit) if len(cases) > limit else None,
     )
 
@@ -304,7 +306,7 @@ def approve_held(
     """Release a held case to the tier its decision named (ops_admin)."""
     case = service.approve_held(session, clock, viewer=user, escalation_id=escalation_id)
     session.commit()
-    return escalation_out(case, now=clock.now())
+    return escalation_out(case, now=clock.now(), viewer=user)
 
 
 @moderation.post("/moderation/{escalation_id}/reject", responses=CONFLICT)
@@ -316,4 +318,4 @@ def reject_held(
         session, clock, viewer=user, escalation_id=escalation_id, reason=body.reason
     )
     session.commit()
-    return escalation_out(case, now=clock.now())
+    return escalation_out(case, now=clock.now(), viewer=user)

@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from direkte import access
 from direkte.escalations.inbox import EarlierVisit as EarlierVisitRow
 from direkte.escalations.inbox import InboxEntry
 from direkte.escalations.models import (
@@ -20,7 +21,8 @@ from direkte.escalations.models import (
     MessageKind,
     Outcome,
 )
-from direkte.fields import AmountText, RowRef
+from direkte.fields import AmountText, Instant, RowRef
+from direkte.guardrails.disclosure import customer_view
 from direkte.money import MoneyOut, quantize
 from direkte.network.models import User
 from direkte.visits.read import VisitDoc
@@ -52,7 +54,7 @@ class NoteCreate(_In):
 
 class CallCreate(_In):
     summary: Body
-    called_at: AwareDatetime | None = None
+    called_at: Instant | None = None
     duration_seconds: int | None = Field(default=None, ge=0, le=86_400)
 
 
@@ -238,20 +240,27 @@ def _money(amount: Decimal, currency: str) -> dict[str, str]:
     return {"amount": format(quantize(amount, currency), "f"), "currency": currency}
 
 
-def escalation_out(case: Escalation, *, now: datetime, folded: bool = False) -> EscalationOut:
-    return EscalationOut.model_validate({**_fields(case, now=now), "folded": folded})
+def escalation_out(
+    case: Escalation, *, now: datetime, viewer: User, folded: bool = False
+) -> EscalationOut:
+    return EscalationOut.model_validate({**_fields(case, now=now, viewer=viewer), "folded": folded})
+
+
+def guardrail_for(viewer: User, guardrail: dict[str, Any]) -> dict[str, Any]:
+    """The decision as the viewer may see it: whole for staff, without inputs for customers."""
+    return guardrail if access.sees_decision_inputs(viewer) else customer_view(guardrail)
 
 
 _GUARDRAIL_FIELDS = tuple(GuardrailOut.model_fields)
 
 
-def _fields(case: Escalation, *, now: datetime) -> dict[str, Any]:
+def _fields(case: Escalation, *, now: datetime, viewer: User) -> dict[str, Any]:
     """The case as ``EscalationOut``'s fields, in plain values (dicts, not models): the
     typed answers validate them, the inbox's page serializes them as they are."""
     # The stored decision has exactly the contract's fields per rule (Decision.as_json);
-    # a test checks that this page equals the validated models'.
-    stored = case.guardrail
-    guardrail = {k: stored.get(k) for k in _GUARDRAIL_FIELDS}
+    # a test checks that the inbox's page equals the validated models'.
+    shown = guardrail_for(viewer, case.guardrail)
+    guardrail = {k: shown.get(k) for k in _GUARDRAIL_FIELDS}
     outcome = None
     if case.outcome is not None:
         outcome = {
@@ -307,8 +316,9 @@ def message_out(m: EscalationMessage) -> MessageOut:
     )
 
 
-def escalation_detail(case: Escalation, *, now: datetime, staff: bool) -> EscalationDetail:
+def escalation_detail(case: Escalation, *, now: datetime, viewer: User) -> EscalationDetail:
     """The case with its thread and timeline; staff also get notes and the call log."""
+    staff = access.is_staff(viewer)
     by_kind: dict[MessageKind, list[MessageOut]] = {k: [] for k in MessageKind}
     for message in case.messages:
         by_kind[message.kind].append(message_out(message))
@@ -323,7 +333,7 @@ def escalation_detail(case: Escalation, *, now: datetime, staff: bool) -> Escala
         for e in case.events
     ]
     return EscalationDetail(
-        **_fields(case, now=now),
+        **_fields(case, now=now, viewer=viewer),
         thread=by_kind[MessageKind.message],
         timeline=timeline,
         notes=by_kind[MessageKind.note] if staff else None,
@@ -407,23 +417,23 @@ def _context_fields(visit: VisitDoc, earlier: Sequence[EarlierVisitRow]) -> dict
     }
 
 
-def inbox_item(entry: InboxEntry, *, now: datetime) -> InboxItem:
+def inbox_item(entry: InboxEntry, *, now: datetime, viewer: User) -> InboxItem:
     """One inbox entry, validated (the typed form; the route answers ``inbox_page_json``)."""
-    return InboxItem.model_validate(_inbox_fields(entry, now=now))
+    return InboxItem.model_validate(_inbox_fields(entry, now=now, viewer=viewer))
 
 
-def _inbox_fields(entry: InboxEntry, *, now: datetime) -> dict[str, Any]:
+def _inbox_fields(entry: InboxEntry, *, now: datetime, viewer: User) -> dict[str, Any]:
     return {
-        **_fields(entry.case, now=now),
+        **_fields(entry.case, now=now, viewer=viewer),
         "context": _context_fields(entry.visit, entry.earlier_visits),
     }
 
 
 def inbox_page_json(
-    entries: Sequence[InboxEntry], *, now: datetime, next_cursor: str | None
+    entries: Sequence[InboxEntry], *, now: datetime, viewer: User, next_cursor: str | None
 ) -> bytes:
     """An ``InboxPage`` as JSON, serialized from plain values without building the models:
     a page is ~50 cases with their visits, and validating ~1,000 nested models cost more
     than the rest of the request (tests check it equals the validated ``InboxPage``)."""
-    items = [_inbox_fields(entry, now=now) for entry in entries]
+    items = [_inbox_fields(entry, now=now, viewer=viewer) for entry in entries]
     return orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)

@@ -58,7 +58,7 @@ def webhook_body(session: Session, name: str, event: OutboxEvent, now: datetime)
     """API.md's body: ``{"type", "timestamp", "data": {"escalation": ...}}``, the case
     as ``GET /escalations/{id}`` shows it to the customer."""
     case = session.get_one(Escalation, event.aggregate_id)
-    shown = escalation_detail(case, now=now, staff=False).model_dump(mode="json")
+    shown = escalation_detail(case, now=now, viewer=case.customer).model_dump(mode="json")
     return json.dumps(
         {"type": name, "timestamp": now.isoformat(), "data": {"escalation": shown}},
         separators=(",", ":"),

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from direkte.errors import DomainError
+from direkte.errors import DomainError, RateLimited
 
 log = logging.getLogger("direkte.api")
 
@@ -79,6 +79,8 @@ def _field(loc: tuple[Any, ...]) -> str:
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(
         error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers
     )

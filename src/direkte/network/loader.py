@@ -376,6 +376,7 @@ def _upsert_person(
     changed = _apply(user, values)
     if not verify_password(user.password_hash, password):
         user.password_hash = hash_password(password)
+        user.token_epoch += 1  # a new password ends the old one's tokens
         changed = True
     outcome = "updated" if changed else "unchanged"
     if changed:

@@ -96,6 +96,9 @@ class User(Base):
     # region's) time zone; notifications due then wait (DESIGN §7a).
     quiet_hours_start: Mapped[time | None] = mapped_column(sa.Time)
     quiet_hours_end: Mapped[time | None] = mapped_column(sa.Time)
+    # Every bearer token carries the epoch it was issued in; a password change or a
+    # disabling moves it on, so every older token is refused at once, everywhere.
+    token_epoch: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

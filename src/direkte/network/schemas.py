@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from direkte.fields import BusinessHours, Code, Country, Language, Phone, TimeZoneName
 from direkte.network.models import Program, Role
+from direkte.network.passwords import MIN_PASSWORD_LENGTH
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
+Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=200)]
 
 
 class _Strict(BaseModel):

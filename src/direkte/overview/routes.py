@@ -33,7 +33,7 @@ def list_my_visits(
     session.commit()
     return validated_json(
         VisitPage(
-            items=[visit_out(v.doc, v.contacts, v.escalations, clock.now()) for v in views],
+            items=[visit_out(v.doc, v.contacts, v.escalations, clock.now(), user) for v in views],
             next_cursor=next_cursor,
         )
     )
@@ -44,4 +44,4 @@ def get_visit(visit_id: RowId, session: SessionDep, clock: ClockDep, user: Curre
     """One visit with its revisions, escalations and manager contacts."""
     view = service.view_visit(session, clock, viewer=user, visit_id=visit_id)
     session.commit()
-    return validated_json(visit_out(view.doc, view.contacts, view.escalations, clock.now()))
+    return validated_json(visit_out(view.doc, view.contacts, view.escalations, clock.now(), user))

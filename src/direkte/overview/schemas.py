@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from direkte.escalations.models import Escalation
 from direkte.escalations.schemas import EscalationOut, escalation_out
 from direkte.money import MoneyOut
+from direkte.network.models import User
 from direkte.visits.contacts import Contact
 from direkte.visits.models import VisitStatus
 from direkte.visits.read import VisitDoc
@@ -53,7 +54,11 @@ class VisitPage(BaseModel):
 
 
 def visit_out(
-    doc: VisitDoc, contacts: list[Contact], escalations: list[Escalation], now: datetime
+    doc: VisitDoc,
+    contacts: list[Contact],
+    escalations: list[Escalation],
+    now: datetime,
+    viewer: User,
 ) -> VisitOut:
     """The visit as the API shows it.
 
@@ -124,7 +129,7 @@ def visit_out(
             )
             for w in doc.warranty_decisions
         ],
-        escalations=[escalation_out(case, now=now) for case in escalations],
+        escalations=[escalation_out(case, now=now, viewer=viewer) for case in escalations],
         escalation_contacts=[contact_out(c) for c in contacts],
     )
 

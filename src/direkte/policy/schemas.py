@@ -59,7 +59,10 @@ def _date_as_midnight(value: Any) -> Any:
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("a time needs a UTC offset (or give a date)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range once converted to UTC") from None
 
 
 # A date reads as midnight UTC; a time needs its offset.

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
-from direkte.fields import AmountText, Code, Currency, Quantity, RowRef, Vin
+from direkte.fields import (
+    AmountText,
+    Code,
+    Currency,
+    Instant,
+    Quantity,
+    RowRef,
+    Vin,
+    check_amount_in_range,
+)
 from direkte.money import MoneyOut
 from direkte.visits.models import (
     CoverageKind,
@@ -49,11 +59,11 @@ class VisitUpsert(_In):
     vehicle: VehicleIn
     concern: Text
     status: VisitStatus = VisitStatus.scheduled
-    booked_at: AwareDatetime | None = None
+    booked_at: Instant | None = None
     appointment_date: date | None = None
-    checked_in_at: AwareDatetime | None = None
-    promised_at: AwareDatetime | None = None
-    closed_at: AwareDatetime | None = None
+    checked_in_at: Instant | None = None
+    promised_at: Instant | None = None
+    closed_at: Instant | None = None
     drivable: bool = True
     advisor_email: EmailStr | None = None
 
@@ -71,12 +81,27 @@ class EstimateLineIn(_In):
     quantity: Quantity
     unit_price: AmountText
 
+    @model_validator(mode="after")
+    def _amount_fits(self) -> EstimateLineIn:
+        check_amount_in_range(Decimal(self.quantity) * Decimal(self.unit_price), "the line amount")
+        return self
+
+
+def _total_fits(lines: list[EstimateLineIn]) -> None:
+    total = sum((Decimal(x.quantity) * Decimal(x.unit_price) for x in lines), Decimal(0))
+    check_amount_in_range(total, "the total of the lines")
+
 
 class EstimateCreate(_In):
     lines: list[EstimateLineIn] = Field(min_length=1, max_length=200)
     currency: Currency | None = None
     reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
     approved: bool = False
+
+    @model_validator(mode="after")
+    def _total_fits(self) -> EstimateCreate:
+        _total_fits(self.lines)
+        return self
 
 
 class WarrantyDecisionCreate(_In):
@@ -90,6 +115,11 @@ class WarrantyDecisionCreate(_In):
     currency: Currency | None = None
     estimate_id: RowRef | None = None
     lines: list[EstimateLineIn] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="after")
+    def _total_fits(self) -> WarrantyDecisionCreate:
+        _total_fits(self.lines)
+        return self
 
 
 class VisitUpserted(BaseModel):

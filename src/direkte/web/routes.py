@@ -12,6 +12,8 @@ from direkte import __version__
 from direkte.auth.deps import public_router
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Styles and scripts are files (served at /static): the pages' CSP allows no inline ones.
+STATIC = Path(__file__).parent / "static"
 router = public_router(include_in_schema=False)
 
 

@@ -1,0 +1,218 @@
+"""Limits (API.md "Authentication"): the log-in lock and the per-caller rate.
+
+Both are ``limits`` fixed windows, kept where every process sees them: in Redis
+when ``DIREKTE_REDIS_URL`` is set (``limits``' own Redis storage), else in the
+database (``DatabaseStorage``, one upsert per hit on ``rate_limit_windows``).
+
+- Log-in: 5 failures for one e-mail (existing or not) in 15 minutes lock it until
+  the window passes; a locked log-in is answered 429 before any password is
+  checked, so the answer and its time are the same for every e-mail, and a
+  success does not clear the failures.
+- Per caller: a bearer token, else an API key, else the client address, counted
+  per request before the credentials are checked.
+
+A counter lives outside the request's transaction: a failed log-in is rolled
+back, its failure must stay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from limits import RateLimitItem, RateLimitItemPerSecond, parse
+from limits.storage import RedisStorage, Storage
+from limits.strategies import FixedWindowRateLimiter
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from direkte.auth.models import RateLimitWindow
+from direkte.clock import Clock
+from direkte.errors import RateLimited
+
+_T = RateLimitWindow.__table__
+
+
+def _upsert(insert: Any) -> sa.Executable:
+    """Add to a window, or start it anew when it has expired: one statement."""
+    stmt = insert(_T).values(
+        key=sa.bindparam("key"), hits=sa.bindparam("amount"), expires_at=sa.bindparam("expires")
+    )
+    expired = _T.c.expires_at <= sa.bindparam("now")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[_T.c.key],
+        set_={
+            "hits": sa.case((expired, stmt.excluded.hits), else_=_T.c.hits + stmt.excluded.hits),
+            "expires_at": sa.case((expired, stmt.excluded.expires_at), else_=_T.c.expires_at),
+        },
+    )
+    return stmt.returning(_T.c.hits)  # type: ignore[no-any-return]
+
+
+_UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+_GET = sa.select(_T.c.hits, _T.c.expires_at).where(_T.c.key == sa.bindparam("key"))
+
+
+def _incr(engine: Engine, params: dict[str, Any]) -> int:
+    """One upsert; once more on a fresh connection if the pooled one had died.
+
+    The counter engine does not ping connections before use (a round trip on every
+    request); a connection the server dropped fails here once and is replaced.
+    """
+    stmt = _UPSERT[engine.dialect.name]
+    for attempt in (1, 2):
+        try:
+            with engine.connect() as conn:
+                hits = conn.execute(stmt, params).scalar_one()
+                conn.commit()
+            return int(hits)
+        except sa.exc.DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
+
+
+class DatabaseStorage(Storage):
+    """``limits`` storage on the ``rate_limit_windows`` table (fixed windows only).
+
+    Each call is its own short transaction from ``sessions``; time is the app's clock.
+    """
+
+    STORAGE_SCHEME = None
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        super().__init__()
+        self._sessions = sessions
+        self._clock = clock
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return sa.exc.SQLAlchemyError
+
+    def now(self) -> float:
+        return self._clock.now().timestamp()
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = self.now()
+        params = {"key": key, "amount": amount, "expires": now + expiry, "now": now}
+        bind = self._sessions.kw.get("bind")
+        if isinstance(bind, Engine):
+            # Every request comes here: a bare connection costs less than a Session.
+            return _incr(bind, params)
+        with self._sessions() as session:
+            stmt = _UPSERT[session.get_bind().dialect.name]
+            hits = session.execute(stmt, params).scalar_one()
+            session.commit()
+        return int(hits)
+
+    def _row(self, key: str) -> Any:
+        with self._sessions() as session:
+            row = session.execute(_GET, {"key": key}).first()
+            session.commit()
+        return row if row is not None and row.expires_at > self.now() else None
+
+    def get(self, key: str) -> int:
+        row = self._row(key)
+        return int(row.hits) if row is not None else 0
+
+    def get_expiry(self, key: str) -> float:
+        row = self._row(key)
+        return float(row.expires_at) if row is not None else self.now()
+
+    def check(self) -> bool:
+        return True
+
+    def reset(self) -> int | None:
+        with self._sessions() as session:
+            result = session.execute(sa.delete(RateLimitWindow))
+            session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def clear(self, key: str) -> None:
+        with self._sessions() as session:
+            session.execute(sa.delete(RateLimitWindow).where(RateLimitWindow.key == key))
+            session.commit()
+
+
+def purge_windows(session: Session, *, now: float) -> int:
+    """Delete windows that have passed (the worker's key-expiry step)."""
+    result = session.execute(sa.delete(RateLimitWindow).where(RateLimitWindow.expires_at <= now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()[:32]
+
+
+class Limits:
+    """The log-in lock and the per-caller rate, on one ``limits`` storage."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        now: Callable[[], float],
+        *,
+        caller_rate: str,
+        address_rate: str,
+        login_failures: int,
+        login_window_seconds: int,
+    ) -> None:
+        self._limiter = FixedWindowRateLimiter(storage)
+        self._now = now
+        self._caller: RateLimitItem | None = _rate(caller_rate)
+        self._address: RateLimitItem | None = _rate(address_rate)
+        self._login = RateLimitItemPerSecond(login_failures, login_window_seconds)
+
+    def hit_caller(self, *, token: str | None, key: str | None, address: str) -> None:
+        """Count a request against its caller. Raises RateLimited over the rate."""
+        if token:
+            self._hit(self._caller, "t", _digest(token))
+        elif key:
+            self._hit(self._caller, "k", _digest(key))
+        else:
+            self._hit(self._address, "a", address)
+
+    def check_login(self, email: str) -> None:
+        """Raises RateLimited while the e-mail's log-in is locked."""
+        if not self._limiter.test(self._login, "login", _digest(email)):
+            raise self._refusal(self._login, "login", _digest(email), "too many failed log-ins")
+
+    def record_login_failure(self, email: str) -> None:
+        self._limiter.hit(self._login, "login", _digest(email))
+
+    def _hit(self, item: RateLimitItem | None, kind: str, ident: str) -> None:
+        if item is not None and not self._limiter.hit(item, kind, ident):
+            raise self._refusal(item, kind, ident, "too many requests")
+
+    def _refusal(self, item: RateLimitItem, kind: str, ident: str, what: str) -> RateLimited:
+        reset = self._limiter.get_window_stats(item, kind, ident).reset_time
+        retry_after = max(1, math.ceil(reset - self._now()))
+        return RateLimited(f"{what}; try again in {retry_after} s", retry_after=retry_after)
+
+
+def _rate(text: str) -> RateLimitItem | None:
+    return None if text.strip().lower() in ("", "off") else parse(text)
+
+
+def make_limits(settings: Any, sessions: sessionmaker[Session], clock: Clock) -> Limits:
+    """The app's limits: in Redis when ``redis_url`` is set, else in the database."""
+    storage: Storage
+    if settings.redis_url:
+        storage = RedisStorage(settings.redis_url, key_prefix=settings.redis_prefix)
+        now: Callable[[], float] = time.time
+    else:
+        storage = db_storage = DatabaseStorage(sessions, clock)
+        now = db_storage.now
+    return Limits(
+        storage,
+        now,
+        caller_rate=settings.rate_limit,
+        address_rate=settings.rate_limit_anonymous,
+        login_failures=settings.login_max_failures,
+        login_window_seconds=settings.login_lock_seconds,
+    )

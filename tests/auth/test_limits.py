@@ -1,0 +1,141 @@
+"""Limits: the log-in lock and the per-caller rate (in the database; Redis below)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from direkte.api.app import create_app
+from direkte.clock import FixedClock
+from direkte.config import Settings
+from direkte.db import make_engine, make_sessionmaker
+from tests.auth.test_auth import assert_error
+from tests.conftest import T0, fresh_database
+from tests.factories import PASSWORD, login, make_api_key, make_network, visit_body
+from tests.processes import servers
+
+TOKEN_URL = "/api/v1/auth/token"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def network(session: Session, clock: FixedClock) -> None:
+    make_network(session, clock)
+
+
+def attempt(client: TestClient | httpx.Client, email: str, password: str) -> httpx.Response:
+    return client.post(TOKEN_URL, data={"username": email, "password": password})
+
+
+@pytest.mark.usefixtures("network")
+class TestLoginLock:
+    def test_five_failures_lock_even_the_right_password(
+        self, client: TestClient, clock: FixedClock
+    ) -> None:
+        for _ in range(5):
+            assert_error(
+                attempt(client, "ola@example.no", "wrong-password"), 401, "invalid_credentials"
+            )
+        locked = attempt(client, "OLA@example.no", PASSWORD)
+        assert_error(locked, 429, "rate_limited")
+        assert locked.headers["Retry-After"] == "900"
+        clock.advance(timedelta(minutes=10))
+        assert attempt(client, "ola@example.no", PASSWORD).headers["Retry-After"] == "300"
+        clock.advance(timedelta(minutes=5))
+        assert attempt(client, "ola@example.no", PASSWORD).status_code == 200
+
+    def test_unknown_account_locks_the_same_way(self, client: TestClient) -> None:
+        answers = [attempt(client, email, "wrong-password") for email in ["nobody@example.no"] * 6]
+        known = [attempt(client, email, "wrong-password") for email in ["kari@example.no"] * 6]
+        assert [a.status_code for a in answers] == [401] * 5 + [429]
+        assert [a.status_code for a in known] == [401] * 5 + [429]
+        assert answers[-1].json() == known[-1].json()
+        assert answers[-1].headers["Retry-After"] == known[-1].headers["Retry-After"]
+
+    def test_success_does_not_reset_the_failures(self, client: TestClient) -> None:
+        for _ in range(4):
+            attempt(client, "ola@example.no", "wrong-password")
+        assert attempt(client, "ola@example.no", PASSWORD).status_code == 200
+        attempt(client, "ola@example.no", "wrong-password")
+        assert_error(attempt(client, "ola@example.no", PASSWORD), 429, "rate_limited")
+
+    def test_lock_is_per_account(self, client: TestClient) -> None:
+        for _ in range(5):
+            attempt(client, "ola@example.no", "wrong-password")
+        assert attempt(client, "kari@example.no", PASSWORD).status_code == 200
+
+
+@pytest.fixture
+def limited(
+    session_factory: sessionmaker[Session], clock: FixedClock, tmp_path: Path, network: None
+) -> TestClient:
+    settings = Settings(
+        secret_key="test-secret-key-0123456789-abcdefghijklmnop",
+        data_dir=tmp_path,
+        rate_limit="3/minute",
+        rate_limit_anonymous="2/minute",
+    )
+    app = create_app(settings, sessionmaker_=session_factory, clock=clock)
+    return TestClient(app, raise_server_exceptions=False)
+
+
+class TestCallerRate:
+    def test_token_over_its_rate_is_429_until_the_window_passes(
+        self, limited: TestClient, clock: FixedClock
+    ) -> None:
+        headers = login(limited, "ola@example.no")  # the address's 1st request
+        answers = [limited.get("/api/v1/me/visits", headers=headers) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert_error(answers[-1], 429, "rate_limited")
+        assert answers[-1].headers["Retry-After"] == "60"
+        other = login(limited, "kari@example.no")  # another token: its own count
+        assert limited.get("/api/v1/me/visits", headers=other).status_code == 200
+        clock.advance(timedelta(seconds=60))
+        assert limited.get("/api/v1/me/visits", headers=headers).status_code == 200
+
+    def test_api_key_and_address_are_counted(
+        self, limited: TestClient, session: Session, clock: FixedClock
+    ) -> None:
+        key = make_api_key(session, clock)
+        put = [
+            limited.put(
+                "/api/v1/integration/visits/RO-1", json=visit_body(), headers={"X-API-Key": key}
+            )
+            for _ in range(4)
+        ]
+        assert [a.status_code for a in put][-1] == 429
+        anonymous = [limited.get("/api/v1/me/visits") for _ in range(3)]
+        assert [a.status_code for a in anonymous] == [401, 401, 429]
+
+
+@pytest.mark.parametrize("store", ["database", "redis"])
+def test_limits_hold_across_two_processes(backend: str, tmp_path: Path, store: str) -> None:
+    if store == "redis" and backend != "sqlite":
+        pytest.skip("Redis is the same with either database; run once")
+    with fresh_database(backend, tmp_path) as url:
+        engine = make_engine(url)
+        with make_sessionmaker(engine)() as session:
+            make_network(session, FixedClock(T0))
+        engine.dispose()
+        env = {"DIREKTE_RATE_LIMIT": "6/minute", "DIREKTE_RATE_LIMIT_ANONYMOUS": "100/minute"}
+        if store == "redis":
+            env |= {"DIREKTE_REDIS_URL": REDIS_URL, "DIREKTE_REDIS_PREFIX": uuid.uuid4().hex}
+        with servers(url, tmp_path / "data", **env) as (a, b):
+            # Five failures split over both processes lock the account in both.
+            for client in (a, b, a, b, a):
+                assert attempt(client, "ola@example.no", "wrong-password").status_code == 401
+            for client in (a, b):
+                locked = attempt(client, "ola@example.no", PASSWORD)
+                assert locked.status_code == 429, locked.text
+                assert 0 < int(locked.headers["Retry-After"]) <= 900
+            # One token's rate is counted over both processes.
+            token = attempt(a, "kari@example.no", PASSWORD).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            codes = [c.get("/api/v1/me/visits", headers=headers).status_code for c in (a, b) * 4]
+            assert codes == [200] * 6 + [429] * 2
