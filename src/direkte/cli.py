@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -69,7 +70,16 @@ def main() -> None:
 @click.option(
     "--demo/--no-demo", default=None, help="Load the demo network into an empty database."
 )
-def serve(host: str | None, port: int | None, workers: int, demo: bool | None) -> None:
+@click.option(
+    "--worker/--no-worker",
+    "with_worker",
+    default=None,
+    help="Also run the background work (SLA sweeps, notifications) in this process; "
+    "default: with the embedded database only (production runs `direkte worker`).",
+)
+def serve(
+    host: str | None, port: int | None, workers: int, demo: bool | None, with_worker: bool | None
+) -> None:
     """Serve the web app and the API."""
     import uvicorn
 
@@ -97,6 +107,8 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool | None) -
             click.echo(f"  {role:<17} {email}")
         click.echo("")
     engine.dispose()
+    if with_worker if with_worker is not None else settings.embedded:
+        start_background_worker(settings)
     from direkte.api.serving import HTTP_PROTOCOL
 
     uvicorn.run(
@@ -108,6 +120,38 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool | None) -
         log_level=settings.log_level.lower(),
         proxy_headers=True,
     )
+
+
+# A round at most this often when the worker runs inside `direkte serve` (the demo):
+# notifications and breaches show within seconds, not the production default's minute.
+EMBEDDED_WORKER_INTERVAL = 5.0
+
+
+def start_background_worker(
+    settings: Settings, *, rounds: int | None = None
+) -> tuple[threading.Thread, threading.Event]:
+    """Run the worker's rounds in a daemon thread of this process (its own engine);
+    returns the thread and the event that stops it."""
+    from direkte.jobs.sending import Outbound
+    from direkte.jobs.sweeps import run_forever
+
+    _, factory = _sessions(settings)
+    stop = threading.Event()
+    interval = min(settings.sweep_interval_seconds, EMBEDDED_WORKER_INTERVAL)
+    thread = threading.Thread(
+        target=run_forever,
+        args=(factory, SystemClock()),
+        kwargs={
+            "interval": interval,
+            "outbound": Outbound.of(settings),
+            "rounds": rounds,
+            "stop": stop,
+        },
+        name="direkte-worker",
+        daemon=True,
+    )
+    thread.start()
+    return thread, stop
 
 
 @main.group()

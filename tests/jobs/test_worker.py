@@ -15,8 +15,9 @@ from click.testing import CliRunner
 from sqlalchemy.orm import sessionmaker
 
 from direkte import idempotency
-from direkte.cli import main
+from direkte.cli import main, start_background_worker
 from direkte.clock import FixedClock
+from direkte.config import get_settings
 from direkte.db import make_engine, make_sessionmaker
 from direkte.escalations.models import Escalation, EscalationStatus
 from direkte.idempotency import IdempotencyRecord
@@ -255,3 +256,20 @@ class TestConcurrentDelivery:
             notes = session.scalar(sa.select(sa.func.count(Notification.id)))
         assert [tuple(a) for a in attempts] == [(1, self.EVENTS)]
         assert notes == self.EVENTS * len(recipients)
+
+
+class TestWorkerInsideServe:
+    """`direkte serve` on the embedded database runs the rounds in a thread of its own."""
+
+    def test_a_background_round_delivers_and_stops(self, committed: Committed) -> None:
+        ola = committed.user_id("ola@example.no")
+        emit_event(committed, [ola], T0, note="hello")
+        thread, stop = start_background_worker(get_settings(), rounds=1)
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+        stop.set()
+        with committed.factory() as session:
+            delivered = session.scalars(
+                sa.select(Notification.user_id).where(Notification.user_id == ola)
+            ).all()
+        assert delivered == [ola]
