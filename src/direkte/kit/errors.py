@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -113,15 +114,29 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def log_unexpected(method: str, path: str, request_id: str, exc: Exception) -> None:
+    """Log an unhandled error with its request id, and nothing personal: a database
+    error's own message quotes the row or key it refused (PostgreSQL's ``DETAIL``), so
+    for those only the error's kinds, its SQLSTATE and the statement are logged."""
+    if isinstance(exc, DBAPIError):
+        original = exc.orig
+        log.error(
+            "unhandled database error on %s %s [request_id=%s]: %s (%s, sqlstate %s) in: %s",
+            method,
+            path,
+            request_id,
+            type(exc).__name__,
+            type(original).__name__,
+            getattr(original, "sqlstate", None),
+            exc.statement,
+        )
+        return
+    log.error("unhandled error on %s %s [request_id=%s]", method, path, request_id, exc_info=exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     request_id = request_id_of(request)
-    log.error(
-        "unhandled error on %s %s [request_id=%s]",
-        request.method,
-        request.url.path,
-        request_id,
-        exc_info=exc,
-    )
+    log_unexpected(request.method, request.url.path, request_id, exc)
     return JSONResponse(
         error_body(
             "internal_error",
