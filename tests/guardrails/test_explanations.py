@@ -12,8 +12,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from direkte.guardrails.engine import Facts, appeal, eligibility, frequency
-from direkte.guardrails.explanations import _ENGLISH, LANGUAGES, REASONS, explain
+from direkte.guardrails.explanations import _ENGLISH, REASONS, explain
 from direkte.guardrails.policy import DEFAULT_POLICY
+from direkte.i18n import LANGUAGES
 
 LOCALE = files("direkte.guardrails") / "locale"
 TRANSLATED = [language for language in LANGUAGES if language != "en"]

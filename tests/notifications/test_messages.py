@@ -8,8 +8,9 @@ import pytest
 
 from direkte.escalations.kernel import recipients_for
 from direkte.escalations.models import Escalation, EscalationStatus
+from direkte.i18n import LANGUAGES
 from direkte.notifications import messages
-from direkte.notifications.messages import LANGUAGES, render
+from direkte.notifications.messages import render
 
 CUSTOMER, ASSIGNEE, LOCAL, OPS = 1, 2, 3, 4
 

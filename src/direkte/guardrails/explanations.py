@@ -18,22 +18,14 @@ Dates and times are shown in the customer's locale and the center's time zone.
 
 from __future__ import annotations
 
-import gettext
 from datetime import datetime
-from functools import cache
-from importlib.resources import files
-from io import BytesIO
 from string import Formatter
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, format_time
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
 
-LANGUAGES = ("en", "nb", "da", "sv", "de")
-DOMAIN = "direkte"
-_FALLBACK = "en"
+from direkte import i18n
+
 _COUNTS = ("days", "limit", "cooldown")
 
 # A text, or a text with a count: (singular, plural).
@@ -184,8 +176,8 @@ def explain(
     english = _ENGLISH.get(reason)
     if english is None:
         return reason
-    locale = _supported(language)
-    translations = _translations(locale)
+    locale = i18n.supported(language)
+    translations = i18n.translations("direkte.guardrails", locale)
     if isinstance(english, str):
         template = translations.pgettext(reason, english)
     else:
@@ -200,23 +192,3 @@ def explain(
     return template.format(
         name=name or "—", due=due_text, days=days, limit=limit, cooldown=cooldown
     )
-
-
-def _supported(language: str) -> str:
-    primary = language.replace("_", "-").split("-")[0].lower()
-    primary = {"no": "nb", "nn": "nb"}.get(primary, primary)
-    return primary if primary in LANGUAGES else _FALLBACK
-
-
-@cache
-def _translations(locale: str) -> gettext.NullTranslations:
-    """The language's catalog, compiled in memory from its .po file (fuzzy entries skipped)."""
-    if locale == _FALLBACK:
-        return gettext.NullTranslations()
-    source = files("direkte.guardrails") / "locale" / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with source.open("rb") as po:
-        catalog = read_po(po, locale=locale, domain=DOMAIN)
-    compiled = BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)

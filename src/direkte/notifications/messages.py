@@ -15,20 +15,10 @@ build step. After changing a text, refresh the template and the catalogs::
 
 from __future__ import annotations
 
-import gettext
 from dataclasses import dataclass
-from functools import cache
-from importlib.resources import files
-from io import BytesIO
 from typing import Any
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
-
-LANGUAGES = ("en", "nb", "da", "sv", "de")
-DOMAIN = "direkte"
-_FALLBACK = "en"
+from direkte import i18n
 
 
 def _T(key: str, text: str) -> tuple[str, str]:  # noqa: N802 - the extraction keyword
@@ -115,29 +105,8 @@ def link_of(topic: str, payload: dict[str, Any]) -> str:
 def render(topic: str, payload: dict[str, Any], language: str) -> Message:
     """The title, body and link of a notification, in ``language`` (unknown: English)."""
     kind = kind_of(topic, payload)
-    translations = _translations(supported(language))
+    translations = i18n.translations("direkte.notifications", i18n.supported(language))
     values = {"id": payload.get("escalation_id", "")}
     title = translations.pgettext(f"{kind}.title", _ENGLISH[f"{kind}.title"])
     body = translations.pgettext(f"{kind}.body", _ENGLISH[f"{kind}.body"])
     return Message(title.format(**values), body.format(**values), link_of(topic, payload))
-
-
-def supported(language: str) -> str:
-    """The catalog language for a user's language tag (``no``/``nn`` read ``nb``)."""
-    primary = language.replace("_", "-").split("-")[0].lower()
-    primary = {"no": "nb", "nn": "nb"}.get(primary, primary)
-    return primary if primary in LANGUAGES else _FALLBACK
-
-
-@cache
-def _translations(locale: str) -> gettext.NullTranslations:
-    """The language's catalog, compiled in memory from its .po file (fuzzy entries skipped)."""
-    if locale == _FALLBACK:
-        return gettext.NullTranslations()
-    source = files("direkte.notifications") / "locale" / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with source.open("rb") as po:
-        catalog = read_po(po, locale=locale, domain=DOMAIN)
-    compiled = BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
