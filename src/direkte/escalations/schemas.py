@@ -351,11 +351,6 @@ def _percent(change: Decimal, base: Decimal) -> str | None:
     return str((change * 100 / base).quantize(Decimal("0.1")))
 
 
-def visit_context_out(visit: VisitDoc, earlier: Sequence[EarlierVisitRow]) -> VisitContextOut:
-    """What a manager needs beside the case: codes, estimate history, decisions, history."""
-    return VisitContextOut.model_validate(_context_fields(visit, earlier))
-
-
 def _context_fields(visit: VisitDoc, earlier: Sequence[EarlierVisitRow]) -> dict[str, Any]:
     """``VisitContextOut``'s fields in plain values (as ``_fields`` for the case)."""
     base = estimate_baseline(visit.estimates)
