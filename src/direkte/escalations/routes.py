@@ -29,8 +29,8 @@ from direkte.escalations.schemas import (
     escalation_detail,
     escalation_out,
     guardrail_for,
-    inbox_page_json,
     message_out,
+    page_json,
 )
 from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
@@ -196,11 +196,10 @@ def list_inbox(
 ) -> Response:
     """The caller's open cases, breached first, then by the nearest due time."""
     offset = decode_cursor(cursor, ListKind.inbox) or 0
-    entries = service.list_inbox(session, clock, viewer=user, limit=limit + 1, offset=offset)
-    more = len(entries) > limit
+    items = service.inbox_items_json(session, clock, viewer=user, limit=limit + 1, offset=offset)
+    more = len(items) > limit
     next_cursor = encode_cursor(ListKind.inbox, offset + limit) if more else None
-    page = inbox_page_json(entries[:limit], now=clock.now(), viewer=user, next_cursor=next_cursor)
-    return Response(page, media_type="application/json")
+    return Response(page_json(items[:limit], next_cursor), media_type="application/json")
 
 
 @router.post("/escalations/{escalation_id}/acknowledge", responses=CONFLICT)

@@ -11,8 +11,15 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from direkte import access
+from direkte.escalations.inbox import (
+    CaseRow,
+    ContextEstimate,
+    InboxEntry,
+    InboxRow,
+    PersonRow,
+    VisitContext,
+)
 from direkte.escalations.inbox import EarlierVisit as EarlierVisitRow
-from direkte.escalations.inbox import InboxEntry
 from direkte.escalations.models import (
     Category,
     Escalation,
@@ -25,7 +32,7 @@ from direkte.fields import AmountText, Instant, RowRef
 from direkte.guardrails.disclosure import customer_view
 from direkte.money import MoneyOut, quantize
 from direkte.network.models import User
-from direkte.visits.read import VisitDoc
+from direkte.visits.read import EstimateDoc, VisitDoc
 from direkte.visits.revisions import estimate_baseline
 
 Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -231,7 +238,7 @@ class InboxPage(BaseModel):
     next_cursor: str | None
 
 
-def _person(user: User | None) -> dict[str, str] | None:
+def _person(user: User | PersonRow | None) -> dict[str, str] | None:
     return {"name": user.name, "role": user.role.value} if user else None
 
 
@@ -254,13 +261,18 @@ def guardrail_for(viewer: User, guardrail: dict[str, Any]) -> dict[str, Any]:
 _GUARDRAIL_FIELDS = tuple(GuardrailOut.model_fields)
 
 
-def _fields(case: Escalation, *, now: datetime, viewer: User) -> dict[str, Any]:
+def shown_guardrail(viewer: User, guardrail: dict[str, Any]) -> dict[str, Any]:
+    """``GuardrailOut``'s fields of the stored decision, as the viewer may see it."""
+    shown = guardrail_for(viewer, guardrail)
+    return {k: shown.get(k) for k in _GUARDRAIL_FIELDS}
+
+
+def _fields(case: Escalation | CaseRow, *, now: datetime, viewer: User) -> dict[str, Any]:
     """The case as ``EscalationOut``'s fields, in plain values (dicts, not models): the
     typed answers validate them, the inbox's page serializes them as they are."""
     # The stored decision has exactly the contract's fields per rule (Decision.as_json);
     # a test checks that the inbox's page equals the validated models'.
-    shown = guardrail_for(viewer, case.guardrail)
-    guardrail = {k: shown.get(k) for k in _GUARDRAIL_FIELDS}
+    guardrail = shown_guardrail(viewer, case.guardrail)
     outcome = None
     if case.outcome is not None:
         outcome = {
@@ -351,11 +363,14 @@ def _percent(change: Decimal, base: Decimal) -> str | None:
     return str((change * 100 / base).quantize(Decimal("0.1")))
 
 
-def _context_fields(visit: VisitDoc, earlier: Sequence[EarlierVisitRow]) -> dict[str, Any]:
+def _context_fields(
+    visit: VisitDoc | VisitContext, earlier: Sequence[EarlierVisitRow]
+) -> dict[str, Any]:
     """``VisitContextOut``'s fields in plain values (as ``_fields`` for the case)."""
-    base = estimate_baseline(visit.estimates)
+    estimates: Sequence[EstimateDoc | ContextEstimate] = visit.estimates
+    base = estimate_baseline(estimates)
     changes = []
-    for e in visit.estimates:
+    for e in estimates:
         change = e.total - base.total if base else Decimal(0)
         changes.append(
             {
@@ -417,7 +432,7 @@ def inbox_item(entry: InboxEntry, *, now: datetime, viewer: User) -> InboxItem:
     return InboxItem.model_validate(_inbox_fields(entry, now=now, viewer=viewer))
 
 
-def _inbox_fields(entry: InboxEntry, *, now: datetime, viewer: User) -> dict[str, Any]:
+def _inbox_fields(entry: InboxEntry | InboxRow, *, now: datetime, viewer: User) -> dict[str, Any]:
     return {
         **_fields(entry.case, now=now, viewer=viewer),
         "context": _context_fields(entry.visit, entry.earlier_visits),
@@ -425,10 +440,24 @@ def _inbox_fields(entry: InboxEntry, *, now: datetime, viewer: User) -> dict[str
 
 
 def inbox_page_json(
-    entries: Sequence[InboxEntry], *, now: datetime, viewer: User, next_cursor: str | None
+    entries: Sequence[InboxEntry] | Sequence[InboxRow],
+    *,
+    now: datetime,
+    viewer: User,
+    next_cursor: str | None,
 ) -> bytes:
     """An ``InboxPage`` as JSON, serialized from plain values without building the models:
     a page is ~50 cases with their visits, and validating ~1,000 nested models cost more
     than the rest of the request (tests check it equals the validated ``InboxPage``)."""
-    items = [_inbox_fields(entry, now=now, viewer=viewer) for entry in entries]
-    return orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)
+    items = [inbox_item_json(entry, now=now, viewer=viewer) for entry in entries]
+    return page_json(items, next_cursor)
+
+
+def inbox_item_json(entry: InboxEntry | InboxRow, *, now: datetime, viewer: User) -> bytes:
+    """One ``InboxItem`` as JSON (from plain values, as ``inbox_page_json``)."""
+    return orjson.dumps(_inbox_fields(entry, now=now, viewer=viewer), option=orjson.OPT_UTC_Z)
+
+
+def page_json(items: Sequence[bytes], next_cursor: str | None) -> bytes:
+    """A list page from its items' JSON texts."""
+    return b'{"items":[%b],"next_cursor":%b}' % (b",".join(items), orjson.dumps(next_cursor))

@@ -13,7 +13,8 @@ from direkte.escalations.customer_actions import (
     rate_escalation,
     withdraw_escalation,
 )
-from direkte.escalations.inbox import InboxEntry, list_inbox
+from direkte.escalations.inbox import InboxEntry, InboxRow, list_inbox, read_inbox_page
+from direkte.escalations.inbox_sql import inbox_items_json
 from direkte.escalations.kernel import actor_of, get_escalation, visible_cases
 from direkte.escalations.moderation import approve_held, list_held, reject_held
 from direkte.escalations.opening import Opened, open_escalation
@@ -29,6 +30,7 @@ from direkte.escalations.sweep import close_settled, escalate_breached
 __all__ = [
     "Appealed",
     "InboxEntry",
+    "InboxRow",
     "Opened",
     "acknowledge_escalation",
     "actor_of",
@@ -39,12 +41,14 @@ __all__ = [
     "close_settled",
     "escalate_breached",
     "get_escalation",
+    "inbox_items_json",
     "list_held",
     "list_inbox",
     "log_call",
     "open_escalation",
     "post_message",
     "rate_escalation",
+    "read_inbox_page",
     "reject_held",
     "resolve_escalation",
     "visible_cases",
