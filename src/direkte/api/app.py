@@ -34,6 +34,7 @@ from direkte.policy.routes import router as policy_router
 from direkte.privacy.routes import router as privacy_router
 from direkte.visits.routes import customer as visits_router
 from direkte.visits.routes import integration as integration_router
+from direkte.web.docs import router as docs_router
 from direkte.web.routes import STATIC
 from direkte.web.routes import router as web_router
 
@@ -67,6 +68,9 @@ def create_app(
         version=__version__,
         summary="Direct escalation to service managers for vehicle service networks.",
         generate_unique_id_function=operation_id,
+        # /docs and /redoc are served by direkte.web.docs from the app's own files.
+        docs_url=None,
+        redoc_url=None,
     )
     limit_sessions = sessionmaker_
     if sessionmaker_ is None:
@@ -110,6 +114,7 @@ def create_app(
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(web_router)
+    app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _check_every_route_authenticated_or_public(app)
     return app
