@@ -21,4 +21,7 @@ cp "$s"/{swagger-ui-bundle.js,swagger-ui-bundle.js.LICENSE.txt,swagger-ui.css,oa
 cp "$r"/bundles/{redoc.standalone.js,redoc.standalone.js.LICENSE.txt} "$r/LICENSE" "$vendor/redoc/"
 # The source map is not shipped; drop its reference so that no browser asks for it.
 sed -i '/^\/\/# sourceMappingURL=/d' "$vendor/redoc/redoc.standalone.js"
+# The sidebar's "API docs by Redocly" logo is an image on Redocly's CDN: an empty data
+# URL instead, which fails to load, so ReDoc leaves the logo out (its onError).
+sed -i 's#"https://cdn.redoc.ly/redoc/logo-mini.svg"#"data:,"#' "$vendor/redoc/redoc.standalone.js"
 cp "$a"/{axe.min.js,LICENSE,LICENSE-3RD-PARTY.txt} "$root/tests/browser/vendor/"
