@@ -116,6 +116,7 @@ RULES: dict[str, Rule] = {
     "visits_get_visit": readable("visit_not_found"),
     "visits_approve_estimate": customer_only("visit_not_found"),
     "escalations_open_escalation": customer_only("visit_not_found"),
+    "escalations_preview_escalation": customer_only("visit_not_found"),
     "escalations_get_escalation": readable("escalation_not_found"),
     "escalations_post_message": MESSAGE,
     "escalations_appeal_escalation": customer_only("escalation_not_found"),
@@ -203,6 +204,10 @@ BODIES: dict[str, Callable[[Objects], Any]] = {
         "category": "diagnosis",
         "subject_id": o.diagnosis_id,
         "reason": "The pads were changed last month",
+    },
+    "escalations_preview_escalation": lambda o: {
+        "category": "diagnosis",
+        "subject_id": o.diagnosis_id,
     },
     "escalations_post_message": lambda o: {"body": "Any news?"},
     "escalations_appeal_escalation": lambda o: {"reason": "Please look again"},

@@ -26,6 +26,8 @@ def test_every_route_is_authenticated_but_the_marked_public_ones() -> None:
         "/docs",
         "/docs/oauth2-redirect",
         "/redoc",
+        "/app/login",
+        "/app/logout",
     }
     assert {kind for _, kind in kinds} == {"authenticated", "public"}
     assert len(kinds) > 30

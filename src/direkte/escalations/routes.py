@@ -18,11 +18,13 @@ from direkte.escalations.schemas import (
     EscalationCreate,
     EscalationDetail,
     EscalationOut,
+    EscalationPreviewIn,
     HeldPage,
     InboxPage,
     MessageCreate,
     MessageOut,
     NoteCreate,
+    PreviewOut,
     RatingIn,
     RejectIn,
     ResolveIn,
@@ -31,6 +33,7 @@ from direkte.escalations.schemas import (
     guardrail_for,
     inbox_page_json,
     message_out,
+    preview_out,
 )
 from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
@@ -90,6 +93,28 @@ def open_escalation(
         now=clock.now(),
         action=act,
     )
+
+
+@router.post("/visits/{visit_id}/escalations/preview", response_model=PreviewOut)
+def preview_escalation(
+    visit_id: RowId,
+    body: EscalationPreviewIn,
+    session: SessionDep,
+    clock: ClockDep,
+    user: CurrentUser,
+) -> PreviewOut:
+    """What the guardrails would decide now for this request; nothing is recorded and
+    nobody is told."""
+    preview = service.preview_escalation(
+        session,
+        clock,
+        viewer=user,
+        visit_id=visit_id,
+        category=body.category,
+        subject_id=body.subject_id,
+        reason=body.reason,
+    )
+    return preview_out(preview, viewer=user)
 
 
 @router.get("/escalations/{escalation_id}")

@@ -21,6 +21,7 @@ from direkte.escalations.models import (
     MessageKind,
     Outcome,
 )
+from direkte.escalations.opening import Preview
 from direkte.fields import AmountText, Instant, RowRef
 from direkte.guardrails.disclosure import customer_view
 from direkte.money import MoneyOut, quantize
@@ -39,6 +40,12 @@ class EscalationCreate(_In):
     category: Category
     subject_id: RowRef
     reason: Body
+
+
+class EscalationPreviewIn(_In):
+    category: Category
+    subject_id: RowRef
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] = ""
 
 
 class MessageCreate(_In):
@@ -109,6 +116,19 @@ class GuardrailOut(BaseModel):
     policy_version: str
     rules: list[RuleOut]
     explanation: str
+
+
+class GuardrailPreviewOut(GuardrailOut):
+    """A decision not taken yet: for a routed request who would take it and by when,
+    for a duplicate the open case it would join."""
+
+    assignee: PersonRef | None = None
+    sla: SlaOut | None = None
+    folded_into: int | None = None
+
+
+class PreviewOut(BaseModel):
+    guardrail: GuardrailPreviewOut
 
 
 class OutcomeOut(BaseModel):
@@ -252,6 +272,26 @@ def guardrail_for(viewer: User, guardrail: dict[str, Any]) -> dict[str, Any]:
 
 
 _GUARDRAIL_FIELDS = tuple(GuardrailOut.model_fields)
+
+
+def preview_out(preview: Preview, *, viewer: User) -> PreviewOut:
+    """A preview as the viewer may see it (a customer: without the decision's inputs)."""
+    shown = guardrail_for(viewer, preview.guardrail)
+    sla = None
+    if preview.first_response_due is not None:
+        sla = SlaOut(
+            first_response_due=preview.first_response_due, resolution_due=preview.resolution_due
+        )
+    return PreviewOut(
+        guardrail=GuardrailPreviewOut.model_validate(
+            {
+                **{k: shown.get(k) for k in _GUARDRAIL_FIELDS},
+                "assignee": _person(preview.assignee),
+                "sla": sla,
+                "folded_into": preview.folded_into,
+            }
+        )
+    )
 
 
 def _fields(case: Escalation, *, now: datetime, viewer: User) -> dict[str, Any]:

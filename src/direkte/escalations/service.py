@@ -16,7 +16,7 @@ from direkte.escalations.customer_actions import (
 from direkte.escalations.inbox import InboxEntry, list_inbox
 from direkte.escalations.kernel import actor_of, get_escalation, visible_cases
 from direkte.escalations.moderation import approve_held, list_held, reject_held
-from direkte.escalations.opening import Opened, open_escalation
+from direkte.escalations.opening import Opened, Preview, open_escalation, preview_escalation
 from direkte.escalations.staff_actions import (
     acknowledge_escalation,
     add_note,
@@ -30,6 +30,7 @@ __all__ = [
     "Appealed",
     "InboxEntry",
     "Opened",
+    "Preview",
     "acknowledge_escalation",
     "actor_of",
     "add_note",
@@ -44,6 +45,7 @@ __all__ = [
     "log_call",
     "open_escalation",
     "post_message",
+    "preview_escalation",
     "rate_escalation",
     "reject_held",
     "resolve_escalation",
