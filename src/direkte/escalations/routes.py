@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -11,7 +11,7 @@ from direkte import access
 from direkte.auth.deps import CurrentUser, authenticated_router
 from direkte.escalations import service
 from direkte.escalations.errors import NotEligible
-from direkte.escalations.models import EscalationMessage
+from direkte.escalations.models import EscalationMessage, EscalationStatus
 from direkte.escalations.schemas import (
     AppealIn,
     CallCreate,
@@ -45,6 +45,8 @@ router = authenticated_router(tags=["escalations"], responses=ERROR_RESPONSES)
 moderation = authenticated_router(tags=["moderation"], responses=ERROR_RESPONSES)
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+# The statuses an inbox holds (an open case's), for its filter.
+InboxStatus = Literal["open", "acknowledged", "awaiting_customer"]
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The case's status or version does not allow this"}
 }
@@ -218,10 +220,22 @@ def list_inbox(
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    status: Annotated[InboxStatus | None, Query(description="only cases in this status")] = None,
+    center: Annotated[
+        str | None, Query(max_length=32, description="only cases at this center (its code)")
+    ] = None,
 ) -> Response:
     """The caller's open cases, breached first, then by the nearest due time."""
     offset = decode_cursor(cursor, ListKind.inbox) or 0
-    entries = service.list_inbox(session, clock, viewer=user, limit=limit + 1, offset=offset)
+    entries = service.list_inbox(
+        session,
+        clock,
+        viewer=user,
+        limit=limit + 1,
+        offset=offset,
+        status=EscalationStatus(status) if status else None,
+        center=center,
+    )
     more = len(entries) > limit
     next_cursor = encode_cursor(ListKind.inbox, offset + limit) if more else None
     page = inbox_page_json(entries[:limit], now=clock.now(), viewer=user, next_cursor=next_cursor)

@@ -25,6 +25,7 @@ from direkte.escalations.opening import Preview
 from direkte.fields import AmountText, Instant, RowRef
 from direkte.guardrails.disclosure import customer_view
 from direkte.money import MoneyOut, quantize
+from direkte.network.hours import business_time_between, opening_hours
 from direkte.network.models import User
 from direkte.visits.read import VisitDoc
 from direkte.visits.revisions import estimate_baseline
@@ -242,8 +243,24 @@ class VisitContextOut(BaseModel):
     earlier_visits: list[EarlierVisit]
 
 
+class CenterRef(BaseModel):
+    code: str
+    name: str
+    time_zone: str
+
+
 class InboxItem(EscalationOut):
     context: VisitContextOut
+    customer: str = Field(description="the customer's name")
+    center: CenterRef
+    amount_at_stake: MoneyOut | None = Field(
+        description="estimate: the disputed revision's rise over the first approved one; "
+        "warranty: claimed minus covered; diagnosis: the latest estimate's total"
+    )
+    due_in_business_minutes: int | None = Field(
+        description="business minutes (the center's hours) to the next SLA due time; "
+        "negative once it has passed; null while the clock is stopped"
+    )
 
 
 class InboxPage(BaseModel):
@@ -458,10 +475,48 @@ def inbox_item(entry: InboxEntry, *, now: datetime, viewer: User) -> InboxItem:
 
 
 def _inbox_fields(entry: InboxEntry, *, now: datetime, viewer: User) -> dict[str, Any]:
+    visit = entry.visit
     return {
         **_fields(entry.case, now=now, viewer=viewer),
-        "context": _context_fields(entry.visit, entry.earlier_visits),
+        "context": _context_fields(visit, entry.earlier_visits),
+        "customer": entry.case.customer.name,
+        "center": {
+            "code": visit.center_code,
+            "name": visit.center_name,
+            "time_zone": visit.time_zone,
+        },
+        "amount_at_stake": _at_stake(entry.case, visit),
+        "due_in_business_minutes": _business_minutes_to(entry.case.sla_next_due, visit, now),
     }
+
+
+def _at_stake(case: Escalation, visit: VisitDoc) -> dict[str, str] | None:
+    """What the dispute is about in money (``InboxItem.amount_at_stake``)."""
+    if case.category == Category.estimate:
+        base = estimate_baseline(visit.estimates)
+        subject = next((e for e in visit.estimates if e.id == case.subject_id), None)
+        if base is None or subject is None:
+            return None
+        return _money(subject.total - base.total, subject.currency)
+    if case.category == Category.warranty:
+        decision = next((w for w in visit.warranty_decisions if w.id == case.subject_id), None)
+        if decision is None:
+            return None
+        return _money(decision.claimed - decision.covered, decision.currency)
+    if visit.estimates:
+        latest = visit.estimates[-1]
+        return _money(latest.total, latest.currency)
+    return None
+
+
+def _business_minutes_to(due: datetime | None, visit: VisitDoc, now: datetime) -> int | None:
+    """Business minutes from now to ``due`` in the center's hours; negative past it."""
+    if due is None:
+        return None
+    hours = opening_hours(visit.time_zone, visit.country, visit.business_hours, visit.closed_dates)
+    if due >= now:
+        return int(business_time_between(hours, now, due).total_seconds() // 60)
+    return -int(business_time_between(hours, due, now).total_seconds() // 60)
 
 
 def inbox_page_json(

@@ -13,7 +13,13 @@ from direkte.escalations.customer_actions import (
     rate_escalation,
     withdraw_escalation,
 )
-from direkte.escalations.inbox import InboxEntry, list_inbox
+from direkte.escalations.inbox import (
+    InboxEntry,
+    ManagerLoad,
+    get_case_entry,
+    list_inbox,
+    list_manager_load,
+)
 from direkte.escalations.kernel import actor_of, get_escalation, visible_cases
 from direkte.escalations.moderation import approve_held, list_held, reject_held
 from direkte.escalations.opening import Opened, Preview, open_escalation, preview_escalation
@@ -29,6 +35,7 @@ from direkte.escalations.sweep import close_settled, escalate_breached
 __all__ = [
     "Appealed",
     "InboxEntry",
+    "ManagerLoad",
     "Opened",
     "Preview",
     "acknowledge_escalation",
@@ -39,9 +46,11 @@ __all__ = [
     "approve_held",
     "close_settled",
     "escalate_breached",
+    "get_case_entry",
     "get_escalation",
     "list_held",
     "list_inbox",
+    "list_manager_load",
     "log_call",
     "open_escalation",
     "post_message",
