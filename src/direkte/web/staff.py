@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from direkte import access
+from direkte.auth.deps import SessionUser
 from direkte.errors import Conflict, DomainError
 from direkte.escalations import service
 from direkte.escalations.models import ACTIVE, EscalationStatus
@@ -27,7 +28,6 @@ from direkte.escalations.schemas import (
     inbox_item,
 )
 from direkte.fields import MAX_ROW_ID
-from direkte.auth.deps import SessionUser
 from direkte.kit.deps import ClockDep, SessionDep
 from direkte.network.models import Role, User
 from direkte.web.rendering import render
@@ -159,24 +159,42 @@ def _act(
     except ValidationError as invalid:
         session.rollback()
         return staff_case_page(
-            request, session, clock, user, case_id,
-            errors=_field_errors(invalid), form={"action": action, **form}, status_code=422,
-        )  # fmt: skip
+            request,
+            session,
+            clock,
+            user,
+            case_id,
+            errors=_field_errors(invalid),
+            form={"action": action, **form},
+            status_code=422,
+        )
     except Conflict:
         session.rollback()
         return staff_case_page(
-            request, session, clock, user, case_id,
-            changed=action, form={"action": action, **form}, status_code=409,
-        )  # fmt: skip
+            request,
+            session,
+            clock,
+            user,
+            case_id,
+            changed=action,
+            form={"action": action, **form},
+            status_code=409,
+        )
     except DomainError as refused:
         if refused.status != 422:
             raise
         session.rollback()
         errors = {"form": refused.message}
         return staff_case_page(
-            request, session, clock, user, case_id,
-            errors=errors, form={"action": action, **form}, status_code=422,
-        )  # fmt: skip
+            request,
+            session,
+            clock,
+            user,
+            case_id,
+            errors=errors,
+            form={"action": action, **form},
+            status_code=422,
+        )
     session.commit()
     return _back(case_id)
 
@@ -293,7 +311,7 @@ def resolve_page(
                 "amount_delta": amount_delta.strip() or "0",
                 "note": note,
                 "version": version,
-            }  # fmt: skip
+            }
         )
         service.resolve_escalation(
             session,
