@@ -11,6 +11,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from direkte import access
+from direkte.escalations.errors import NotEligible
 from direkte.escalations.inbox import EarlierVisit as EarlierVisitRow
 from direkte.escalations.inbox import InboxEntry
 from direkte.escalations.models import (
@@ -21,9 +22,10 @@ from direkte.escalations.models import (
     MessageKind,
     Outcome,
 )
-from direkte.escalations.opening import Preview
+from direkte.escalations.opening import Opened, Preview
 from direkte.fields import AmountText, Instant, RowRef
 from direkte.guardrails.disclosure import customer_view
+from direkte.kit.errors import error_body
 from direkte.money import MoneyOut, quantize
 from direkte.network.models import User
 from direkte.visits.read import VisitDoc
@@ -129,6 +131,12 @@ class GuardrailPreviewOut(GuardrailOut):
 
 class PreviewOut(BaseModel):
     guardrail: GuardrailPreviewOut
+
+
+class AppealPreviewOut(BaseModel):
+    allowed: bool
+    explanation: str | None = Field(description="why not, in the customer's language")
+    window_ends: datetime | None
 
 
 class OutcomeOut(BaseModel):
@@ -272,6 +280,17 @@ def guardrail_for(viewer: User, guardrail: dict[str, Any]) -> dict[str, Any]:
 
 
 _GUARDRAIL_FIELDS = tuple(GuardrailOut.model_fields)
+
+
+def opened_answer(opened: Opened, *, now: datetime, viewer: User) -> tuple[int, Any]:
+    """The status and JSON body answering a request to escalate (the API's, replayed
+    under its Idempotency-Key; the web app's escalate form reads the same)."""
+    if opened.escalation is None:
+        shown = guardrail_for(viewer, opened.guardrail)
+        error = NotEligible(str(shown["explanation"]), shown)
+        return 422, error_body(error.code, error.message, error.details)
+    out = escalation_out(opened.escalation, now=now, viewer=viewer, folded=opened.folded)
+    return (200 if opened.folded else 201), out.model_dump(mode="json")
 
 
 def preview_out(preview: Preview, *, viewer: User) -> PreviewOut:
