@@ -131,6 +131,7 @@ class GuardrailPreviewOut(GuardrailOut):
 
 class PreviewOut(BaseModel):
     guardrail: GuardrailPreviewOut
+    time_zone: str = Field(description="the center's time zone, for showing the due times")
 
 
 class AppealPreviewOut(BaseModel):
@@ -309,7 +310,8 @@ def preview_out(preview: Preview, *, viewer: User) -> PreviewOut:
                 "sla": sla,
                 "folded_into": preview.folded_into,
             }
-        )
+        ),
+        time_zone=preview.time_zone,
     )
 
 

@@ -3,7 +3,7 @@ user's language with the request id, instead of the JSON envelope.
 
 ``install_page_errors`` wraps each JSON handler ``kit.errors`` installed: a request
 under ``/app`` gets a page, any other the handler's JSON as before. No session: the
-user's language comes from the query, the cookie or the browser.
+user is the page's, when its session was read before the failure.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ def error_page(
         request,
         "error.html",
         {"status": status, "code": code, "retry_after": retry_after},
+        user=getattr(request.state, "page_user", None),
         status_code=status,
         headers=headers,
     )
