@@ -120,6 +120,7 @@ RULES: dict[str, Rule] = {
     "escalations_get_escalation": readable("escalation_not_found"),
     "escalations_post_message": MESSAGE,
     "escalations_appeal_escalation": customer_only("escalation_not_found"),
+    "escalations_preview_appeal": customer_only("escalation_not_found"),
     "escalations_withdraw_escalation": customer_only("escalation_not_found"),
     "escalations_rate_escalation": customer_only("escalation_not_found"),
     "escalations_list_inbox": INBOX,

@@ -219,3 +219,31 @@ class TestErrorPages:
         response = web.api.get("/api/v1/nowhere")
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"
+
+
+class TestMoreErrorPages:
+    def test_an_unexpected_error_is_a_page_with_the_request_id(
+        self, web: WebWorld, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        browser = web.browser("ola@example.no")
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr("direkte.overview.service.view_visits", broken)
+        response = browser.get("/app/visits?lang=sv", headers={"X-Request-ID": "req-500"})
+        assert response.status_code == 500
+        assert html_lang(response) == "sv"
+        assert "Något gick fel" in response.text
+        assert "req-500" in response.text
+        assert "boom" not in response.text
+
+    def test_a_refusal_is_a_forbidden_page(self, web: WebWorld) -> None:
+        visit_id = web.visit()
+        diagnosis_id = web.diagnosis()
+        browser = web.browser("kari@example.no")
+        response = browser.get(
+            f"/app/visits/{visit_id}/escalate?subject=diagnosis:{diagnosis_id}&lang=de"
+        )
+        assert response.status_code == 403
+        assert "Nicht erlaubt" in response.text

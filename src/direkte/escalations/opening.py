@@ -236,6 +236,7 @@ class Preview:
     first_response_due: datetime | None
     resolution_due: datetime | None
     folded_into: int | None
+    time_zone: str  # the center's, for showing the due times
 
 
 def preview_escalation(
@@ -268,6 +269,7 @@ def preview_escalation(
     )
     decision, policy, visit = request.decision, request.policy, request.visit
     language = language or viewer.language
+    zone = visit.center.time_zone
     if decision.decision == "reject":
         explanation = explain(
             decision.reason,
@@ -276,14 +278,20 @@ def preview_escalation(
             limit=policy.frequency.max_per_365_days,
             cooldown=policy.frequency.cooldown_days,
         )
-        return Preview(decision, guardrail_json(decision, explanation), None, None, None, None)
+        return Preview(
+            decision, guardrail_json(decision, explanation), None, None, None, None, zone
+        )
     if decision.folded_into is not None:
         explanation = explain("folded", language)
         folded = decision.folded_into
-        return Preview(decision, guardrail_json(decision, explanation), None, None, None, folded)
+        return Preview(
+            decision, guardrail_json(decision, explanation), None, None, None, folded, zone
+        )
     if decision.decision == "moderate":
         explanation = explain("held", language)
-        return Preview(decision, guardrail_json(decision, explanation), None, None, None, None)
+        return Preview(
+            decision, guardrail_json(decision, explanation), None, None, None, None, zone
+        )
     # A case that is never added to the session: placing it reads the managers and
     # counts the due times in the center's business hours, as opening would.
     case = Escalation(tier=decision.tier if decision.tier is not None else 1)
@@ -303,6 +311,7 @@ def preview_escalation(
         case.first_response_due,
         case.resolution_due,
         None,
+        zone,
     )
 
 

@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse, Response
 from direkte import access
 from direkte.auth.deps import CurrentUser, authenticated_router
 from direkte.escalations import service
-from direkte.escalations.errors import NotEligible
 from direkte.escalations.models import EscalationMessage, EscalationStatus
 from direkte.escalations.schemas import (
     AppealIn,
+    AppealPreviewOut,
     CallCreate,
     EscalationCreate,
     EscalationDetail,
@@ -33,11 +33,12 @@ from direkte.escalations.schemas import (
     guardrail_for,
     inbox_page_json,
     message_out,
+    opened_answer,
     preview_out,
 )
 from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
-from direkte.kit.errors import ERROR_RESPONSES, error_body
+from direkte.kit.errors import ERROR_RESPONSES
 from direkte.kit.idempotent import run_idempotent
 from direkte.kit.pagination import ListKind, decode_cursor, encode_cursor
 
@@ -79,12 +80,7 @@ def open_escalation(
             subject_id=body.subject_id,
             reason=body.reason,
         )
-        if opened.escalation is None:
-            shown = guardrail_for(user, opened.guardrail)
-            error = NotEligible(str(shown["explanation"]), shown)
-            return 422, error_body(error.code, error.message, error.details)
-        out = escalation_out(opened.escalation, now=clock.now(), viewer=user, folded=opened.folded)
-        return (200 if opened.folded else 201), out.model_dump(mode="json")
+        return opened_answer(opened, now=clock.now(), viewer=user)
 
     return run_idempotent(
         session,
@@ -184,6 +180,17 @@ def appeal_escalation(
     if appealed.decision.decision == "reject":
         raise service.appeal_refusal(appealed, guardrail_for(user, appealed.guardrail))
     return escalation_out(appealed.escalation, now=clock.now(), viewer=user)
+
+
+@router.post("/escalations/{escalation_id}/appeal/preview")
+def preview_appeal(
+    escalation_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser
+) -> AppealPreviewOut:
+    """Whether the customer may appeal now, and why not; nothing is recorded."""
+    found = service.preview_appeal(session, clock, viewer=user, escalation_id=escalation_id)
+    return AppealPreviewOut(
+        allowed=found.allowed, explanation=found.explanation, window_ends=found.window_ends
+    )
 
 
 @router.post("/escalations/{escalation_id}/withdraw", responses=CONFLICT)

@@ -11,6 +11,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from direkte import access
+from direkte.escalations.errors import NotEligible
 from direkte.escalations.inbox import EarlierVisit as EarlierVisitRow
 from direkte.escalations.inbox import InboxEntry
 from direkte.escalations.models import (
@@ -21,9 +22,10 @@ from direkte.escalations.models import (
     MessageKind,
     Outcome,
 )
-from direkte.escalations.opening import Preview
+from direkte.escalations.opening import Opened, Preview
 from direkte.fields import AmountText, Instant, RowRef
 from direkte.guardrails.disclosure import customer_view
+from direkte.kit.errors import error_body
 from direkte.money import MoneyOut, quantize
 from direkte.network.hours import business_time_between, opening_hours
 from direkte.network.models import User
@@ -130,6 +132,13 @@ class GuardrailPreviewOut(GuardrailOut):
 
 class PreviewOut(BaseModel):
     guardrail: GuardrailPreviewOut
+    time_zone: str = Field(description="the center's time zone, for showing the due times")
+
+
+class AppealPreviewOut(BaseModel):
+    allowed: bool
+    explanation: str | None = Field(description="why not, in the customer's language")
+    window_ends: datetime | None
 
 
 class OutcomeOut(BaseModel):
@@ -291,6 +300,17 @@ def guardrail_for(viewer: User, guardrail: dict[str, Any]) -> dict[str, Any]:
 _GUARDRAIL_FIELDS = tuple(GuardrailOut.model_fields)
 
 
+def opened_answer(opened: Opened, *, now: datetime, viewer: User) -> tuple[int, Any]:
+    """The status and JSON body answering a request to escalate (the API's, replayed
+    under its Idempotency-Key; the web app's escalate form reads the same)."""
+    if opened.escalation is None:
+        shown = guardrail_for(viewer, opened.guardrail)
+        error = NotEligible(str(shown["explanation"]), shown)
+        return 422, error_body(error.code, error.message, error.details)
+    out = escalation_out(opened.escalation, now=now, viewer=viewer, folded=opened.folded)
+    return (200 if opened.folded else 201), out.model_dump(mode="json")
+
+
 def preview_out(preview: Preview, *, viewer: User) -> PreviewOut:
     """A preview as the viewer may see it (a customer: without the decision's inputs)."""
     shown = guardrail_for(viewer, preview.guardrail)
@@ -307,7 +327,8 @@ def preview_out(preview: Preview, *, viewer: User) -> PreviewOut:
                 "sla": sla,
                 "folded_into": preview.folded_into,
             }
-        )
+        ),
+        time_zone=preview.time_zone,
     )
 
 

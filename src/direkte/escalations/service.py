@@ -8,8 +8,10 @@ case; ``opening``, ``staff_actions``, ``customer_actions``, ``moderation``,
 
 from direkte.escalations.customer_actions import (
     Appealed,
+    AppealPreview,
     appeal_escalation,
     appeal_refusal,
+    preview_appeal,
     rate_escalation,
     withdraw_escalation,
 )
@@ -33,6 +35,7 @@ from direkte.escalations.staff_actions import (
 from direkte.escalations.sweep import close_settled, escalate_breached
 
 __all__ = [
+    "AppealPreview",
     "Appealed",
     "InboxEntry",
     "ManagerLoad",
@@ -54,6 +57,7 @@ __all__ = [
     "log_call",
     "open_escalation",
     "post_message",
+    "preview_appeal",
     "preview_escalation",
     "rate_escalation",
     "reject_held",

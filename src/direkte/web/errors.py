@@ -3,12 +3,13 @@ user's language with the request id, instead of the JSON envelope.
 
 ``install_page_errors`` wraps each JSON handler ``kit.errors`` installed: a request
 under ``/app`` gets a page, any other the handler's JSON as before. No session: the
-user's language comes from the query, the cookie or the browser.
+user is the page's, when its session was read before the failure.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from direkte.errors import DomainError, NotAuthenticated, RateLimited
 from direkte.kit.errors import log_unexpected, request_id_of
 from direkte.web.rendering import render
+
+log = logging.getLogger("direkte.web")
 
 APP_PREFIX = "/app"
 Handler = Callable[[Request, Exception], Awaitable[Response]]
@@ -51,6 +54,7 @@ def error_page(
         request,
         "error.html",
         {"status": status, "code": code, "retry_after": retry_after},
+        user=getattr(request.state, "page_user", None),
         status_code=status,
         headers=headers,
     )
@@ -72,7 +76,12 @@ def _page_handler(json_handler: AnyHandler) -> Handler:
         if isinstance(exc, StarletteHTTPException):
             return error_page(request, exc.status_code, "http_error")
         log_unexpected(request.method, request.url.path, request_id_of(request), exc)
-        return error_page(request, 500, "internal_error")
+        try:
+            return error_page(request, 500, "internal_error")
+        except Exception:  # the page itself failed: the plain answer still names the id
+            log.exception("the error page failed [request_id=%s]", request_id_of(request))
+            answer = json_handler(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
 
     return handle
 

@@ -18,6 +18,15 @@ from direkte.network.models import User
 LANG_COOKIE = "direkte_lang"
 # Babel's locale for each language: the formats of dates, times and money.
 BABEL_LOCALES = {"en": "en_GB", "nb": "nb_NO", "da": "da_DK", "sv": "sv_SE", "de": "de_DE"}
+# Times tied to no center (a notification's) are shown in the time zone of the page's
+# language's country; a center's times always in the center's zone.
+ZONES = {
+    "en": "Europe/London",
+    "nb": "Europe/Oslo",
+    "da": "Europe/Copenhagen",
+    "sv": "Europe/Stockholm",
+    "de": "Europe/Berlin",
+}
 # Each language's name in itself, for the switch.
 NAMES = {"en": "English", "nb": "Norsk", "da": "Dansk", "sv": "Svenska", "de": "Deutsch"}
 

@@ -109,7 +109,8 @@ def percent_filter(ctx: Context, value: Any, signed: bool = False) -> str:
         number = Decimal(str(value)) / 100
     except InvalidOperation:
         return ""
-    text = format_percent(number, "#,##0.0 %", locale=_locale(ctx))
+    # The locale's own pattern, with the decimals the value has (12.5 %, 25 %).
+    text = format_percent(number, locale=_locale(ctx), decimal_quantization=False)
     return f"+{text}" if signed and number > 0 else text
 
 
@@ -170,6 +171,7 @@ def page_context(request: Request, user: User | None) -> dict[str, Any]:
         "user": user,
         "lang": lang,
         "languages": language.NAMES,
+        "user_zone": language.ZONES[lang],
         "gettext": gettext,
         "_": gettext,
         "ngettext": _ngettext(catalog),

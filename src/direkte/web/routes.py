@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from direkte import __version__
 from direkte.auth.deps import public_router
-from direkte.web import account, customer, ops, staff
+from direkte.web import account, cases, customer, ops, staff
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # Styles and scripts are files (served at /static): the pages' CSP allows no inline ones.
@@ -31,4 +31,11 @@ def health() -> dict[str, str]:
 
 
 # Every router of the web app, in the order the app includes them.
-routers: tuple[APIRouter, ...] = (router, account.router, customer.router, staff.router, ops.router)
+routers: tuple[APIRouter, ...] = (
+    router,
+    account.router,
+    customer.router,
+    cases.router,
+    staff.router,
+    ops.router,
+)

@@ -13,15 +13,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
-from direkte.auth.deps import public_router, session_router
+from direkte.auth.deps import SessionUser, public_router, session_router
 from direkte.web.security import require_csrf
+
+
+async def remember_user(request: Request, user: SessionUser) -> None:
+    """Keep the page's user for its error page (its language and menu)."""
+    request.state.page_user = user
 
 
 def page_router(**kwargs: Any) -> APIRouter:
     """A router of pages for logged-in users, CSRF-checked."""
-    dependencies = [Depends(require_csrf), *kwargs.pop("dependencies", [])]
+    dependencies = [
+        Depends(remember_user),
+        Depends(require_csrf),
+        *kwargs.pop("dependencies", []),
+    ]
     return session_router(include_in_schema=False, dependencies=dependencies, **kwargs)
 
 

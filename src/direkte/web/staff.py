@@ -91,14 +91,6 @@ def _manages(user: User) -> bool:
     return user.role in (Role.local_manager, Role.regional_manager)
 
 
-@router.get("/app/cases/{case_id}")
-def case_page(
-    request: Request, case_id: RowId, session: SessionDep, clock: ClockDep, user: SessionUser
-) -> Response:
-    """A case: staff see it whole with the visit and their actions."""
-    return staff_case_page(request, session, clock, user, case_id)
-
-
 def staff_case_page(
     request: Request,
     session: SessionDep,
