@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -235,8 +236,9 @@ def _read_logins(proc: subprocess.Popen[str]) -> tuple[dict[str, str], str]:
     logins: dict[str, str] = {}
     password = ""
     for line in proc.stdout:
-        if "password for all:" in line:
-            password = line.rsplit(":", 1)[1].strip().rstrip(")")
+        found = re.search(r"password for all: ([^)\s]+)\)", line)
+        if found:
+            password = found.group(1)
         elif line.startswith("  ") and "@" in line:
             role, email = line.split()
             logins[role] = email
