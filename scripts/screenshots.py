@@ -97,7 +97,7 @@ def main() -> None:
                         go(page)
                         target = OUT / f"{name}-{lang}-{size}.png"
                         page.screenshot(path=str(target))
-                        print(target.relative_to(ROOT))
+                        print(target.relative_to(ROOT))  # noqa: T201
                         context.close()
             browser.close()
 
