@@ -109,7 +109,7 @@ class TestEscalate:
         assert response.status_code == 200, response.text
         assert "Kari Nordmann" in response.text
         # 2 business hours from Wednesday 10:00 in Oslo.
-        assert "Wednesday 18 November 12:00" in response.text
+        assert "Wednesday 18 November, 12:00" in response.text
         assert count(session, EscalationRequest) == 0
 
     def test_the_preview_without_script_renders_the_whole_page(self, web: WebWorld) -> None:
@@ -142,7 +142,7 @@ class TestEscalate:
         assert case_page.status_code == 200
         assert "Your request was sent." in case_page.text
         assert "Kari Nordmann" in case_page.text
-        assert "First answer by Wednesday 18 November 12:00" in case_page.text
+        assert "First answer by Wednesday 18 November, 12:00" in case_page.text
         assert "The pads were new" in case_page.text
         # The API sees the same case.
         api = web.api.get(

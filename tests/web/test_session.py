@@ -95,6 +95,11 @@ class TestLogIn:
         )
         assert api.status_code == 429
 
+    def test_the_log_in_page_sends_a_logged_in_browser_on(self, web: WebWorld) -> None:
+        response = web.browser("ola@example.no").get("/app/login")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/app/visits"
+
     def test_a_page_without_a_session_leads_to_the_log_in(self, web: WebWorld) -> None:
         response = web.browser().get("/app/visits")
         assert response.status_code == 303

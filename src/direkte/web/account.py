@@ -27,8 +27,24 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @router.get("/app/login")
-def login_page(request: Request, next: str | None = None) -> Response:
-    """The log-in form."""
+def login_page(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    next: str | None = None,
+) -> Response:
+    """The log-in form (a browser already logged in goes on to its pages)."""
+    token = session_token(request)
+    if token is not None:
+        try:
+            user = auth_service.authenticate_token(
+                session, clock, token=token, secret=settings.signing_key
+            )
+        except auth_service.InvalidToken:
+            pass  # logged out, expired or ended: log in again
+        else:
+            return RedirectResponse(_safe_next(next) or home_of(user), status_code=303)
     ensure_anonymous_cookie(request)
     return render(request, "login.html", {"next": _safe_next(next), "username": ""})
 

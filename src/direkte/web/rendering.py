@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_skeleton, format_time
 from babel.numbers import format_currency, format_decimal, format_percent
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -55,12 +56,20 @@ def _aware(value: datetime | str) -> datetime:
 
 @pass_context
 def datetime_filter(
-    ctx: Context, value: datetime | str | None, zone: str = UTC_ZONE, fmt: str = "medium"
+    ctx: Context, value: datetime | str | None, zone: str = UTC_ZONE, fmt: str = "yMMMd"
 ) -> str:
-    """A time in a time zone (the center's) and the page's locale: ``{{ t|datetime(tz) }}``."""
+    """A time in a time zone (the center's) and the page's locale, to the minute:
+    ``{{ t|datetime(tz) }}``; ``fmt`` is ``short`` or a Babel date skeleton
+    (``MMMMEEEEd``: "Wednesday 18 November"), joined with the time as the locale joins
+    them."""
     if value is None:
         return ""
-    return format_datetime(_aware(value), fmt, tzinfo=ZoneInfo(zone), locale=_locale(ctx))
+    instant, tzinfo, locale = _aware(value), ZoneInfo(zone), Locale.parse(_locale(ctx))
+    if fmt == "short":
+        return format_datetime(instant, "short", tzinfo=tzinfo, locale=locale)
+    day = format_skeleton(fmt, instant, tzinfo=tzinfo, locale=locale)
+    clock = format_time(instant, "short", tzinfo=tzinfo, locale=locale)
+    return str(locale.datetime_formats["medium"]).format(clock, day)
 
 
 @pass_context
