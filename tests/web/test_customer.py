@@ -62,6 +62,7 @@ class TestVisits:
         assert "Lars Berg" in text
         assert 'href="tel:+4791234567"' in text
         assert "Available now" in text
+        assert "Wednesday" in text  # the opening hours, by weekday
         assert f'href="/app/visits/{ids["visit"]}/escalate"' in text
         # The estimate went from 8,000 to 10,000 NOK: +2,000 (+25.0 %), line by line.
         assert "NOK10,000.00" in text

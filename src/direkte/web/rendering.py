@@ -16,7 +16,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_skeleton, format_time
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_skeleton,
+    format_time,
+    get_day_names,
+)
 from babel.numbers import format_currency, format_decimal, format_percent
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -123,6 +129,17 @@ def percent_filter(ctx: Context, value: Any, signed: bool = False) -> str:
     return f"+{text}" if signed and number > 0 else text
 
 
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@pass_context
+def weekday_filter(ctx: Context, key: str) -> str:
+    """A weekday's name in the page's locale from its key in business hours (``mon``)."""
+    if key not in _WEEKDAYS:
+        return key
+    return str(get_day_names("wide", locale=_locale(ctx))[_WEEKDAYS.index(key)])
+
+
 @pass_context
 def number_filter(ctx: Context, value: Any) -> str:
     return "" if value is None else format_decimal(value, locale=_locale(ctx))
@@ -135,6 +152,7 @@ env.filters.update(
     money=money_filter,
     percent=percent_filter,
     number=number_filter,
+    weekday=weekday_filter,
 )
 
 
