@@ -325,6 +325,20 @@ class TestInboxPageJson:
         second = world.visit("RO-2")
         subject = world.estimate("RO-2", total="400")
         assert world.escalate(second, subject, category="estimate").status_code == 201
+        warranty = world.client.post(
+            "/api/v1/integration/visits/RO-2/warranty-decisions",
+            json={
+                "decision": "goodwill_partial",
+                "claimed": "1234.50",
+                "covered": "234.25",
+                "reason_code": "W-BRAKE.01",
+                "safety_related": False,
+            },
+            headers={"X-API-Key": world.key},
+        )
+        assert warranty.status_code == 201, warranty.text
+        claim = world.escalate(second, int(warranty.json()["id"]), category="warranty")
+        assert claim.status_code == 201, claim.text
         third = world.visit("RO-3")
         appealed = world.escalate(third, world.diagnosis("RO-3")).json()["id"]
         resolved = resolve(world, appealed, KARI, amount_delta="0", note='Fixed, see "notes": æøå')
@@ -349,3 +363,6 @@ class TestInboxPageJson:
             for e in item["context"]["estimates"]
         ]
         assert {"12.2", "-0.0"} <= set(percents)
+        kari = world.client.get("/api/v1/inbox?limit=50", headers=world.as_(KARI)).json()
+        stakes = {item["category"]: item["amount_at_stake"] for item in kari["items"]}
+        assert stakes.get("warranty") == {"amount": "1000.25", "currency": "NOK"}

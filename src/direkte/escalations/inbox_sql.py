@@ -14,7 +14,7 @@ database's work; built here, Python joins ready JSON texts. The items are exactl
   fields in Python (``shown_guardrail``): PostgreSQL's JSON operators parse the
   ~2 KB document again for each field, which cost more than the rest of the item.
 
-SQLite keeps the Python path (``inbox.read_inbox_page``).
+SQLite keeps the Python path (``inbox.list_inbox``, serialized from plain values).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session, aliased
 
 from direkte import access
 from direkte.clock import Clock
-from direkte.escalations.inbox import EARLIER_VISITS_SHOWN, read_inbox_page
+from direkte.escalations.inbox import EARLIER_VISITS_SHOWN, list_inbox
 from direkte.escalations.kernel import visible_cases
-from direkte.escalations.models import ACTIVE
-from direkte.escalations.schemas import inbox_item_json, shown_guardrail
+from direkte.escalations.models import ACTIVE, EscalationStatus
+from direkte.escalations.schemas import business_minutes_to, inbox_item_json, shown_guardrail
 from direkte.money import currencies, minor_units
 from direkte.network.models import Role, User
 from direkte.visits.models import Visit
@@ -111,7 +111,11 @@ def page_statement(
         f"""
 WITH c AS MATERIALIZED (
   SELECT * FROM escalations
-  WHERE {sees_case} AND escalations.tier = :tier AND escalations.status IN ({active})
+  WHERE {sees_case} AND escalations.tier = :tier
+    AND escalations.status IN ({active})
+    AND (CAST(:status AS varchar) IS NULL OR escalations.status = :status)
+    AND (CAST(:center AS varchar) IS NULL
+         OR escalations.center_id = (SELECT id FROM centers WHERE code = :center))
   ORDER BY {order.format(t="escalations")}
   LIMIT :limit OFFSET :offset
 ),
@@ -170,7 +174,8 @@ ea AS (
   WHERE x.rank <= {EARLIER_VISITS_SHOWN}
   GROUP BY x.current_id
 )
-SELECT c.guardrail::text AS guardrail, json_build_object(
+SELECT c.guardrail::text AS guardrail, c.sla_next_due, ce.time_zone, ce.country,
+       ce.business_hours, ce.closed_dates, json_build_object(
   'id', c.id, 'visit_id', c.visit_id, 'category', c.category, 'subject_id', c.subject_id,
   'status', c.status, 'tier', c.tier,
   'assignee', CASE WHEN a.id IS NULL THEN NULL
@@ -193,6 +198,20 @@ SELECT c.guardrail::text AS guardrail, json_build_object(
     'score', c.rating_score, 'comment', c.rating_comment,
     'rated_at', {_time("c.rated_at")}) END,
   'rejection_reason', c.rejection_reason,
+  'customer', cu.name,
+  'center', json_build_object('code', ce.code, 'name', ce.name, 'time_zone', ce.time_zone),
+  'amount_at_stake', CASE
+    WHEN c.category = 'estimate' THEN (
+      SELECT CASE WHEN bt.total IS NULL THEN NULL
+                  ELSE {_money("s.total - bt.total", "s.currency")} END
+      FROM estimates s WHERE s.id = c.subject_id AND s.visit_id = c.visit_id)
+    WHEN c.category = 'warranty' THEN (
+      SELECT {_money("s.claimed - s.covered", "s.currency")}
+      FROM warranty_decisions s WHERE s.id = c.subject_id AND s.visit_id = c.visit_id)
+    ELSE (
+      SELECT {_money("s.total", "s.currency")} FROM estimates s
+      WHERE s.visit_id = c.visit_id ORDER BY s.seq DESC LIMIT 1)
+    END,
   'context', json_build_object(
     'vehicle', json_build_object(
       'vin', vh.vin, 'model', vh.model, 'model_year', vh.model_year,
@@ -208,7 +227,10 @@ SELECT c.guardrail::text AS guardrail, json_build_object(
 FROM c
 JOIN visits v ON v.id = c.visit_id
 JOIN vehicles vh ON vh.id = v.vehicle_id
+JOIN users cu ON cu.id = c.customer_id
+JOIN centers ce ON ce.id = c.center_id
 LEFT JOIN users a ON a.id = c.assignee_id
+LEFT JOIN bt ON bt.visit_id = c.visit_id
 LEFT JOIN dx ON dx.visit_id = c.visit_id
 LEFT JOIN codes ON codes.visit_id = c.visit_id
 LEFT JOIN es ON es.visit_id = c.visit_id
@@ -220,19 +242,47 @@ ORDER BY {order.format(t="c")}
 
 
 def inbox_items_json(
-    session: Session, clock: Clock, *, viewer: User, limit: int, offset: int
+    session: Session,
+    clock: Clock,
+    *,
+    viewer: User,
+    limit: int,
+    offset: int,
+    status: EscalationStatus | None = None,
+    center: str | None = None,
 ) -> list[bytes]:
-    """The page's items as JSON, in ``list_inbox``'s order: built by PostgreSQL, or
-    from ``read_inbox_page``'s rows on SQLite. Raises StaffOnly."""
+    """The page's items as JSON, in ``list_inbox``'s order: built by PostgreSQL, or from
+    ``list_inbox``'s entries on SQLite. Raises StaffOnly."""
+    now = clock.now()
     if session.get_bind().dialect.name != "postgresql":
-        now = clock.now()
-        rows = read_inbox_page(session, clock, viewer=viewer, limit=limit, offset=offset)
-        return [inbox_item_json(row, now=now, viewer=viewer) for row in rows]
-    tier = access.inbox_tier(viewer)
+        entries = list_inbox(
+            session, clock, viewer=viewer, limit=limit, offset=offset, status=status, center=center
+        )
+        return [inbox_item_json(entry, now=now, viewer=viewer) for entry in entries]
     statement = page_statement(viewer.role, viewer.id, viewer.center_id, viewer.region_id)
-    params = {"tier": tier, "now": clock.now(), "limit": limit, "offset": offset}
+    params = {
+        "tier": access.inbox_tier(viewer),
+        "now": now,
+        "limit": limit,
+        "offset": offset,
+        "status": status.value if status else None,
+        "center": center,
+    }
     return [
-        b'{"guardrail":%b,%b'
-        % (orjson.dumps(shown_guardrail(viewer, orjson.loads(guardrail))), item[1:].encode())
-        for guardrail, item in session.execute(statement, params).all()
+        b'{"guardrail":%b,"due_in_business_minutes":%b,%b'
+        % (
+            orjson.dumps(shown_guardrail(viewer, orjson.loads(row.guardrail))),
+            orjson.dumps(
+                business_minutes_to(
+                    row.sla_next_due,
+                    now,
+                    row.time_zone,
+                    row.country,
+                    row.business_hours,
+                    row.closed_dates,
+                )
+            ),
+            row.item[1:].encode(),
+        )
+        for row in session.execute(statement, params)
     ]
