@@ -31,8 +31,26 @@ if TYPE_CHECKING:
     from lingua import LanguageDetector
 
 LANGUAGES = ("en", "nb", "da", "sv", "de")
-Category = Literal["threat", "abuse"]
-CATEGORIES: tuple[Category, ...] = ("threat", "abuse")
+# What a hold names (DESIGN.md §5), most severe first: threats of violence (direct,
+# conditional or implied); threats to staff's families or homes; doxxing; sexual
+# harassment; stalking and harassment; slurs and insults aimed at a person.
+Category = Literal[
+    "threat", "family_threat", "doxxing", "sexual_harassment", "harassment", "abuse"
+]
+CATEGORIES: tuple[Category, ...] = (
+    "threat",
+    "family_threat",
+    "doxxing",
+    "sexual_harassment",
+    "harassment",
+    "abuse",
+)
+HOLD_CATEGORIES = CATEGORIES
+# The two flags the policy has switched since the first screen: a threat, or abuse.
+THREAT_CATEGORIES: frozenset[str] = frozenset({"threat", "family_threat"})
+# Bump when the lists or the matching change what is held: recorded with every
+# request, so that a backtest knows which screen decided it.
+SCREEN_VERSION = "2"
 
 # Cyrillic and Greek letters that look like Latin ones (after casefolding).
 _HOMOGLYPHS = {
@@ -65,6 +83,8 @@ _LEET_ALT = str.maketrans({"1": "l", "|": "l", "!": "l"})  # "k1ll" reads as kil
 # only where a word starts).
 _LEETISH = re.compile(r"(?<![a-z0-9@$€!|])[a-z0-9@$€!|]*[0-9@$€!|][a-z0-9@$€!|]*")
 _CENSOR = re.compile(r"(?<=[a-z])[*#%_]+(?=[a-z])")  # f*ck, sh#t, i_diot
+_CENSORED = re.compile(r"(?<=[a-z])[*#%_](?=[a-z])")  # one letter hidden: k*ll, st*b
+_VOWELS = "aeiouy"
 _APOSTROPHE = re.compile("['`\u2019\u00b4]")  # you're, I'll: one word
 # Three or more single letters split by up to three non-letters: "k i l l", "k.i.l.l".
 _SPACED = re.compile(r"(?<![a-z0-9])(?:ae|[a-z])(?:[^a-z0-9\n]{1,3}(?:ae|[a-z])(?![a-z0-9])){2,}")
@@ -125,6 +145,8 @@ def _normalize(text: str) -> _Normalized:
     second = _deleet(folded, _LEET_ALT)
     if second != folded:  # else the second reading is the text itself
         alternates.append(_finish(_deleet(second, _LEET)))
+    if _CENSORED.search(main):  # "k*ll", "dr*pe": each vowel in turn for the hidden letter
+        alternates += [_finish(_CENSORED.sub(vowel, main)) for vowel in _VOWELS]
     text = _finish(main)
     # Usually the "1" was a number or the "!" ended a sentence: the same text again.
     others = tuple(a for a in dict.fromkeys(alternates) if a != text)
@@ -195,11 +217,20 @@ def _start(word: str) -> str | None:
     return head[:_START] if head else None
 
 
-def _token_pattern(token: str) -> tuple[str, bool, set[str] | None]:
-    """A word or ``(alt|alt)`` group: its regex, whether optional, what a match starts with.
+_GAP = "(?:[a-z0-9]+ ){0,3}"  # ``~``: up to three words, within the clause
+_NUMBER = "[0-9]+(?: [0-9]+){0,4}"  # ``<num>``: a number, maybe in groups (a phone number)
 
-    An empty alternative makes the group optional.
+
+def _token_pattern(token: str) -> tuple[str, bool, set[str] | None]:
+    """A word, ``(alt|alt)`` group, ``~`` gap or ``<num>``: its regex, whether optional,
+    what a match starts with.
+
+    An empty alternative makes the group optional; a gap is optional.
     """
+    if token == "~":
+        return _GAP, True, None
+    if token == "<num>":
+        return _NUMBER, False, set("0123456789")
     group = _GROUP.fullmatch(token)
     if not group:
         start = _start(token)
@@ -222,6 +253,9 @@ def compile_phrase(source: str) -> tuple[str, str, frozenset[str] | None]:
         if not required:
             first = None if first is None or token_first is None else first | token_first
         required = required or not optional
+        if pattern == _GAP:  # a gap carries its own spaces, and none in a spaced-out run
+            spaced.append(_GAP)
+            continue
         spaced.append(f"(?:{pattern} )" + ("?" if optional else ""))
         compact.append(f"(?:{pattern.replace(' ', '')})" + ("?" if optional else ""))
     if not required:
@@ -242,7 +276,7 @@ def _lines(language: str, text: str) -> list[tuple[Category, str]]:
             name = line[1:-1].strip()
             if name not in CATEGORIES:
                 raise ValueError(f"{language}.txt:{number}: unknown section {name!r}")
-            category = "threat" if name == "threat" else "abuse"
+            category = next(c for c in CATEGORIES if c == name)
             continue
         if category is None:
             raise ValueError(f"{language}.txt:{number}: phrase before any section")
@@ -251,7 +285,8 @@ def _lines(language: str, text: str) -> list[tuple[Category, str]]:
 
 
 def parse_list(language: str, text: str) -> list[Phrase]:
-    """Read one phrase list: ``[threat]`` and ``[abuse]`` sections, ``#`` comments."""
+    """Read one phrase list: a section per category (``[threat]``, ``[abuse]``, ...),
+    ``#`` comments."""
     phrases: list[Phrase] = []
     for category, line in _lines(language, text):
         spaced, compact, starts = compile_phrase(line)
@@ -300,6 +335,7 @@ def _regex_sources(plan: _Plan) -> list[str]:
     sources = [regex for p in phrases for regex in (p[3], p[4])]
     sources += [
         "|".join(f"(?P<p{i}>{p[4]})" for i, p in enumerate(phrases) if p[1] == category)
+        or "(?!)"  # no phrase of the category: matches nothing
         for category in CATEGORIES
     ]
     sources += [_alternation_source(spaced, chosen) for chosen in dict.fromkeys(by_start.values())]
@@ -364,7 +400,7 @@ def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
     phrases = lists.phrases
     # Padded with clause breaks, so that "," in a phrase also anchors at either end.
     texts = [f" . {t} . " for t in (normalized.text, *normalized.alternates)]
-    found: dict[Category, list[re.Match[str]]] = {"threat": [], "abuse": []}
+    found: dict[Category, list[re.Match[str]]] = {c: [] for c in CATEGORIES}
     by_start, abuse_by_start = lists.by_start, lists.abuse_by_start
     for text in texts:
         for start in _WORD_STARTS.finditer(text):
@@ -376,7 +412,7 @@ def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
                 continue
             category = phrases[int(str(match.lastgroup)[1:])].category
             found[category].append(match)
-            if category == "threat":  # threats are tried first: an abuse may start here too
+            if category != "abuse":  # the others are tried first: an abuse may start here too
                 abuse = abuse_by_start.get(key)
                 also = _alternation(phrases, abuse).match(text, at) if abuse else None
                 if also:
@@ -430,11 +466,54 @@ def detect_language(text: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """What decided a hold: the category, the list it came from, the words matched."""
+
+    category: Category
+    language: str  # the phrase list's language (every list is screened)
+    words: str  # the normalized text the phrase matched
+
+    def as_match(self) -> str:
+        """The form recorded in the facts: ``<list>/<category>: <words>``."""
+        return f"{self.language}/{self.category}: {self.words}"
+
+
+def parse_match(match: str) -> Evidence | None:
+    """A recorded ``<list>/<category>: <words>`` back into its parts; None if foreign."""
+    head, sep, words = match.partition(": ")
+    language, slash, category = head.partition("/")
+    if not (sep and slash) or category not in CATEGORIES:
+        return None
+    return Evidence(next(c for c in CATEGORIES if c == category), language, words)
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """The phrases a text hit: the categories held, most severe first, and the evidence."""
+
+    categories: tuple[Category, ...]
+    evidence: tuple[Evidence, ...]
+
+    @property
+    def threat(self) -> bool:
+        return any(c in THREAT_CATEGORIES for c in self.categories)
+
+    @property
+    def abuse(self) -> bool:
+        return any(c not in THREAT_CATEGORIES for c in self.categories)
+
+    @property
+    def matches(self) -> tuple[str, ...]:
+        return tuple(e.as_match() for e in self.evidence)
+
+
+@dataclass(frozen=True, slots=True)
 class ContentVerdict:
     language: str | None
     threat: bool
     abuse: bool
     matches: tuple[str, ...]  # "<list>/<category>: <normalized text hit>" per phrase
+    holds: tuple[Category, ...] = ()  # the categories held, most severe first
 
     @property
     def held(self) -> bool:
@@ -442,7 +521,7 @@ class ContentVerdict:
 
     @property
     def categories(self) -> tuple[Category, ...]:
-        return tuple(c for c in CATEGORIES if getattr(self, c))
+        return self.holds
 
     def rule_result(self) -> dict[str, Any]:
         """The content rule's result, as keyword arguments for ``RuleResult``."""
@@ -451,22 +530,21 @@ class ContentVerdict:
             "matches": list(self.matches),
             "categories": list(self.categories),
         }
-        note = "held: " + " and ".join(self.categories) if self.held else "no threat or abuse"
+        note = "held: " + ", ".join(self.categories) if self.held else "no threat or abuse"
         return {"rule": "content", "passed": not self.held, "inputs": inputs, "note": note}
 
 
-def screen_phrases(text: str) -> tuple[bool, bool, tuple[str, ...]]:
-    """Match a text against every phrase list: (threat, abuse, phrases hit)."""
+def screen_phrases(text: str) -> Screened:
+    """Match a text against every phrase list: the categories held and the evidence."""
     hits = _hits(_normalize(text))
-    matches = tuple(dict.fromkeys(f"{p.language}/{p.category}: {hit}" for p, hit in hits))
-    return (
-        any(p.category == "threat" for p, _ in hits),
-        any(p.category == "abuse" for p, _ in hits),
-        matches,
-    )
+    evidence = tuple(dict.fromkeys(Evidence(p.category, p.language, hit) for p, hit in hits))
+    held = {e.category for e in evidence}
+    return Screened(tuple(c for c in CATEGORIES if c in held), evidence)
 
 
 def screen(text: str) -> ContentVerdict:
-    """Detect the language and screen the text for threats and abuse in all five lists."""
-    threat, abuse, matches = screen_phrases(text)
-    return ContentVerdict(detect_language(text), threat, abuse, matches)
+    """Detect the language and screen the text in all five lists."""
+    found = screen_phrases(text)
+    return ContentVerdict(
+        detect_language(text), found.threat, found.abuse, found.matches, found.categories
+    )

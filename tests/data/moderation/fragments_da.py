@@ -106,7 +106,7 @@ LABELS = {
         "Jeg er dødspændt på, hvorfor fakturaen siger to nye dæk.",
         "Jeg ved hvor jeres hovedkontor ligger, og jeg tager sagen derhen.",
         "Jeg sagsøger jer for hver en krone, hvis det ikke bliver lavet.",
-        "I er nogle klovne, når det gælder papirarbejde. Refunder gebyret.",
+        "Jeres papirarbejde er et cirkus fra start til slut. Refunder gebyret.",
         "Pis på den bil, pis på den garanti og hele den her proces.",
         "Er det ikke ordnet inden fredag, opsiger jeg serviceaftalen.",
         "Chefen {name} lagde på. Jeg vil have en anden kontaktperson.",

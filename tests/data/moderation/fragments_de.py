@@ -106,7 +106,7 @@ LABELS = {
         "Ich bin gespannt wie ein Flitzebogen, warum auf der Rechnung zwei neue Reifen stehen.",
         "Ich weiß, wo eure Zentrale ist, und ich trage die Sache dorthin.",
         "Ich verklage euch auf jeden Cent, wenn das nicht repariert wird.",
-        "Ihr seid echte Clowns, was Papierkram angeht. Erstattet die Gebühr.",
+        "Euer Papierkram ist ein einziger Zirkus. Erstattet die Gebühr.",
         "Verdammt sei dieses Auto, diese Garantie und dieser ganze Ablauf.",
         "Wenn das bis Freitag nicht geklärt ist, kündige ich den Wartungsvertrag.",
         "Der Chef {name} hat einfach aufgelegt. Ich will einen anderen Ansprechpartner.",

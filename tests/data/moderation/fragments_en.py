@@ -111,7 +111,7 @@ LABELS = {
         "I'm dying to know why the invoice says two new tyres.",
         "I know where your head office is and I'm taking this to them.",
         "I'll sue you for every krone if this is not fixed.",
-        "You guys are clowns when it comes to paperwork. Refund the fee.",
+        "Your paperwork is a circus from start to finish. Refund the fee.",
         "Damn this car, damn this warranty and damn this whole process.",
         "If this isn't sorted by Friday I'm cancelling the service plan.",
         "The manager {name} hung up on me. I want a different contact.",

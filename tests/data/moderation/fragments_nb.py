@@ -106,7 +106,7 @@ LABELS = {
         "Jeg er dødsspent på hvorfor fakturaen sier to nye dekk.",
         "Jeg vet hvor hovedkontoret deres ligger, og jeg tar saken dit.",
         "Jeg saksøker dere for hver krone hvis dette ikke blir fikset.",
-        "Dere er noen klovner når det gjelder papirarbeid. Refunder gebyret.",
+        "Papirarbeidet deres er et sirkus fra start til slutt. Refunder gebyret.",
         "Faen ta denne bilen, denne garantien og hele denne prosessen.",
         "Er ikke dette ordnet innen fredag, sier jeg opp serviceavtalen.",
         "Sjefen {name} la på røret. Jeg vil ha en annen kontaktperson.",

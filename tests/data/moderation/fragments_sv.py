@@ -106,7 +106,7 @@ LABELS = {
         "Jag är jättenyfiken på varför fakturan säger två nya däck.",
         "Jag vet var ert huvudkontor ligger och jag tar ärendet dit.",
         "Jag stämmer er på varenda krona om det här inte fixas.",
-        "Ni är rena clowner när det gäller pappersarbete. Återbetala avgiften.",
+        "Ert pappersarbete är en cirkus från början till slut. Återbetala avgiften.",
         "Fan ta den här bilen, den här garantin och hela den här processen.",
         "Är det inte löst till fredag säger jag upp serviceavtalet.",
         "Chefen {name} lade på luren. Jag vill ha en annan kontaktperson.",
