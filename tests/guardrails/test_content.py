@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections import Counter
 from pathlib import Path
 
@@ -112,10 +114,20 @@ class TestNormalize:
 
 
 class TestPhraseLists:
-    def test_every_list_parses_with_both_sections(self) -> None:
+    def test_every_list_parses_with_every_section(self) -> None:
         for language in content.LANGUAGES:
             phrases = [p for p in content._lists().phrases if p.language == language]
-            assert {p.category for p in phrases} == {"threat", "abuse"}, language
+            assert {p.category for p in phrases} == set(content.CATEGORIES), language
+
+    def test_gap_and_number_tokens(self) -> None:
+        gap = re.compile(content.compile_phrase("i ~ kill you")[0])
+        assert gap.match("i will fucking kill you ")
+        assert gap.match("i kill you ")
+        assert not gap.match("i said . kill you ")  # not across a clause
+        assert not gap.match("i a b c d kill you ")  # three words at most
+        number = re.compile(content.compile_phrase("number is <num>")[0])
+        assert number.match("number is 912 34 567 ")
+        assert not number.match("number is twelve ")
 
     def test_unknown_section_rejected(self) -> None:
         with pytest.raises(ValueError, match="unknown section"):

@@ -190,6 +190,7 @@ class _Lists:
     # matched: rare, and compiling them all took half of the lists' build time).
     abuse_by_start: dict[str, tuple[int, ...]]
     compact: dict[Category, re.Pattern[str]]
+    spelling: _Spelling
 
 
 _GROUP = re.compile(r"\(([^()]*)\)")
@@ -300,7 +301,33 @@ def parse_list(language: str, text: str) -> list[Phrase]:
 # each phrase (language, category, line, regex, compact regex, starts), and per start
 # key the phrases that can start there (both categories, threats first; abuse alone).
 _PhraseSource = tuple[str, Category, str, str, str, frozenset[str] | None]
-_Plan = tuple[tuple[_PhraseSource, ...], dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]
+# The words of the lists for spelling repairs: each word, and each word with one
+# letter left out (to the word).
+_Spelling = tuple[frozenset[str], dict[str, str]]
+_Plan = tuple[
+    tuple[_PhraseSource, ...], dict[str, tuple[int, ...]], dict[str, tuple[int, ...]], _Spelling
+]
+_MIN_REPAIR = 4  # shorter words are too alike to repair ("hat", "has", "had")
+_REPAIRED_WORDS = 3  # a mended word counts with the context of a longer phrase only
+
+
+def _spelling(lines: Sequence[str]) -> _Spelling:
+    """The literal words of the phrase lines (a ``word*`` prefix counts as its stem),
+    normalized, and the index of each word of at least _MIN_REPAIR letters with one
+    letter deleted."""
+    words: set[str] = set()
+    for line in lines:
+        for raw in re.split(r"[\s()|,]+", line):
+            stem = raw[:-1] if raw.endswith("*") and raw.count("*") == 1 else raw
+            if not stem or "*" in stem or stem in ("~", "<num>"):
+                continue
+            words.update(_finish(_fold(stem)).split())
+    deletes: dict[str, str] = {}
+    for word in sorted(words):
+        if len(word) >= _MIN_REPAIR and word.isalpha():
+            for i in range(1, len(word) - 1):  # inside the word: see _repair
+                deletes.setdefault(word[:i] + word[i + 1 :], word)
+    return frozenset(words), deletes
 
 
 def _plan(texts: dict[str, str]) -> _Plan:
@@ -324,13 +351,13 @@ def _plan(texts: dict[str, str]) -> _Plan:
             by_start[key] = both
         if abuse:
             abuse_by_start[key] = abuse
-    return phrases, by_start, abuse_by_start
+    return phrases, by_start, abuse_by_start, _spelling([p[2] for p in phrases])
 
 
 def _regex_sources(plan: _Plan) -> list[str]:
     """Every regex the lists compile up front, in the order ``_assemble`` takes them:
     each phrase's two, the compact alternation per category, one per start-key set."""
-    phrases, by_start, _ = plan
+    phrases, by_start, _, _ = plan
     spaced = [p[3] for p in phrases]
     sources = [regex for p in phrases for regex in (p[3], p[4])]
     sources += [
@@ -344,7 +371,7 @@ def _regex_sources(plan: _Plan) -> list[str]:
 
 def _assemble(plan: _Plan, patterns: list[re.Pattern[str]]) -> _Lists:
     """The lists from their plan and its compiled regexes (``_regex_sources`` order)."""
-    sources, by_start_sets, abuse_by_start = plan
+    sources, by_start_sets, abuse_by_start, spelling = plan
     compiled = iter(patterns)
     phrases: list[Phrase] = []
     for language, category, line, _, _, starts in sources:
@@ -354,7 +381,7 @@ def _assemble(plan: _Plan, patterns: list[re.Pattern[str]]) -> _Lists:
     for chosen in dict.fromkeys(by_start_sets.values()):
         _ALTERNATIONS[chosen] = next(compiled)
     by_start = {key: _ALTERNATIONS[chosen] for key, chosen in by_start_sets.items()}
-    return _Lists(tuple(phrases), by_start, abuse_by_start, compact)
+    return _Lists(tuple(phrases), by_start, abuse_by_start, compact, spelling)
 
 
 @cache
@@ -394,15 +421,57 @@ def _alternation(phrases: tuple[Phrase, ...], chosen: tuple[int, ...]) -> re.Pat
     return found
 
 
+def _repair(text: str, spelling: _Spelling) -> str | None:
+    """The text with its typos of list words mended, or None if it has none.
+
+    A word of at least _MIN_REPAIR letters that no list has is read as the list word
+    it becomes by one letter more ("adres"), one letter less ("menensker") or two
+    neighbours swapped ("clal", "viklen"), all inside the word: the first letter is
+    rarely mistyped ("talk" is not "stalk") and the last one is often an ending
+    ("leck" is not "leckt"). A wrong letter is not mended: "bill" is one letter from
+    "kill". Only phrases of at least _REPAIRED_WORDS words count on the mended text.
+    """
+    vocabulary, deletes = spelling
+    words = text.split(" ")
+    changed = False
+    for at, word in enumerate(words):
+        if len(word) < _MIN_REPAIR or word in vocabulary or not word.isalpha():
+            continue
+        found = deletes.get(word)
+        if found is None:
+            for i in range(1, len(word) - 1):
+                shorter = _REPEATS.sub(r"\1", word[:i] + word[i + 1 :])
+                if shorter in vocabulary and len(shorter) >= _MIN_REPAIR:
+                    found = shorter
+                    break
+        if found is None:
+            for i in range(1, len(word) - 1):
+                swapped = _REPEATS.sub(r"\1", word[:i] + word[i + 1] + word[i] + word[i + 2 :])
+                if swapped in vocabulary:
+                    found = swapped
+                    break
+        if found is not None:
+            words[at] = found
+            changed = True
+    return " ".join(words) if changed else None
+
+
 def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
     """The phrases found, each with the normalized text it matched."""
     lists = _lists()
     phrases = lists.phrases
+    readings = [normalized.text, *normalized.alternates]
+    repaired = _repair(normalized.text, lists.spelling)
+    if repaired is not None and repaired not in readings:
+        readings.append(repaired)
+    else:
+        repaired = None
     # Padded with clause breaks, so that "," in a phrase also anchors at either end.
-    texts = [f" . {t} . " for t in (normalized.text, *normalized.alternates)]
+    texts = [f" . {t} . " for t in readings]
     found: dict[Category, list[re.Match[str]]] = {c: [] for c in CATEGORIES}
     by_start, abuse_by_start = lists.by_start, lists.abuse_by_start
-    for text in texts:
+    for number, text in enumerate(texts):
+        short_ones_count = repaired is None or number < len(texts) - 1
         for start in _WORD_STARTS.finditer(text):
             at = start.start()
             key = text[at : at + _START]
@@ -410,6 +479,8 @@ def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
             match = regex.match(text, at) if regex else None
             if match is None:  # neither a threat nor an abuse starts here
                 continue
+            if not short_ones_count and match.group().count(" ") < _REPAIRED_WORDS:
+                continue  # on the mended reading, a phrase of one or two words
             category = phrases[int(str(match.lastgroup)[1:])].category
             found[category].append(match)
             if category != "abuse":  # the others are tried first: an abuse may start here too
