@@ -301,13 +301,14 @@ def parse_list(language: str, text: str) -> list[Phrase]:
 # each phrase (language, category, line, regex, compact regex, starts), and per start
 # key the phrases that can start there (both categories, threats first; abuse alone).
 _PhraseSource = tuple[str, Category, str, str, str, frozenset[str] | None]
-# The words of the lists for spelling repairs: each word, and each word with one
-# letter left out (to the word).
-_Spelling = tuple[frozenset[str], dict[str, str]]
+# The words of the lists for spelling repairs: each word, each word with one letter
+# left out (to the word), and the stems of ``word*`` prefixes.
+_Spelling = tuple[frozenset[str], dict[str, str], frozenset[str]]
 _Plan = tuple[
     tuple[_PhraseSource, ...], dict[str, tuple[int, ...]], dict[str, tuple[int, ...]], _Spelling
 ]
 _MIN_REPAIR = 4  # shorter words are too alike to repair ("hat", "has", "had")
+_MIN_STEM = 5  # a ``word*`` stem mends longer words ("lekelpassen": "lekeplass*")
 _REPAIRED_WORDS = 3  # a mended word counts with the context of a longer phrase only
 
 
@@ -316,18 +317,22 @@ def _spelling(lines: Sequence[str]) -> _Spelling:
     normalized, and the index of each word of at least _MIN_REPAIR letters with one
     letter deleted."""
     words: set[str] = set()
+    stems: set[str] = set()
     for line in lines:
         for raw in re.split(r"[\s()|,]+", line):
             stem = raw[:-1] if raw.endswith("*") and raw.count("*") == 1 else raw
             if not stem or "*" in stem or stem in ("~", "<num>"):
                 continue
-            words.update(_finish(_fold(stem)).split())
+            found = _finish(_fold(stem)).split()
+            words.update(found)
+            if stem is not raw and len(found) == 1 and len(found[0]) >= _MIN_STEM:
+                stems.add(found[0])
     deletes: dict[str, str] = {}
     for word in sorted(words):
         if len(word) >= _MIN_REPAIR and word.isalpha():
             for i in range(1, len(word) - 1):  # inside the word: see _repair
                 deletes.setdefault(word[:i] + word[i + 1 :], word)
-    return frozenset(words), deletes
+    return frozenset(words), deletes, frozenset(stems)
 
 
 def _plan(texts: dict[str, str]) -> _Plan:
@@ -431,23 +436,31 @@ def _repair(text: str, spelling: _Spelling) -> str | None:
     ("leck" is not "leckt"). A wrong letter is not mended: "bill" is one letter from
     "kill". Only phrases of at least _REPAIRED_WORDS words count on the mended text.
     """
-    vocabulary, deletes = spelling
+    vocabulary, deletes, stems = spelling
+
+    def known(candidate: str) -> bool:
+        if candidate in vocabulary:
+            return True
+        if len(candidate) <= _MIN_STEM:
+            return False
+        return any(candidate[:n] in stems for n in range(_MIN_STEM, len(candidate)))
+
     words = text.split(" ")
     changed = False
     for at, word in enumerate(words):
-        if len(word) < _MIN_REPAIR or word in vocabulary or not word.isalpha():
+        if len(word) < _MIN_REPAIR or known(word) or not word.isalpha():
             continue
         found = deletes.get(word)
         if found is None:
             for i in range(1, len(word) - 1):
                 shorter = _REPEATS.sub(r"\1", word[:i] + word[i + 1 :])
-                if shorter in vocabulary and len(shorter) >= _MIN_REPAIR:
+                if len(shorter) >= _MIN_REPAIR and known(shorter):
                     found = shorter
                     break
         if found is None:
             for i in range(1, len(word) - 1):
                 swapped = _REPEATS.sub(r"\1", word[:i] + word[i + 1] + word[i] + word[i + 2 :])
-                if swapped in vocabulary:
+                if known(swapped):
                     found = swapped
                     break
         if found is not None:

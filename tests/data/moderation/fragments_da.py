@@ -116,3 +116,24 @@ LABELS = {
 }
 
 MIXED = ["Seriously, wtf.", "Helt vildt, sorry.", "Fuck this.", "Unbelievable."]
+
+# Added to the dev split only, after the first measurement on the test split (see
+# README.md), written without reading the test texts.
+DEV_ONLY = {
+    "implied_threat": [
+        "Du aner ikke, hvad jeg er i stand til, {name}.",
+        "Sov godt i nat, {name}. Mens du kan.",
+        "Jeg ville låse døren om natten, hvis jeg var {staff}.",
+        "Nogen burde lære {name} en lektie, han aldrig glemmer.",
+        "Jeg ved, hvornår {name} får fri, og hvor han parkerer.",
+        "Det ville være ærgerligt, hvis {name} kom til skade.",
+    ],
+    "family_threat": [
+        "Hils {name}s kone. Jeg ved, hvor hun arbejder.",
+        "Jeg har set {name}s børn på legepladsen. Søde.",
+    ],
+    "direct_threat": [
+        "Jeg sværger, jeg lægger {name} i jorden.",
+        "Jeg finder {staff}, og så skal han få det hårdt.",
+    ],
+}

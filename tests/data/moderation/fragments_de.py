@@ -116,3 +116,24 @@ LABELS = {
 }
 
 MIXED = ["Seriously, wtf.", "Echt jetzt, sorry.", "Fuck this.", "Unbelievable."]
+
+# Added to the dev split only, after the first measurement on the test split (see
+# README.md), written without reading the test texts.
+DEV_ONLY = {
+    "implied_threat": [
+        "Du hast keine Ahnung, wozu ich fähig bin, {name}.",
+        "Schlaf gut heute Nacht, {name}. Solange du noch kannst.",
+        "Ich würde nachts die Tür abschließen, wenn ich {staff} wäre.",
+        "Jemand sollte {name} eine Lektion erteilen, die er nie vergisst.",
+        "Ich weiß, wann {name} Schichtende hat und wo er parkt.",
+        "Es wäre bedauerlich, wenn {name} zu Schaden käme.",
+    ],
+    "family_threat": [
+        "Grüß die Frau von {name}. Ich weiß, wo sie arbeitet.",
+        "Ich habe die Kinder von {name} auf dem Spielplatz gesehen. Süß.",
+    ],
+    "direct_threat": [
+        "Ich schwöre, ich bringe {name} unter die Erde.",
+        "Ich finde {staff}, und dann wird er leiden.",
+    ],
+}

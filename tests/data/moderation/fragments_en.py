@@ -121,3 +121,25 @@ LABELS = {
 }
 
 MIXED = ["Seriously, wtf.", "Sorry for my English.", "Unbelievable.", "Fuck this."]
+
+# Added to the dev split only, after the first measurement on the test split (see
+# README.md): more phrasings of the kinds of threat found weakest there, written
+# without reading the test texts.
+DEV_ONLY = {
+    "implied_threat": [
+        "You have no idea what I'm capable of, {name}.",
+        "Sleep well tonight, {name}. While you still can.",
+        "I'd lock my doors at night if I were {staff}.",
+        "Someone should teach {name} a lesson he won't forget.",
+        "I know when {name} finishes his shift and where he parks.",
+        "People who treat customers like this tend to get hurt.",
+    ],
+    "family_threat": [
+        "Give my regards to {name}'s wife. I know where she works.",
+        "I've seen {name}'s kids at the playground. Cute.",
+    ],
+    "direct_threat": [
+        "I swear I'm going to put {name} in the ground.",
+        "I will find {staff} and I will hurt him.",
+    ],
+}

@@ -116,3 +116,24 @@ LABELS = {
 }
 
 MIXED = ["Seriously, wtf.", "Helt sykt, sorry.", "Fuck this.", "Unbelievable."]
+
+# Added to the dev split only, after the first measurement on the test split (see
+# README.md), written without reading the test texts.
+DEV_ONLY = {
+    "implied_threat": [
+        "Du aner ikke hva jeg er i stand til, {name}.",
+        "Sov godt i natt, {name}. Mens du kan.",
+        "Jeg hadde låst døra om natta om jeg var {staff}.",
+        "Noen burde lære {name} en lekse han aldri glemmer.",
+        "Jeg vet når {name} går av skiftet og hvor han parkerer.",
+        "Det hadde vært leit om {name} skulle komme til skade.",
+    ],
+    "family_threat": [
+        "Hils kona til {name}. Jeg vet hvor hun jobber.",
+        "Jeg har sett ungene til {name} på lekeplassen. Søte.",
+    ],
+    "direct_threat": [
+        "Jeg sverger, jeg skal legge {name} i bakken.",
+        "Jeg finner {staff}, og da skal han få svi.",
+    ],
+}

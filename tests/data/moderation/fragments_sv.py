@@ -116,3 +116,24 @@ LABELS = {
 }
 
 MIXED = ["Seriously, wtf.", "Helt sjukt, sorry.", "Fuck this.", "Unbelievable."]
+
+# Added to the dev split only, after the first measurement on the test split (see
+# README.md), written without reading the test texts.
+DEV_ONLY = {
+    "implied_threat": [
+        "Du anar inte vad jag är kapabel till, {name}.",
+        "Sov gott i natt, {name}. Medan du kan.",
+        "Jag skulle låsa dörren på natten om jag var {staff}.",
+        "Någon borde lära {name} en läxa han aldrig glömmer.",
+        "Jag vet när {name} slutar sitt pass och var han parkerar.",
+        "Det vore tråkigt om {name} skulle komma till skada.",
+    ],
+    "family_threat": [
+        "Hälsa {name}s fru. Jag vet var hon jobbar.",
+        "Jag har sett {name}s barn på lekplatsen. Söta.",
+    ],
+    "direct_threat": [
+        "Jag svär, jag ska lägga {name} i jorden.",
+        "Jag hittar {staff} och då ska han få lida.",
+    ],
+}

@@ -92,36 +92,46 @@ def _obfuscate(text: str, rng: random.Random) -> tuple[str, str]:
 
 
 def build() -> list[dict[str, str]]:
-    rng = random.Random(SEED)
+    main_rng = random.Random(SEED)
     rows: list[dict[str, str]] = []
     for language in LANGUAGES:
         fragments = _fragments(language)
         pools, mixed = fragments.POOLS, fragments.MIXED
-        for label, templates in fragments.LABELS.items():
-            for position, template in enumerate(templates):
-                split = _split(position)
-                for variant in range(VARIANTS.get(label, 3)):
-                    text = _fill(template, pools, split, rng)
-                    style = "plain"
-                    if variant % 3 == 1:
-                        text, style = _obfuscate(text, rng)
-                    elif variant % 3 == 2:
-                        style = "mixed"
-                        extra = rng.choice(mixed)
-                        text = f"{extra} {text}" if rng.random() < 0.5 else f"{text} {extra}"
-                    if variant != 1 and rng.random() < 0.5:
-                        text = f"{rng.choice(_half(pools['opener'], split))} {text}"
-                    rows.append(
-                        {
-                            "id": f"{language}-{label}-{position:02d}-{variant}",
-                            "lang": language,
-                            "label": label,
-                            "split": split,
-                            "template": f"{language}-{label}-{position:02d}",
-                            "style": style,
-                            "text": text,
-                        }
-                    )
+        extra = getattr(fragments, "DEV_ONLY", {})
+        groups = [
+            (label, f"{position:02d}", _split(position), template)
+            for label, templates in fragments.LABELS.items()
+            for position, template in enumerate(templates)
+        ] + [
+            (label, f"x{position}", "dev", template)
+            for label, templates in extra.items()
+            for position, template in enumerate(templates)
+        ]
+        extra_rng = random.Random(f"{SEED}-{language}-dev-only")  # leaves the rest as it was
+        for label, position, split, template in groups:
+            rng = extra_rng if position.startswith("x") else main_rng
+            for variant in range(VARIANTS.get(label, 3)):
+                text = _fill(template, pools, split, rng)
+                style = "plain"
+                if variant % 3 == 1:
+                    text, style = _obfuscate(text, rng)
+                elif variant % 3 == 2:
+                    style = "mixed"
+                    aside = rng.choice(mixed)
+                    text = f"{aside} {text}" if rng.random() < 0.5 else f"{text} {aside}"
+                if variant != 1 and rng.random() < 0.5:
+                    text = f"{rng.choice(_half(pools['opener'], split))} {text}"
+                rows.append(
+                    {
+                        "id": f"{language}-{label}-{position}-{variant}",
+                        "lang": language,
+                        "label": label,
+                        "split": split,
+                        "template": f"{language}-{label}-{position}",
+                        "style": style,
+                        "text": text,
+                    }
+                )
     return rows
 
 
