@@ -28,6 +28,7 @@ from direkte.escalations.schemas import (
     ResolveIn,
     escalation_detail,
     escalation_out,
+    held_out,
     guardrail_for,
     inbox_page_json,
     message_out,
@@ -294,7 +295,7 @@ def list_held(
     cases = service.list_held(session, viewer=user, limit=limit + 1, offset=offset)
     now = clock.now()
     return HeldPage(
-        items=[escalation_out(c, now=now, viewer=user) for c in cases[:limit]],
+        items=[held_out(c, now=now, viewer=user) for c in cases[:limit]],
         next_cursor=encode_cursor(ListKind.held, offset + limit) if len(cases) > limit else None,
     )
 
