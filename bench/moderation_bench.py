@@ -47,7 +47,11 @@ def figures(rows: list[dict[str, str]]) -> dict[str, dict[str, float]]:
         mine = [r for r in rows if r["lang"] == language]
         held = {r["id"]: bool(screen_phrases(r["text"]).categories) for r in mine}
 
-        def recall(labels: tuple[str, ...], mine: list[dict[str, str]] = mine) -> float:
+        def recall(
+            labels: tuple[str, ...],
+            mine: list[dict[str, str]] = mine,
+            held: dict[str, bool] = held,
+        ) -> float:
             chosen = [r for r in mine if r["label"] in labels]
             return sum(held[r["id"]] for r in chosen) / len(chosen)
 

@@ -87,10 +87,16 @@ class TestHoldsNameCategoryAndEvidence:
         found = content.screen_phrases(text)
         assert category in found.categories
         evidence = [e for e in found.evidence if e.category == category]
-        assert evidence and any(words in e.words for e in evidence)
+        assert evidence
+        assert any(words in e.words for e in evidence)
 
     def test_obfuscated_threat_held(self) -> None:
-        for text in ("i'll k1ll your m3chanic", "I'll s t a b him", "I will st*b him", "ill klil him"):
+        for text in (
+            "i'll k1ll your m3chanic",
+            "I'll s t a b him",
+            "I will st*b him",
+            "ill klil him",
+        ):
             assert content.screen_phrases(text).threat, text
 
     def test_match_round_trip(self) -> None:
@@ -109,9 +115,7 @@ class TestSpeed:
             "print(time.perf_counter() - t)"
         )
         subprocess.run([sys.executable, "-c", code], check=True)  # warms the regex cache
-        best = min(
-            float(subprocess.check_output([sys.executable, "-c", code])) for _ in range(2)
-        )
+        best = min(float(subprocess.check_output([sys.executable, "-c", code])) for _ in range(2))
         assert best < 0.5
 
     def test_screening_is_fast_in_process(self) -> None:

@@ -28,8 +28,8 @@ from direkte.escalations.schemas import (
     ResolveIn,
     escalation_detail,
     escalation_out,
-    held_out,
     guardrail_for,
+    held_out,
     inbox_page_json,
     message_out,
 )

@@ -34,9 +34,7 @@ LANGUAGES = ("en", "nb", "da", "sv", "de")
 # What a hold names (DESIGN.md §5), most severe first: threats of violence (direct,
 # conditional or implied); threats to staff's families or homes; doxxing; sexual
 # harassment; stalking and harassment; slurs and insults aimed at a person.
-Category = Literal[
-    "threat", "family_threat", "doxxing", "sexual_harassment", "harassment", "abuse"
-]
+Category = Literal["threat", "family_threat", "doxxing", "sexual_harassment", "harassment", "abuse"]
 CATEGORIES: tuple[Category, ...] = (
     "threat",
     "family_threat",

@@ -26,7 +26,8 @@ def _fragments(language: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         f"fragments_{language}", HERE / f"fragments_{language}.py"
     )
-    assert spec and spec.loader
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -41,9 +42,7 @@ def _half(pool: list[str], split: str) -> list[str]:
 
 
 def _fill(template: str, pools: dict[str, list[str]], split: str, rng: random.Random) -> str:
-    return re.sub(
-        r"\{(\w+)\}", lambda m: rng.choice(_half(pools[m.group(1)], split)), template
-    )
+    return re.sub(r"\{(\w+)\}", lambda m: rng.choice(_half(pools[m.group(1)], split)), template)
 
 
 def _on_a_word(text: str, rng: random.Random, change: object) -> str:
