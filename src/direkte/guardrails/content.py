@@ -198,6 +198,7 @@ _WORD_STARTS = re.compile(r"(?<![a-z0-9])[a-z0-9.]")
 _FIRST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789."
 _START_KEYS = tuple(a + b for a in _FIRST_CHARS for b in _FIRST_CHARS + " ")
 _START = 2  # characters of a phrase's first word that choose its regexes
+_ANYWHERE = ""  # the key of the phrases that can start with any word
 
 
 def _word_pattern(word: str) -> str:
@@ -342,11 +343,17 @@ def _plan(texts: dict[str, str]) -> _Plan:
     )
     by_start: dict[str, tuple[int, ...]] = {}
     abuse_by_start: dict[str, tuple[int, ...]] = {}
+    # Phrases that can start with any word ("(*en|du) er ...") are one regex of their
+    # own (key _ANYWHERE), tried where no other phrase matched: in every key's
+    # alternation they made the cached code many times larger and slower to load.
+    anywhere = [i for i, (*_, starts) in enumerate(phrases) if starts is None]
+    if anywhere:
+        by_start[_ANYWHERE] = tuple(i for c in CATEGORIES for i in anywhere if phrases[i][1] == c)
     for key in _START_KEYS:
         can = [
             i
             for i, (*_, starts) in enumerate(phrases)
-            if starts is None or any(key.startswith(start) for start in starts)
+            if starts is not None and any(key.startswith(start) for start in starts)
         ]
         both = tuple(i for c in CATEGORIES for i in can if phrases[i][1] == c)
         abuse = tuple(i for i in can if phrases[i][1] == "abuse")
@@ -481,6 +488,7 @@ def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
     texts = [f" . {t} . " for t in readings]
     found: dict[Category, list[re.Match[str]]] = {c: [] for c in CATEGORIES}
     by_start, abuse_by_start = lists.by_start, lists.abuse_by_start
+    anywhere = by_start.get(_ANYWHERE)
     for number, text in enumerate(texts):
         short_ones_count = repaired is None or number < len(texts) - 1
         for start in _WORD_STARTS.finditer(text):
@@ -488,7 +496,9 @@ def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
             key = text[at : at + _START]
             regex = by_start.get(key)
             match = regex.match(text, at) if regex else None
-            if match is None:  # neither a threat nor an abuse starts here
+            if match is None and anywhere is not None:
+                match = anywhere.match(text, at)
+            if match is None:  # nothing starts here
                 continue
             if not short_ones_count and match.group().count(" ") < _REPAIRED_WORDS:
                 continue  # on the mended reading, a phrase of one or two words
