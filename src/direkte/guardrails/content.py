@@ -31,13 +31,14 @@ if TYPE_CHECKING:
     from lingua import LanguageDetector
 
 LANGUAGES = ("en", "nb", "da", "sv", "de")
-# What a hold names (DESIGN.md §5), most severe first: threats of violence (direct,
-# conditional or implied); threats to staff's families or homes; doxxing; sexual
-# harassment; stalking and harassment; slurs and insults aimed at a person.
-Category = Literal["threat", "family_threat", "doxxing", "sexual_harassment", "harassment", "abuse"]
+# What a hold names (DESIGN.md §5), most severe and most specific first: threats to
+# staff's families or homes; threats of violence (direct, conditional or implied);
+# doxxing; sexual harassment; stalking and harassment; slurs and insults aimed at a
+# person. Where phrases of two categories start at the same word, the first names it.
+Category = Literal["family_threat", "threat", "doxxing", "sexual_harassment", "harassment", "abuse"]
 CATEGORIES: tuple[Category, ...] = (
-    "threat",
     "family_threat",
+    "threat",
     "doxxing",
     "sexual_harassment",
     "harassment",

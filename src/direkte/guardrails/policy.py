@@ -98,11 +98,11 @@ class Materiality(_Part):
 
 
 HoldCategory = Literal[
-    "threat", "family_threat", "doxxing", "sexual_harassment", "harassment", "abuse"
+    "family_threat", "threat", "doxxing", "sexual_harassment", "harassment", "abuse"
 ]
 HOLD_CATEGORIES: tuple[HoldCategory, ...] = (
-    "threat",
     "family_threat",
+    "threat",
     "doxxing",
     "sexual_harassment",
     "harassment",
