@@ -144,11 +144,13 @@ class TestHoldsNameCategoryAndEvidence:
 
 class TestSpeed:
     def test_first_screen_in_a_new_process(self) -> None:
+        # CPU time of the new process: import, lists from the regex cache, first screen
+        # (wall time on a shared machine measures the neighbours).
         code = (
-            "import time; t = time.perf_counter()\n"
+            "import time; t = time.process_time()\n"
             "from direkte.guardrails.content import screen_phrases\n"
             "screen_phrases('Jeg vet hvor du bor.')\n"
-            "print(time.perf_counter() - t)"
+            "print(time.process_time() - t)"
         )
         subprocess.run([sys.executable, "-c", code], check=True)  # warms the regex cache
         best = min(float(subprocess.check_output([sys.executable, "-c", code])) for _ in range(2))
