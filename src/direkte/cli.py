@@ -399,7 +399,14 @@ def _parse_instant(text: str, hint: str) -> datetime:
 @click.option("--from", "date_from", required=True, help="Start (ISO date or time, inclusive).")
 @click.option("--to", "date_to", required=True, help="End (ISO date or time, exclusive).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def policy_backtest(file: Path, date_from: str, date_to: str, as_json: bool) -> None:
+@click.option(
+    "--rescreen",
+    is_flag=True,
+    help="Screen texts an earlier content screen recorded again for the candidate.",
+)
+def policy_backtest(
+    file: Path, date_from: str, date_to: str, as_json: bool, rescreen: bool
+) -> None:
     """Run the policy document in FILE (YAML or JSON) over the recorded requests."""
     from direkte.analytics.backtest import backtest_policy, report_lines
     from direkte.guardrails.policy import validate_document
@@ -418,7 +425,11 @@ def policy_backtest(file: Path, date_from: str, date_to: str, as_json: bool) -> 
             click.echo(f"{problem['field']}: {problem['message']}", err=True)
         click.echo(f"{file}: {len(problems)} problem(s) in the policy document", err=True)
         sys.exit(1)
-    report = _run(lambda s: backtest_policy(s, document=document, date_from=start, date_to=end))
+    report = _run(
+        lambda s: backtest_policy(
+            s, document=document, date_from=start, date_to=end, rescreen=rescreen
+        )
+    )
     if as_json:
         click.echo(BacktestOut.model_validate(report).model_dump_json(by_alias=True))
         return

@@ -49,6 +49,25 @@ class TestModeration:
         assert approved.json()["assignee"]["name"] == "Kari Nordmann"
         assert approved.json()["sla"]["first_response_due"] is not None
 
+    def test_the_queue_names_each_category_and_the_words(self, world: World) -> None:
+        visit_id, diagnosis_id = world.visit(), world.diagnosis()
+        reason = "I know which school your mechanic's kids go to. Fix my car."
+        case_id = world.escalate(visit_id, diagnosis_id, reason=reason).json()["id"]
+        listed = world.client.get("/api/v1/moderation/held", headers=world.as_("ops@example.no"))
+        [item] = listed.json()["items"]
+        assert item["id"] == case_id
+        assert item["reason"] == reason  # nothing of the request is lost
+        moderation = item["moderation"]
+        assert moderation["categories"] == ["family_threat"]
+        assert moderation["language"] == "en"
+        [evidence] = moderation["evidence"]
+        assert evidence["category"] == "family_threat"
+        assert evidence["list"] == "en"
+        assert evidence["words"].startswith("know which")  # as normalized: "schol"
+        content = _rules(item)["content"]["inputs"]
+        assert content["categories"] == ["family_threat"]
+        assert content["evidence"] == moderation["evidence"]
+
     def test_ops_reject_tells_the_customer_why(self, world: World) -> None:
         visit_id, diagnosis_id = world.visit(), world.diagnosis()
         case_id = world.escalate(visit_id, diagnosis_id, reason=THREAT).json()["id"]

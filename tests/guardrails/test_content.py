@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -112,10 +113,21 @@ class TestNormalize:
 
 
 class TestPhraseLists:
-    def test_every_list_parses_with_both_sections(self) -> None:
+    def test_every_list_parses_with_every_section(self) -> None:
         for language in content.LANGUAGES:
             phrases = [p for p in content._lists().phrases if p.language == language]
-            assert {p.category for p in phrases} == {"threat", "abuse"}, language
+            assert {p.category for p in phrases} == set(content.CATEGORIES), language
+
+    def test_gap_and_number_tokens(self) -> None:
+        def matches(phrase: str, text: str) -> bool:
+            return bool(re.compile(content.compile_phrase(phrase)[0]).match(normalize(text) + " "))
+
+        assert matches("i ~ kill you", "I will fucking kill you")
+        assert matches("i ~ kill you", "I kill you")
+        assert not matches("i ~ kill you", "I said, kill you")  # not across a clause
+        assert not matches("i ~ kill you", "I a b c d kill you")  # three words at most
+        assert matches("number is <num>", "number is 912 34 567")
+        assert not matches("number is <num>", "number is twelve")
 
     def test_unknown_section_rejected(self) -> None:
         with pytest.raises(ValueError, match="unknown section"):

@@ -7,14 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from direkte.analytics.backtest import ERASED_TEXT
 from direkte.cli import main
 from direkte.clock import FixedClock
 from direkte.db import make_engine, make_sessionmaker
+from direkte.escalations.models import EscalationRequest
+from direkte.guardrails.content import SCREEN_VERSION
 from direkte.guardrails.policy import default_document
+from direkte.privacy import service as privacy
 from tests.conftest import T0
 from tests.factories import login
 from tests.policy.conftest import FROM, TO, candidate_document, make_history
@@ -138,12 +143,80 @@ class TestBacktestRoute:
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "validation_error"
 
+    def test_content_part_counts_nothing_when_the_content_rule_is_the_same(
+        self, client: TestClient
+    ) -> None:
+        body = {"policy": candidate_document(), "from": FROM, "to": TO}
+        report = _post(client, "ops@example.no", body).json()
+        assert report["content"] == {
+            "screen": SCREEN_VERSION,
+            "rescreen": False,
+            "rescreened": 0,
+            "held": 0,
+            "released": 0,
+        }
+
+    def test_candidate_holding_no_threats_releases_the_held_request(
+        self, client: TestClient
+    ) -> None:
+        document = default_document()
+        document["global"]["content"]["hold"] = ["doxxing", "harassment", "abuse"]
+        report = _post(client, "ops@example.no", {"policy": document, "from": FROM, "to": TO})
+        assert report.status_code == 200, report.text
+        assert report.json()["content"]["released"] == 1
+        assert report.json()["content"]["held"] == 0
+        assert report.json()["candidate"]["decisions"]["moderate"] == 0
+
+    def test_unknown_hold_category_is_422_with_its_path(self, client: TestClient) -> None:
+        document = default_document()
+        document["global"]["content"]["hold"] = ["rudeness"]
+        response = _post(client, "ops@example.no", {"policy": document, "from": FROM, "to": TO})
+        assert response.status_code == 422
+        assert "global.content.hold" in response.text
+
+    def test_rescreen_holds_and_releases_by_the_running_screen(
+        self, client: TestClient, session: Session
+    ) -> None:
+        # Recorded by an earlier screen: one threat it missed, one hold on a harmless text.
+        requests = session.scalars(sa.select(EscalationRequest).order_by(EscalationRequest.id))
+        missed = next(r for r in requests if r.decision == "route" and not r.folded)
+        missed.reason = "I know which school your mechanic's kids go to."
+        session.commit()
+        body = {"policy": default_document(), "from": FROM, "to": TO, "rescreen": True}
+        report = _post(client, "ops@example.no", body).json()
+        assert report["content"] == {
+            "screen": SCREEN_VERSION,
+            "rescreen": True,
+            "rescreened": 9,
+            "held": 1,
+            "released": 1,  # the crafted hold's text is "Too expensive"
+        }
+        assert report["current"] == CURRENT  # as recorded
+        assert report["candidate"]["decisions"]["moderate"] == 1
+
+    def test_rescreen_keeps_the_facts_of_erased_texts(
+        self, client: TestClient, session: Session
+    ) -> None:
+        held = session.scalars(
+            sa.select(EscalationRequest).where(EscalationRequest.decision == "moderate")
+        ).one()
+        held.reason = ERASED_TEXT
+        session.commit()
+        body = {"policy": default_document(), "from": FROM, "to": TO, "rescreen": True}
+        report = _post(client, "ops@example.no", body).json()
+        assert report["content"]["released"] == 0
+        assert report["content"]["rescreened"] == 8
+
     def test_empty_range_reports_zeros(self, client: TestClient) -> None:
         body = {"policy": {}, "from": "2020-01-01", "to": "2020-02-01"}
         report = _post(client, "ops@example.no", body).json()
         assert report["requests"] == 0
         assert report["current"]["reach_share"] == 0.0
         assert report["current"]["load"]["p95"] == 0.0
+
+
+def test_erased_text_is_the_privacy_placeholder() -> None:
+    assert ERASED_TEXT == privacy.ERASED_TEXT
 
 
 class TestBacktestCommand:
@@ -166,6 +239,19 @@ class TestBacktestCommand:
         assert report["current"] == CURRENT
         assert report["candidate"] == CANDIDATE
         assert report["difference"] == DIFFERENCE
+        assert report["content"]["held"] == report["content"]["released"] == 0
+
+    @pytest.mark.usefixtures("history")
+    def test_rescreen_flag_prints_the_content_line(self, tmp_path: Path) -> None:
+        path = tmp_path / "candidate.json"
+        path.write_text(json.dumps(default_document()), encoding="utf-8")
+        result = CliRunner().invoke(
+            main, ["policy", "backtest", str(path), "--from", FROM, "--to", TO, "--rescreen"]
+        )
+        assert result.exit_code == 0, result.output
+        line = next(x for x in result.output.splitlines() if x.startswith("content:"))
+        assert "holds 0 more, releases 1" in line
+        assert "9 request(s) recorded by an earlier screen" in line
 
     @pytest.mark.usefixtures("history")
     def test_yaml_file_prints_a_table(self, tmp_path: Path) -> None:

@@ -3,6 +3,14 @@
 Each recorded request (kind ``create``) is decided again from the facts stored
 with it, as they were at the time, at its own time, under the policy merged for
 its center's region. Nothing is written.
+
+The report counts the requests the candidate would hold for moderation that the
+current policy did not, and those it would release (its ``content`` part). With
+``rescreen``, the candidate also gets the running content screen: a request whose
+facts an earlier screen recorded (``content_screen`` other than ``SCREEN_VERSION``)
+has its text screened again for the candidate, once per distinct text, while the
+current policy keeps what was recorded; so ops see what a new screen would hold
+before it decides anything.
 """
 
 from __future__ import annotations
@@ -10,7 +18,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from direkte.errors import InvalidField
 from direkte.escalations.models import Escalation, EscalationRequest, Outcome
+from direkte.guardrails.content import SCREEN_VERSION, screen_phrases
 from direkte.guardrails.engine import Decision, Facts, evaluate
 from direkte.guardrails.policy import Policy, policy_for, validate_document
 from direkte.network.models import Center, Region
@@ -35,7 +44,11 @@ NOTES = (
     "the request made ended revised or goodwill.",
     "Load: routed tier 1-2 requests per manager per local day, over manager-days with "
     "at least one; p95 by nearest rank.",
+    "Content: held, moderated under the candidate and not the current policy; released, "
+    "the reverse. With rescreen, the candidate screens the text of requests an earlier "
+    f"screen recorded again (screen {SCREEN_VERSION}); erased texts keep their facts.",
 )
+ERASED_TEXT = "[erased]"  # privacy.service.ERASED_TEXT (a layer apart; a test checks)
 _CHUNK = 2000
 
 
@@ -83,6 +96,17 @@ class Difference:
 
 
 @dataclass(frozen=True, slots=True)
+class ContentChange:
+    """What the candidate's content screening changes: requests held and released."""
+
+    screen: str  # the running screen's version (the candidate's, with rescreen)
+    rescreen: bool  # whether the candidate screened earlier screens' texts again
+    rescreened: int  # requests recorded by an earlier screen, screened again
+    held: int  # moderated under the candidate, not under the current policy
+    released: int  # moderated under the current policy, not under the candidate
+
+
+@dataclass(frozen=True, slots=True)
 class BacktestReport:
     date_from: datetime
     date_to: datetime
@@ -91,6 +115,7 @@ class BacktestReport:
     current: PolicyFigures
     candidate: PolicyFigures
     difference: Difference
+    content: ContentChange
     notes: tuple[str, ...] = NOTES
 
 
@@ -103,6 +128,7 @@ class Row:
     region: str | None
     time_zone: str
     outcome: str | None
+    reason: str = ""  # what the customer wrote, for screening again
 
 
 @dataclass(slots=True)
@@ -195,6 +221,7 @@ def read_rows(session: Session, date_from: datetime, date_to: datetime) -> Itera
             EscalationRequest.facts,
             EscalationRequest.center_id,
             Escalation.outcome,
+            EscalationRequest.reason,
         )
         .outerjoin(Escalation, Escalation.id == EscalationRequest.escalation_id)
         .where(
@@ -209,9 +236,11 @@ def read_rows(session: Session, date_from: datetime, date_to: datetime) -> Itera
         query.execution_options(stream_results=True, max_row_buffer=_CHUNK)
     )
     for part in result.partitions(_CHUNK):
-        for created_at, facts, center_id, outcome in part:
+        for created_at, facts, center_id, outcome, reason in part:
             region, time_zone = places[center_id]
-            yield Row(created_at, facts, region, time_zone, outcome.value if outcome else None)
+            yield Row(
+                created_at, facts, region, time_zone, outcome.value if outcome else None, reason
+            )
 
 
 class _Policies:
@@ -237,6 +266,7 @@ def compare(
     current_version: str,
     date_from: datetime,
     date_to: datetime,
+    rescreen: bool = False,
 ) -> BacktestReport:
     """Decide every row under both policies and gather the side-by-side figures."""
     policies = (
@@ -248,6 +278,7 @@ def compare(
     zones: dict[str, ZoneInfo] = {}
     moved = Counter[str]()
     total = with_outcome = 0
+    screened = _Rescreen(rescreen)
     for row in rows:
         total += 1
         with_outcome += row.outcome is not None
@@ -255,8 +286,12 @@ def compare(
         zone = zones.get(row.time_zone) or zones.setdefault(row.time_zone, ZoneInfo(row.time_zone))
         day = row.created_at.astimezone(zone).date()
         at, region = row.created_at, row.region
-        now_reached = now_tally.add(evaluate(now_policies.get(region), facts, at), row, day)
-        then_reached = then_tally.add(evaluate(then_policies.get(region), facts, at), row, day)
+        now = evaluate(now_policies.get(region), facts, at)
+        then = evaluate(then_policies.get(region), screened(facts, row.reason), at)
+        now_reached = now_tally.add(now, row, day)
+        then_reached = then_tally.add(then, row, day)
+        if (now.decision == "moderate") != (then.decision == "moderate"):
+            moved["held" if then.decision == "moderate" else "released"] += 1
         if now_reached != then_reached:
             moved["reached" if then_reached else "deflected"] += 1
             if now_reached and row.outcome in RIGHT:
@@ -270,7 +305,42 @@ def compare(
         current=current,
         candidate=candidate,
         difference=_difference(current, candidate, moved),
+        content=ContentChange(
+            SCREEN_VERSION, rescreen, screened.count, moved["held"], moved["released"]
+        ),
     )
+
+
+class _Rescreen:
+    """The facts a request would have under the running screen: as recorded when this
+    screen recorded them (or the text is erased), else with the text screened again
+    (once per distinct text)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.count = 0
+        self.seen: dict[str, tuple[bool, bool, tuple[str, ...], tuple[str, ...]]] = {}
+
+    def __call__(self, facts: Facts, text: str) -> Facts:
+        if not self.enabled or facts.content_screen == SCREEN_VERSION or text == ERASED_TEXT:
+            return facts
+        self.count += 1
+        found = self.seen.get(text)
+        if found is None:
+            screened = screen_phrases(text)
+            found = (screened.threat, screened.abuse, screened.matches, screened.categories)
+            self.seen[text] = found
+        threat, abuse, matches, categories = found
+        if not (threat or abuse or facts.threat or facts.abuse):
+            return facts  # nothing held either way: the recorded facts decide the same
+        return replace(
+            facts,
+            threat=threat,
+            abuse=abuse,
+            content_matches=matches,
+            content_categories=categories,
+            content_screen=SCREEN_VERSION,
+        )
 
 
 def _difference(
@@ -298,6 +368,7 @@ def run_backtest(
     current_version: str,
     date_from: datetime,
     date_to: datetime,
+    rescreen: bool = False,
 ) -> BacktestReport:
     """Backtest a (valid, normalized) candidate document against the current one. Reads only."""
     return compare(
@@ -307,13 +378,20 @@ def run_backtest(
         current_version=current_version,
         date_from=date_from,
         date_to=date_to,
+        rescreen=rescreen,
     )
 
 
 def backtest_policy(
-    session: Session, *, document: Any, date_from: datetime, date_to: datetime
+    session: Session,
+    *,
+    document: Any,
+    date_from: datetime,
+    date_to: datetime,
+    rescreen: bool = False,
 ) -> BacktestReport:
-    """Backtest ``document`` against the current policy over [from, to).
+    """Backtest ``document`` against the current policy over [from, to); with
+    ``rescreen``, under the running content screen (see the module).
 
     Raises InvalidPolicy (every problem by path), InvalidField (``to`` not after ``from``).
     """
@@ -330,6 +408,7 @@ def backtest_policy(
         current_version=str(current.version),
         date_from=date_from,
         date_to=date_to,
+        rescreen=rescreen,
     )
 
 
@@ -376,5 +455,13 @@ def report_lines(report: BacktestReport) -> list[str]:
         *(f"{label:<24} {a!s:>14} {b!s:>14} {c:>12}" for label, a, b, c in rows),
         f"newly deflected {diff.newly_deflected} (of them right {diff.newly_deflected_right}), "
         f"newly reached {diff.newly_reached}",
+        f"content: the candidate holds {report.content.held} more, releases "
+        f"{report.content.released}"
+        + (
+            f"; screen {report.content.screen}, {report.content.rescreened} request(s) "
+            "recorded by an earlier screen screened again"
+            if report.content.rescreen
+            else ""
+        ),
         *(f"note: {note}" for note in report.notes),
     ]

@@ -25,6 +25,10 @@ router = authenticated_router(
 def backtest_policy(body: BacktestCreate, session: SessionDep) -> BacktestOut:
     """Run a candidate policy over the recorded requests, beside the current policy."""
     report = backtest.backtest_policy(
-        session, document=body.policy, date_from=body.date_from, date_to=body.date_to
+        session,
+        document=body.policy,
+        date_from=body.date_from,
+        date_to=body.date_to,
+        rescreen=body.rescreen,
     )
     return BacktestOut.model_validate(report)

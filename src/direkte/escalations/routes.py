@@ -31,6 +31,7 @@ from direkte.escalations.schemas import (
     escalation_detail,
     escalation_out,
     guardrail_for,
+    held_out,
     message_out,
     opened_answer,
     page_json,
@@ -339,7 +340,7 @@ def list_held(
     cases = service.list_held(session, viewer=user, limit=limit + 1, offset=offset)
     now = clock.now()
     return HeldPage(
-        items=[escalation_out(c, now=now, viewer=user) for c in cases[:limit]],
+        items=[held_out(c, now=now, viewer=user) for c in cases[:limit]],
         next_cursor=encode_cursor(ListKind.held, offset + limit) if len(cases) > limit else None,
     )
 

@@ -24,6 +24,7 @@ from direkte.escalations.models import (
 )
 from direkte.escalations.opening import Opened, Preview
 from direkte.fields import AmountText, Instant, RowRef
+from direkte.guardrails.content import parse_match
 from direkte.guardrails.disclosure import customer_view
 from direkte.kit.errors import error_body
 from direkte.money import MoneyOut, quantize
@@ -77,11 +78,6 @@ class ResolveIn(_In):
 
 class RejectIn(_In):
     reason: Body
-
-
-class HeldPage(BaseModel):
-    items: list[EscalationOut]
-    next_cursor: str | None
 
 
 class AppealIn(_In):
@@ -173,6 +169,29 @@ class EscalationOut(BaseModel):
     appealed: bool
     rating: RatingOut | None
     rejection_reason: str | None = None
+
+
+class EvidenceOut(BaseModel):
+    category: str  # the hold category (DESIGN.md §5), e.g. "family_threat"
+    list: str  # the phrase list that matched ("en", "nb", ...), not the text's language
+    words: str  # the words that decided, as matched in the normalized text
+
+
+class ModerationOut(BaseModel):
+    """Why the guardrails held the request: each category, and the words that decided."""
+
+    categories: list[str]
+    evidence: list[EvidenceOut]
+    language: str | None
+
+
+class HeldItem(EscalationOut):
+    moderation: ModerationOut
+
+
+class HeldPage(BaseModel):
+    items: list[HeldItem]
+    next_cursor: str | None
 
 
 class MessageOut(BaseModel):
@@ -290,6 +309,33 @@ def escalation_out(
     case: Escalation, *, now: datetime, viewer: User, folded: bool = False
 ) -> EscalationOut:
     return EscalationOut.model_validate({**_fields(case, now=now, viewer=viewer), "folded": folded})
+
+
+def held_out(case: Escalation, *, now: datetime, viewer: User) -> HeldItem:
+    """A held case for the moderation queue, with why it was held."""
+    return HeldItem.model_validate(
+        {**_fields(case, now=now, viewer=viewer), "moderation": moderation_of(case.guardrail)}
+    )
+
+
+def moderation_of(guardrail: dict[str, Any]) -> dict[str, Any]:
+    """The held categories and their evidence from a stored decision's content rule.
+
+    Decisions recorded before the categories were named list only the phrase hits
+    (``<list>/<category>: <words>``); those are read back into the same shape.
+    """
+    rule = next((r for r in guardrail.get("rules", ()) if r.get("rule") == "content"), None)
+    inputs: dict[str, Any] = (rule or {}).get("inputs", {})
+    evidence = inputs.get("evidence")
+    if evidence is None:  # an older decision
+        parsed = [parse_match(m) for m in inputs.get("matches", ())]
+        evidence = [
+            {"category": e.category, "list": e.language, "words": e.words} for e in parsed if e
+        ]
+    categories = inputs.get("categories")
+    if categories is None:
+        categories = list(dict.fromkeys(e["category"] for e in evidence))
+    return {"categories": categories, "evidence": evidence, "language": inputs.get("language")}
 
 
 def guardrail_for(viewer: User, guardrail: dict[str, Any]) -> dict[str, Any]:

@@ -31,8 +31,25 @@ if TYPE_CHECKING:
     from lingua import LanguageDetector
 
 LANGUAGES = ("en", "nb", "da", "sv", "de")
-Category = Literal["threat", "abuse"]
-CATEGORIES: tuple[Category, ...] = ("threat", "abuse")
+# What a hold names (DESIGN.md §5), most severe and most specific first: threats to
+# staff's families or homes; threats of violence (direct, conditional or implied);
+# doxxing; sexual harassment; stalking and harassment; slurs and insults aimed at a
+# person. Where phrases of two categories start at the same word, the first names it.
+Category = Literal["family_threat", "threat", "doxxing", "sexual_harassment", "harassment", "abuse"]
+CATEGORIES: tuple[Category, ...] = (
+    "family_threat",
+    "threat",
+    "doxxing",
+    "sexual_harassment",
+    "harassment",
+    "abuse",
+)
+HOLD_CATEGORIES = CATEGORIES
+# The two flags the policy has switched since the first screen: a threat, or abuse.
+THREAT_CATEGORIES: frozenset[str] = frozenset({"threat", "family_threat"})
+# Bump when the lists or the matching change what is held: recorded with every
+# request, so that a backtest knows which screen decided it.
+SCREEN_VERSION = "2"
 
 # Cyrillic and Greek letters that look like Latin ones (after casefolding).
 _HOMOGLYPHS = {
@@ -65,6 +82,8 @@ _LEET_ALT = str.maketrans({"1": "l", "|": "l", "!": "l"})  # "k1ll" reads as kil
 # only where a word starts).
 _LEETISH = re.compile(r"(?<![a-z0-9@$€!|])[a-z0-9@$€!|]*[0-9@$€!|][a-z0-9@$€!|]*")
 _CENSOR = re.compile(r"(?<=[a-z])[*#%_]+(?=[a-z])")  # f*ck, sh#t, i_diot
+_CENSORED = re.compile(r"(?<=[a-z])[*#%_](?=[a-z])")  # one letter hidden: k*ll, st*b
+_VOWELS = "aeiouy"
 _APOSTROPHE = re.compile("['`\u2019\u00b4]")  # you're, I'll: one word
 # Three or more single letters split by up to three non-letters: "k i l l", "k.i.l.l".
 _SPACED = re.compile(r"(?<![a-z0-9])(?:ae|[a-z])(?:[^a-z0-9\n]{1,3}(?:ae|[a-z])(?![a-z0-9])){2,}")
@@ -125,6 +144,8 @@ def _normalize(text: str) -> _Normalized:
     second = _deleet(folded, _LEET_ALT)
     if second != folded:  # else the second reading is the text itself
         alternates.append(_finish(_deleet(second, _LEET)))
+    if _CENSORED.search(main):  # "k*ll", "dr*pe": each vowel in turn for the hidden letter
+        alternates += [_finish(_CENSORED.sub(vowel, main)) for vowel in _VOWELS]
     text = _finish(main)
     # Usually the "1" was a number or the "!" ended a sentence: the same text again.
     others = tuple(a for a in dict.fromkeys(alternates) if a != text)
@@ -168,6 +189,7 @@ class _Lists:
     # matched: rare, and compiling them all took half of the lists' build time).
     abuse_by_start: dict[str, tuple[int, ...]]
     compact: dict[Category, re.Pattern[str]]
+    spelling: _Spelling
 
 
 _GROUP = re.compile(r"\(([^()]*)\)")
@@ -177,6 +199,7 @@ _WORD_STARTS = re.compile(r"(?<![a-z0-9])[a-z0-9.]")
 _FIRST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789."
 _START_KEYS = tuple(a + b for a in _FIRST_CHARS for b in _FIRST_CHARS + " ")
 _START = 2  # characters of a phrase's first word that choose its regexes
+_ANYWHERE = ""  # the key of the phrases that can start with any word
 
 
 def _word_pattern(word: str) -> str:
@@ -195,11 +218,20 @@ def _start(word: str) -> str | None:
     return head[:_START] if head else None
 
 
-def _token_pattern(token: str) -> tuple[str, bool, set[str] | None]:
-    """A word or ``(alt|alt)`` group: its regex, whether optional, what a match starts with.
+_GAP = "(?:[a-z0-9]+ ){0,3}"  # ``~``: up to three words, within the clause
+_NUMBER = "[0-9]+(?: [0-9]+){0,4}"  # ``<num>``: a number, maybe in groups (a phone number)
 
-    An empty alternative makes the group optional.
+
+def _token_pattern(token: str) -> tuple[str, bool, set[str] | None]:
+    """A word, ``(alt|alt)`` group, ``~`` gap or ``<num>``: its regex, whether optional,
+    what a match starts with.
+
+    An empty alternative makes the group optional; a gap is optional.
     """
+    if token == "~":
+        return _GAP, True, None
+    if token == "<num>":
+        return _NUMBER, False, set("0123456789")
     group = _GROUP.fullmatch(token)
     if not group:
         start = _start(token)
@@ -222,6 +254,9 @@ def compile_phrase(source: str) -> tuple[str, str, frozenset[str] | None]:
         if not required:
             first = None if first is None or token_first is None else first | token_first
         required = required or not optional
+        if pattern == _GAP:  # a gap carries its own spaces, and none in a spaced-out run
+            spaced.append(_GAP)
+            continue
         spaced.append(f"(?:{pattern} )" + ("?" if optional else ""))
         compact.append(f"(?:{pattern.replace(' ', '')})" + ("?" if optional else ""))
     if not required:
@@ -242,7 +277,7 @@ def _lines(language: str, text: str) -> list[tuple[Category, str]]:
             name = line[1:-1].strip()
             if name not in CATEGORIES:
                 raise ValueError(f"{language}.txt:{number}: unknown section {name!r}")
-            category = "threat" if name == "threat" else "abuse"
+            category = next(c for c in CATEGORIES if c == name)
             continue
         if category is None:
             raise ValueError(f"{language}.txt:{number}: phrase before any section")
@@ -251,7 +286,8 @@ def _lines(language: str, text: str) -> list[tuple[Category, str]]:
 
 
 def parse_list(language: str, text: str) -> list[Phrase]:
-    """Read one phrase list: ``[threat]`` and ``[abuse]`` sections, ``#`` comments."""
+    """Read one phrase list: a section per category (``[threat]``, ``[abuse]``, ...),
+    ``#`` comments."""
     phrases: list[Phrase] = []
     for category, line in _lines(language, text):
         spaced, compact, starts = compile_phrase(line)
@@ -265,7 +301,38 @@ def parse_list(language: str, text: str) -> list[Phrase]:
 # each phrase (language, category, line, regex, compact regex, starts), and per start
 # key the phrases that can start there (both categories, threats first; abuse alone).
 _PhraseSource = tuple[str, Category, str, str, str, frozenset[str] | None]
-_Plan = tuple[tuple[_PhraseSource, ...], dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]
+# The words of the lists for spelling repairs: each word, each word with one letter
+# left out (to the word), and the stems of ``word*`` prefixes.
+_Spelling = tuple[frozenset[str], dict[str, str], frozenset[str]]
+_Plan = tuple[
+    tuple[_PhraseSource, ...], dict[str, tuple[int, ...]], dict[str, tuple[int, ...]], _Spelling
+]
+_MIN_REPAIR = 4  # shorter words are too alike to repair ("hat", "has", "had")
+_MIN_STEM = 5  # a ``word*`` stem mends longer words ("lekelpassen": "lekeplass*")
+_REPAIRED_WORDS = 3  # a mended word counts with the context of a longer phrase only
+
+
+def _spelling(lines: Sequence[str]) -> _Spelling:
+    """The literal words of the phrase lines (a ``word*`` prefix counts as its stem),
+    normalized, and the index of each word of at least _MIN_REPAIR letters with one
+    letter deleted."""
+    words: set[str] = set()
+    stems: set[str] = set()
+    for line in lines:
+        for raw in re.split(r"[\s()|,]+", line):
+            stem = raw[:-1] if raw.endswith("*") and raw.count("*") == 1 else raw
+            if not stem or "*" in stem or stem in ("~", "<num>"):
+                continue
+            found = _finish(_fold(stem)).split()
+            words.update(found)
+            if stem is not raw and len(found) == 1 and len(found[0]) >= _MIN_STEM:
+                stems.add(found[0])
+    deletes: dict[str, str] = {}
+    for word in sorted(words):
+        if len(word) >= _MIN_REPAIR and word.isalpha():
+            for i in range(1, len(word) - 1):  # inside the word: see _repair
+                deletes.setdefault(word[:i] + word[i + 1 :], word)
+    return frozenset(words), deletes, frozenset(stems)
 
 
 def _plan(texts: dict[str, str]) -> _Plan:
@@ -277,11 +344,17 @@ def _plan(texts: dict[str, str]) -> _Plan:
     )
     by_start: dict[str, tuple[int, ...]] = {}
     abuse_by_start: dict[str, tuple[int, ...]] = {}
+    # Phrases that can start with any word ("(*en|du) er ...") are one regex of their
+    # own (key _ANYWHERE), tried where no other phrase matched: in every key's
+    # alternation they made the cached code many times larger and slower to load.
+    anywhere = [i for i, (*_, starts) in enumerate(phrases) if starts is None]
+    if anywhere:
+        by_start[_ANYWHERE] = tuple(i for c in CATEGORIES for i in anywhere if phrases[i][1] == c)
     for key in _START_KEYS:
         can = [
             i
             for i, (*_, starts) in enumerate(phrases)
-            if starts is None or any(key.startswith(start) for start in starts)
+            if starts is not None and any(key.startswith(start) for start in starts)
         ]
         both = tuple(i for c in CATEGORIES for i in can if phrases[i][1] == c)
         abuse = tuple(i for i in can if phrases[i][1] == "abuse")
@@ -289,17 +362,18 @@ def _plan(texts: dict[str, str]) -> _Plan:
             by_start[key] = both
         if abuse:
             abuse_by_start[key] = abuse
-    return phrases, by_start, abuse_by_start
+    return phrases, by_start, abuse_by_start, _spelling([p[2] for p in phrases])
 
 
 def _regex_sources(plan: _Plan) -> list[str]:
     """Every regex the lists compile up front, in the order ``_assemble`` takes them:
     each phrase's two, the compact alternation per category, one per start-key set."""
-    phrases, by_start, _ = plan
+    phrases, by_start, _, _ = plan
     spaced = [p[3] for p in phrases]
     sources = [regex for p in phrases for regex in (p[3], p[4])]
     sources += [
         "|".join(f"(?P<p{i}>{p[4]})" for i, p in enumerate(phrases) if p[1] == category)
+        or "(?!)"  # no phrase of the category: matches nothing
         for category in CATEGORIES
     ]
     sources += [_alternation_source(spaced, chosen) for chosen in dict.fromkeys(by_start.values())]
@@ -308,7 +382,7 @@ def _regex_sources(plan: _Plan) -> list[str]:
 
 def _assemble(plan: _Plan, patterns: list[re.Pattern[str]]) -> _Lists:
     """The lists from their plan and its compiled regexes (``_regex_sources`` order)."""
-    sources, by_start_sets, abuse_by_start = plan
+    sources, by_start_sets, abuse_by_start, spelling = plan
     compiled = iter(patterns)
     phrases: list[Phrase] = []
     for language, category, line, _, _, starts in sources:
@@ -318,7 +392,7 @@ def _assemble(plan: _Plan, patterns: list[re.Pattern[str]]) -> _Lists:
     for chosen in dict.fromkeys(by_start_sets.values()):
         _ALTERNATIONS[chosen] = next(compiled)
     by_start = {key: _ALTERNATIONS[chosen] for key, chosen in by_start_sets.items()}
-    return _Lists(tuple(phrases), by_start, abuse_by_start, compact)
+    return _Lists(tuple(phrases), by_start, abuse_by_start, compact, spelling)
 
 
 @cache
@@ -358,25 +432,80 @@ def _alternation(phrases: tuple[Phrase, ...], chosen: tuple[int, ...]) -> re.Pat
     return found
 
 
+def _repair(text: str, spelling: _Spelling) -> str | None:
+    """The text with its typos of list words mended, or None if it has none.
+
+    A word of at least _MIN_REPAIR letters that no list has is read as the list word
+    it becomes by one letter more ("adres"), one letter less ("menensker") or two
+    neighbours swapped ("clal", "viklen"), all inside the word: the first letter is
+    rarely mistyped ("talk" is not "stalk") and the last one is often an ending
+    ("leck" is not "leckt"). A wrong letter is not mended: "bill" is one letter from
+    "kill". Only phrases of at least _REPAIRED_WORDS words count on the mended text.
+    """
+    vocabulary, deletes, stems = spelling
+
+    def known(candidate: str) -> bool:
+        if candidate in vocabulary:
+            return True
+        if len(candidate) <= _MIN_STEM:
+            return False
+        return any(candidate[:n] in stems for n in range(_MIN_STEM, len(candidate)))
+
+    words = text.split(" ")
+    changed = False
+    for at, word in enumerate(words):
+        if len(word) < _MIN_REPAIR or known(word) or not word.isalpha():
+            continue
+        found = deletes.get(word)
+        if found is None:
+            for i in range(1, len(word) - 1):
+                shorter = _REPEATS.sub(r"\1", word[:i] + word[i + 1 :])
+                if len(shorter) >= _MIN_REPAIR and known(shorter):
+                    found = shorter
+                    break
+        if found is None:
+            for i in range(1, len(word) - 1):
+                swapped = _REPEATS.sub(r"\1", word[:i] + word[i + 1] + word[i] + word[i + 2 :])
+                if known(swapped):
+                    found = swapped
+                    break
+        if found is not None:
+            words[at] = found
+            changed = True
+    return " ".join(words) if changed else None
+
+
 def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
     """The phrases found, each with the normalized text it matched."""
     lists = _lists()
     phrases = lists.phrases
+    readings = [normalized.text, *normalized.alternates]
+    repaired = _repair(normalized.text, lists.spelling)
+    if repaired is not None and repaired not in readings:
+        readings.append(repaired)
+    else:
+        repaired = None
     # Padded with clause breaks, so that "," in a phrase also anchors at either end.
-    texts = [f" . {t} . " for t in (normalized.text, *normalized.alternates)]
-    found: dict[Category, list[re.Match[str]]] = {"threat": [], "abuse": []}
+    texts = [f" . {t} . " for t in readings]
+    found: dict[Category, list[re.Match[str]]] = {c: [] for c in CATEGORIES}
     by_start, abuse_by_start = lists.by_start, lists.abuse_by_start
-    for text in texts:
+    anywhere = by_start.get(_ANYWHERE)
+    for number, text in enumerate(texts):
+        short_ones_count = repaired is None or number < len(texts) - 1
         for start in _WORD_STARTS.finditer(text):
             at = start.start()
             key = text[at : at + _START]
             regex = by_start.get(key)
             match = regex.match(text, at) if regex else None
-            if match is None:  # neither a threat nor an abuse starts here
+            if match is None and anywhere is not None:
+                match = anywhere.match(text, at)
+            if match is None:  # nothing starts here
                 continue
+            if not short_ones_count and match.group().count(" ") < _REPAIRED_WORDS:
+                continue  # on the mended reading, a phrase of one or two words
             category = phrases[int(str(match.lastgroup)[1:])].category
             found[category].append(match)
-            if category == "threat":  # threats are tried first: an abuse may start here too
+            if category != "abuse":  # the others are tried first: an abuse may start here too
                 abuse = abuse_by_start.get(key)
                 also = _alternation(phrases, abuse).match(text, at) if abuse else None
                 if also:
@@ -430,11 +559,54 @@ def detect_language(text: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """What decided a hold: the category, the list it came from, the words matched."""
+
+    category: Category
+    language: str  # the phrase list's language (every list is screened)
+    words: str  # the normalized text the phrase matched
+
+    def as_match(self) -> str:
+        """The form recorded in the facts: ``<list>/<category>: <words>``."""
+        return f"{self.language}/{self.category}: {self.words}"
+
+
+def parse_match(match: str) -> Evidence | None:
+    """A recorded ``<list>/<category>: <words>`` back into its parts; None if foreign."""
+    head, sep, words = match.partition(": ")
+    language, slash, category = head.partition("/")
+    if not (sep and slash) or category not in CATEGORIES:
+        return None
+    return Evidence(next(c for c in CATEGORIES if c == category), language, words)
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """The phrases a text hit: the categories held, most severe first, and the evidence."""
+
+    categories: tuple[Category, ...]
+    evidence: tuple[Evidence, ...]
+
+    @property
+    def threat(self) -> bool:
+        return any(c in THREAT_CATEGORIES for c in self.categories)
+
+    @property
+    def abuse(self) -> bool:
+        return any(c not in THREAT_CATEGORIES for c in self.categories)
+
+    @property
+    def matches(self) -> tuple[str, ...]:
+        return tuple(e.as_match() for e in self.evidence)
+
+
+@dataclass(frozen=True, slots=True)
 class ContentVerdict:
     language: str | None
     threat: bool
     abuse: bool
     matches: tuple[str, ...]  # "<list>/<category>: <normalized text hit>" per phrase
+    holds: tuple[Category, ...] = ()  # the categories held, most severe first
 
     @property
     def held(self) -> bool:
@@ -442,7 +614,7 @@ class ContentVerdict:
 
     @property
     def categories(self) -> tuple[Category, ...]:
-        return tuple(c for c in CATEGORIES if getattr(self, c))
+        return self.holds
 
     def rule_result(self) -> dict[str, Any]:
         """The content rule's result, as keyword arguments for ``RuleResult``."""
@@ -451,22 +623,21 @@ class ContentVerdict:
             "matches": list(self.matches),
             "categories": list(self.categories),
         }
-        note = "held: " + " and ".join(self.categories) if self.held else "no threat or abuse"
+        note = "held: " + ", ".join(self.categories) if self.held else "no threat or abuse"
         return {"rule": "content", "passed": not self.held, "inputs": inputs, "note": note}
 
 
-def screen_phrases(text: str) -> tuple[bool, bool, tuple[str, ...]]:
-    """Match a text against every phrase list: (threat, abuse, phrases hit)."""
+def screen_phrases(text: str) -> Screened:
+    """Match a text against every phrase list: the categories held and the evidence."""
     hits = _hits(_normalize(text))
-    matches = tuple(dict.fromkeys(f"{p.language}/{p.category}: {hit}" for p, hit in hits))
-    return (
-        any(p.category == "threat" for p, _ in hits),
-        any(p.category == "abuse" for p, _ in hits),
-        matches,
-    )
+    evidence = tuple(dict.fromkeys(Evidence(p.category, p.language, hit) for p, hit in hits))
+    held = {e.category for e in evidence}
+    return Screened(tuple(c for c in CATEGORIES if c in held), evidence)
 
 
 def screen(text: str) -> ContentVerdict:
-    """Detect the language and screen the text for threats and abuse in all five lists."""
-    threat, abuse, matches = screen_phrases(text)
-    return ContentVerdict(detect_language(text), threat, abuse, matches)
+    """Detect the language and screen the text in all five lists."""
+    found = screen_phrases(text)
+    return ContentVerdict(
+        detect_language(text), found.threat, found.abuse, found.matches, found.categories
+    )

@@ -1,20 +1,23 @@
-"""The content facts of a request's text (language, threat, abuse), for the decision."""
+"""The content facts of a request's text (language, what it holds and why), for the decision."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from direkte.guardrails.content import screen
+from direkte.guardrails.content import SCREEN_VERSION, screen
 
 
 def content_facts(text: str) -> dict[str, Any]:
-    """Screen ``text`` into the Facts fields language, threat, abuse and content_matches."""
+    """Screen ``text`` into the Facts fields language, threat, abuse, content_matches,
+    content_categories and content_screen."""
     verdict = screen(text)
     return {
         "language": verdict.language,
         "threat": verdict.threat,
         "abuse": verdict.abuse,
         "content_matches": tuple(verdict.matches),
+        "content_categories": tuple(verdict.categories),
+        "content_screen": SCREEN_VERSION,
     }
 
 

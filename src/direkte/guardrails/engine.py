@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+from direkte.guardrails.content import THREAT_CATEGORIES, parse_match
 from direkte.guardrails.policy import (
     DiagnosisMateriality,
     EstimateMateriality,
@@ -60,7 +61,9 @@ class Facts:
     language: str | None = None
     threat: bool = False
     abuse: bool = False
-    content_matches: tuple[str, ...] = ()
+    content_matches: tuple[str, ...] = ()  # "<list>/<category>: <words>" per phrase hit
+    content_categories: tuple[str, ...] = ()  # held categories, most severe first
+    content_screen: str | None = None  # the screen's version; None: before version 2
     # capacity: who would take it and how many open cases each has
     local_manager_id: int | None = None
     local_open: int = 0
@@ -111,7 +114,7 @@ class Facts:
 _TIME_FIELDS = frozenset(
     {"visit_checked_in_at", "visit_closed_at", "last_outcome_at", "case_resolved_at"}
 )
-_TUPLE_FIELDS = frozenset({"recent_outcomes", "content_matches"})
+_TUPLE_FIELDS = frozenset({"recent_outcomes", "content_matches", "content_categories"})
 _FACT_FIELDS = frozenset(f.name for f in fields(Facts))
 _REQUIRED = object()
 # (name, default) per field; every Facts default is immutable (no default factories).
@@ -338,19 +341,56 @@ def _diagnosis_materiality(
         reasons.append("contradicts_previous")
 
 
-def content(policy: Policy, facts: Facts) -> RuleResult:
-    """Threats or abuse are held for a human check; the language is recorded."""
-    held = (facts.threat and policy.content.moderate_threats) or (
-        facts.abuse and policy.content.moderate_abuse
+def screened_categories(facts: Facts) -> tuple[str, ...]:
+    """The categories the screen found; for requests recorded before the screen named
+    them, "threat" and "abuse" from the two flags."""
+    if facts.content_categories or facts.content_screen is not None:
+        return facts.content_categories
+    return (("threat",) if facts.threat else ()) + (("abuse",) if facts.abuse else ())
+
+
+def held_categories(policy: Policy, categories: tuple[str, ...]) -> tuple[str, ...]:
+    """Of the categories found, those the policy holds for a human check."""
+    rule = policy.content
+    return tuple(
+        c
+        for c in categories
+        if c in rule.hold
+        and (rule.moderate_threats if c in THREAT_CATEGORIES else rule.moderate_abuse)
     )
-    inputs = {
+
+
+def content(policy: Policy, facts: Facts) -> RuleResult:
+    """Threats and abuse, by category, are held for a human check; the language is
+    recorded. The inputs name each category held and the words that decided."""
+    found = screened_categories(facts) if facts.threat or facts.abuse else ()
+    held = held_categories(policy, found) if found else ()
+    inputs: dict[str, Any] = {
         "language": facts.language,
         "threat": facts.threat,
         "abuse": facts.abuse,
         "matches": list(facts.content_matches),
+        "categories": list(held),
+        "evidence": _evidence(facts.content_matches, held) if held else [],
     }
-    note = "held for review: " + ", ".join(facts.content_matches) if held else "no threats or abuse"
-    return RuleResult("content", not held, inputs, note)
+    if not held:
+        return RuleResult("content", True, inputs, "no threats or abuse")
+    shown = [e for e in facts.content_matches if parse_match(e) is None] + [
+        f"{e['category']}: {e['words']}" for e in inputs["evidence"]
+    ]
+    return RuleResult("content", False, inputs, "held for review: " + ", ".join(shown))
+
+
+def _evidence(matches: tuple[str, ...], held: tuple[str, ...]) -> list[dict[str, str]]:
+    """The phrase hits of the held categories: category, phrase list, words matched."""
+    found = []
+    for match in matches:
+        parsed = parse_match(match)
+        if parsed is not None and parsed.category in held:
+            found.append(
+                {"category": parsed.category, "list": parsed.language, "words": parsed.words}
+            )
+    return found
 
 
 def capacity(policy: Policy, facts: Facts) -> RuleResult:

@@ -97,9 +97,24 @@ class Materiality(_Part):
     diagnosis: DiagnosisMateriality = DiagnosisMateriality()
 
 
+HoldCategory = Literal[
+    "family_threat", "threat", "doxxing", "sexual_harassment", "harassment", "abuse"
+]
+HOLD_CATEGORIES: tuple[HoldCategory, ...] = (
+    "family_threat",
+    "threat",
+    "doxxing",
+    "sexual_harassment",
+    "harassment",
+    "abuse",
+)
+
+
 class Content(_Part):
-    moderate_threats: bool = True
-    moderate_abuse: bool = True
+    moderate_threats: bool = True  # threat, family_threat
+    moderate_abuse: bool = True  # the other categories
+    # The categories the screen finds that are held (DESIGN.md §5; content.CATEGORIES).
+    hold: tuple[HoldCategory, ...] = HOLD_CATEGORIES
     near_duplicate_similarity: float = Field(default=0.85, gt=0, le=1)
 
 

@@ -75,6 +75,11 @@ class BacktestCreate(BaseModel):
     policy: dict[str, Any] = Field(description="the candidate policy document")
     date_from: Instant = Field(alias="from", description="start (inclusive), ISO date or time")
     date_to: Instant = Field(alias="to", description="end (exclusive), ISO date or time")
+    rescreen: bool = Field(
+        default=False,
+        description="screen the texts recorded by an earlier content screen again for the "
+        "candidate, to see what the running screen would hold or release",
+    )
 
 
 class _Read(BaseModel):
@@ -117,6 +122,14 @@ class BacktestDifferenceOut(_Read):
     newly_deflected_right: int
 
 
+class BacktestContentOut(_Read):
+    screen: str
+    rescreen: bool
+    rescreened: int
+    held: int
+    released: int
+
+
 class BacktestOut(_Read):
     model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
 
@@ -127,4 +140,5 @@ class BacktestOut(_Read):
     current: BacktestFiguresOut
     candidate: BacktestFiguresOut
     difference: BacktestDifferenceOut
+    content: BacktestContentOut
     notes: list[str]
