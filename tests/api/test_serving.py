@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from typing import Any
 
+import pytest
 from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from direkte.api.serving import HTTP_PROTOCOL, NoDelayH11Protocol
+from direkte.api.serving import (
+    EVENT_LOOP,
+    H11_PROTOCOL,
+    HTTP_PROTOCOL,
+    NoDelayH11Protocol,
+    NoDelayHttpToolsProtocol,
+)
 
 
 async def _app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - never called
@@ -46,14 +55,18 @@ def test_the_listener_uvicorn_binds_for_workers_leaves_nagle_on() -> None:
         assert _nodelay(sock) == 0
 
 
-def test_the_protocol_turns_nagle_off() -> None:
-    config = Config(app=_app, http=HTTP_PROTOCOL, log_level="warning")
+@pytest.mark.parametrize(
+    ("name", "protocol_class"),
+    [(HTTP_PROTOCOL, NoDelayHttpToolsProtocol), (H11_PROTOCOL, NoDelayH11Protocol)],
+)
+def test_the_protocol_turns_nagle_off(name: str, protocol_class: type[Any]) -> None:
+    config = Config(app=_app, http=name, log_level="warning")
     config.load()
-    assert config.http_protocol_class is NoDelayH11Protocol
+    assert config.http_protocol_class is protocol_class
     loop = asyncio.new_event_loop()
     try:
         with _accepted_socket() as sock:
-            protocol = NoDelayH11Protocol(config, ServerState(), {}, _loop=loop)
+            protocol = protocol_class(config, ServerState(), {}, _loop=loop)
             protocol.connection_made(_Transport(sock))
             assert _nodelay(sock) == 1
             protocol.connections.discard(protocol)
@@ -61,3 +74,15 @@ def test_the_protocol_turns_nagle_off() -> None:
                 protocol.timeout_keep_alive_task.cancel()
     finally:
         loop.close()
+
+
+def test_serve_runs_httptools_on_uvloop() -> None:
+    # The stack chosen by measurement (docs/performance.md): uvloop where it is
+    # installed, httptools as the parser, with TCP_NODELAY.
+    config = Config(app=_app, http=HTTP_PROTOCOL, loop=EVENT_LOOP, log_level="warning")
+    config.load()
+    assert issubclass(config.http_protocol_class, HttpToolsProtocol)
+    if sys.platform != "win32":
+        import uvloop
+
+        assert config.get_loop_factory() is uvloop.new_event_loop
