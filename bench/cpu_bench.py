@@ -117,6 +117,8 @@ def main() -> int:
     try:
         # Three cases per pool visit (one per category), every one a new open case.
         visits = -(-args.requests * args.repeat // len(CATEGORIES)) + 1
+        if args.statements:  # 21 creates more, after the measured ones
+            visits += -(-21 // len(CATEGORIES))
         prepared = prepare_database(url, escalation_visits=visits)
         os.environ["DIREKTE_DATABASE_URL"] = url
         from bench.bench_app import app

@@ -945,8 +945,10 @@ def ensure_port_free(port: int) -> None:
 def wait_ready(
     proc: subprocess.Popen[bytes], url: str, log_path: Path, *, settle: float, what: str
 ) -> None:
-    """Wait until ``url`` answers 200 (60 s at most), then ``settle`` seconds more."""
-    deadline = time.monotonic() + 60
+    """Wait until ``url`` answers 200 (600 s at most: every worker loads the language
+    models at start-up, which took over 3 minutes for 2 workers on the shared 2-core
+    machine at a load of 15), then ``settle`` seconds more."""
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"{what} exited early; see {log_path}")
@@ -960,7 +962,7 @@ def wait_ready(
             pass
         time.sleep(0.3)
     stop_server(proc)
-    raise SystemExit(f"{what} did not answer within 60 s; see {log_path}")
+    raise SystemExit(f"{what} did not answer within 600 s; see {log_path}")
 
 
 def start_server(

@@ -292,12 +292,17 @@ def stacks_main(args: argparse.Namespace) -> int:
                 for workers in worker_counts:
                     for stack in [*stacks, *(["django-gunicorn"] if with_peer else [])]:
                         log_path = hb.RESULTS / f"stacks-{stamp}-{stack}-w{workers}.log"
-                        if stack == "django-gunicorn":
-                            proc = start_peer(workers, args.port, log_path)
-                            runs = {"bare_insert": "/bare/insert"}
-                        else:
-                            proc = hb.start_server(db_url, workers, args.port, log_path, stack)
-                            runs = {"bare_insert": "/bench/insert", "bare_select": "/"}
+                        try:
+                            if stack == "django-gunicorn":
+                                proc = start_peer(workers, args.port, log_path)
+                                runs = {"bare_insert": "/bare/insert"}
+                            else:
+                                proc = hb.start_server(db_url, workers, args.port, log_path, stack)
+                                runs = {"bare_insert": "/bench/insert", "bare_select": "/"}
+                        except SystemExit as exc:  # did not start: recorded, the rest runs
+                            problems.append(f"round {round_no} {stack} w{workers}: {exc}")
+                            print(f"  round {round_no}  {stack} w{workers}: {exc}", flush=True)
+                            continue
                         try:
                             for name, path in runs.items():
                                 result = measure(
@@ -432,13 +437,17 @@ def peer_main(args: argparse.Namespace) -> int:
                 print(
                     f"bench: {workers} worker(s): direkte ({args.stack}) and the peer", flush=True
                 )
-                proc = hb.start_server(
-                    db_url,
-                    workers,
-                    args.port,
-                    hb.RESULTS / f"peer-{stamp}-direkte-w{workers}.log",
-                    args.stack,
-                )
+                try:
+                    proc = hb.start_server(
+                        db_url,
+                        workers,
+                        args.port,
+                        hb.RESULTS / f"peer-{stamp}-direkte-w{workers}.log",
+                        args.stack,
+                    )
+                except SystemExit as exc:  # recorded; the other worker counts still run
+                    problems.append(f"{workers} worker(s): direkte did not start: {exc}")
+                    continue
                 peer_proc = None
                 try:
                     peer_proc = start_peer(

@@ -86,7 +86,7 @@ def main() -> int:
     connection.close()  # ends the session: its statistics are flushed
     time.sleep(1.5)
     after = commits(dbname)
-    kinds = Counter(" ".join(q["sql"].split())[:60] for q in captured.captured_queries)
+    kinds = Counter(" ".join(q["sql"].split())[:42] for q in captured.captured_queries)
     print(
         json.dumps(
             {

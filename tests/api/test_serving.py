@@ -86,3 +86,34 @@ def test_serve_runs_httptools_on_uvloop() -> None:
         import uvloop
 
         assert config.get_loop_factory() is uvloop.new_event_loop
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop is not installed on Windows")
+def test_uvloop_sets_nodelay_itself_where_asyncio_does_not() -> None:
+    # Why the protocol's own TCP_NODELAY is kept although `serve` runs on uvloop: on
+    # uvloop it is redundant (one system call per connection), but without uvloop
+    # ("auto" falls back to asyncio) it is what keeps Nagle's algorithm off.
+    import uvloop
+
+    async def accepted_nodelay() -> int:
+        with closing(socket.socket(socket.AF_INET)) as listener:  # proto 0, as uvicorn's
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            loop = asyncio.get_running_loop()
+            seen: asyncio.Future[int] = loop.create_future()
+
+            class Probe(asyncio.Protocol):
+                def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                    sock = transport.get_extra_info("socket")
+                    seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+            server = await loop.create_server(Probe, sock=listener)
+            _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+            try:
+                return await asyncio.wait_for(seen, 10)
+            finally:
+                writer.close()
+                server.close()
+
+    assert asyncio.run(accepted_nodelay()) == 0
+    assert uvloop.run(accepted_nodelay()) == 1

@@ -13,8 +13,10 @@ every keep-alive request after the first costs about 40 ms on Linux (2 workers
 answered 300-320 req/s at a fixed p50 of 48 ms, against 500-600 with one;
 uvicorn issue Kludex/uvicorn#3149). One worker is not affected (asyncio builds
 that listener from ``getaddrinfo``, with ``proto`` 6); setting the option anyway
-costs one system call per connection. Both protocols below set it themselves,
-whatever the event loop does.
+costs one system call per connection. uvloop sets it on every TCP connection
+itself, so on uvloop the protocols' own setting is redundant; it is kept for
+where uvicorn's "auto" loop falls back to asyncio (no uvloop: Windows, or a
+build without it). Both protocols below set it, whatever the event loop does.
 """
 
 from __future__ import annotations
