@@ -881,7 +881,7 @@ def server_command(
     stack: str, workers: int, port: int, app: str = "bench.bench_app:app"
 ) -> list[str]:
     """The command that serves ``app`` on 127.0.0.1:``port`` with ``workers`` processes."""
-    from direkte.api.serving import H11_PROTOCOL, HTTP_PROTOCOL
+    from direkte.api.serving import H11_PROTOCOL, HTTP_PROTOCOL, WORKER_HEALTHCHECK_SECONDS
 
     bin_dir = Path(sys.executable).parent
     if stack == "granian":
@@ -924,6 +924,8 @@ def server_command(
         loop,
         "--http",
         http,
+        "--timeout-worker-healthcheck",
+        str(WORKER_HEALTHCHECK_SECONDS),
     ]
 
 

@@ -117,3 +117,26 @@ def test_uvloop_sets_nodelay_itself_where_asyncio_does_not() -> None:
 
     assert asyncio.run(accepted_nodelay()) == 0
     assert uvloop.run(accepted_nodelay()) == 1
+
+
+def test_serve_passes_the_stack_and_a_patient_worker_healthcheck(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+    from click.testing import CliRunner
+
+    from direkte.api.serving import WORKER_HEALTHCHECK_SECONDS
+    from direkte.cli import main
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(app=app, **kwargs))
+    assert CliRunner().invoke(main, ["db", "upgrade"]).exit_code == 0
+    result = CliRunner().invoke(main, ["serve", "--workers", "2", "--no-demo", "--no-worker"])
+    assert result.exit_code == 0, result.output
+    assert seen["app"] == "direkte.api.asgi:app"
+    assert seen["workers"] == 2
+    assert seen["http"] == HTTP_PROTOCOL
+    assert seen["loop"] == EVENT_LOOP
+    # Starting workers load the language models holding the GIL: uvicorn's 5 s
+    # health check killed them on a busy machine, again and again.
+    assert seen["timeout_worker_healthcheck"] == WORKER_HEALTHCHECK_SECONDS >= 30

@@ -33,6 +33,14 @@ HTTP_PROTOCOL = "direkte.api.serving:NoDelayHttpToolsProtocol"
 EVENT_LOOP = "auto"
 # The pure-Python stack (h11 on asyncio), for comparison in the benchmark.
 H11_PROTOCOL = "direkte.api.serving:NoDelayH11Protocol"
+# With --workers N uvicorn's supervisor pings every worker and kills one that does
+# not answer within this many seconds (uvicorn's default: 5). A starting worker
+# loads the language models (guardrails.content_facts.warm_up) while holding the
+# GIL, so its answering thread cannot run: on the shared 2-core benchmark machine
+# (load 12-16) that took longer than 5 s, and the supervisor killed and restarted
+# the worker again and again (2-worker servers that never answered within 3
+# minutes, 2026-12-05). A hung worker is still replaced, after a minute.
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def _no_delay(transport: asyncio.BaseTransport) -> None:
