@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -61,7 +62,26 @@ def venv_with(wheel: Path, tmp_path: Path) -> Path:
 
 
 def test_installed_wheel_upgrades_an_empty_database(tmp_path: Path) -> None:
-    venv = venv_with(build_wheel(tmp_path), tmp_path)
+    wheel = build_wheel(tmp_path)
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    # The web app's pages, styles, vendored htmx, Swagger UI and ReDoc (the docs' start-up
+    # script beside them) and catalogs travel with it.
+    source = ROOT / "src"
+    web = source / "direkte" / "web"
+    kinds = (
+        "templates/*.html",
+        "static/*.css",
+        "static/vendor/**/*",
+        "static/docs/*",
+        "locale/*/LC_MESSAGES/*.po",
+    )
+    for kind in kinds:
+        for path in web.glob(kind):
+            if path.is_file():
+                assert path.relative_to(source).as_posix() in names, path
+    assert "direkte/web/static/vendor/swagger-ui/swagger-ui-bundle.js" in names
+    venv = venv_with(wheel, tmp_path)
     where = run(venv / "bin" / "python", "-c", "import direkte; print(direkte.__file__)",
                 cwd=tmp_path)  # fmt: skip
     assert Path(where.strip()).is_relative_to(venv), where  # the wheel, not the checkout

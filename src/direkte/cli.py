@@ -102,7 +102,8 @@ def serve(
                 session.commit()
             logins = demo_logins(session)
         click.echo(f"\ndirekte is running at http://{host}:{port}/  (API docs: /docs)")
-        click.echo(f"Demo log-ins (password for all: {DEMO_PASSWORD}):")
+        click.echo(f"Log in to the web app at http://{host}:{port}/app/login as one of")
+        click.echo(f"these demo users (password for all: {DEMO_PASSWORD}):")
         for role, email in logins:
             click.echo(f"  {role:<17} {email}")
         click.echo("")

@@ -65,9 +65,15 @@ def parse_amount(text: str | int | Decimal, currency: str) -> Decimal:
     return value
 
 
+@lru_cache
+def _unit(currency: str) -> Decimal:
+    """The currency's smallest unit as a Decimal exponent (0.01 for NOK)."""
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
 def quantize(amount: Decimal, currency: str) -> Decimal:
     """Round to the currency's minor units, half up (the one rounding point)."""
-    return amount.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_UP)
+    return amount.quantize(_unit(currency), rounding=ROUND_HALF_UP)
 
 
 class MoneyOut(BaseModel):

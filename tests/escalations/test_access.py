@@ -298,3 +298,71 @@ class TestInboxPageJson:
             items=[inbox_item(e, now=now, viewer=kari) for e in entries], next_cursor="x"
         )
         assert fast == typed.model_dump(mode="json")
+
+    def test_the_api_page_equals_the_validated_models(
+        self, world: World, case: Case, session: Session, clock: FixedClock
+    ) -> None:
+        # The API's page is built by PostgreSQL (escalations/inbox_sql.py), on SQLite from
+        # rows: both must equal the typed models of list_inbox, on the values that round.
+        # The case's visit: 9,000 approved, then 10,102.50 (+12.25 %: half to even, 12.2)
+        # and 8,999.99 (-0.0001 %: "-0.0"); a warranty decision with money.
+        estimates = [
+            int(
+                world.client.get(f"/api/v1/visits/{case.visit_id}", headers=world.as_(OLA)).json()[
+                    "estimates"
+                ][0]["id"]
+            )
+        ]
+        approved = world.client.post(
+            f"/api/v1/visits/{case.visit_id}/estimates/{estimates[0]}/approve",
+            headers=world.as_(OLA),
+        )
+        assert approved.status_code == 200, approved.text
+        world.estimate(total="10102.50")
+        world.estimate(total="8999.99")
+        # A second visit of the same car and customer, with its own estimate case, and a
+        # third case resolved and appealed (tier 2: the regional manager's inbox).
+        second = world.visit("RO-2")
+        subject = world.estimate("RO-2", total="400")
+        assert world.escalate(second, subject, category="estimate").status_code == 201
+        warranty = world.client.post(
+            "/api/v1/integration/visits/RO-2/warranty-decisions",
+            json={
+                "decision": "goodwill_partial",
+                "claimed": "1234.50",
+                "covered": "234.25",
+                "reason_code": "W-BRAKE.01",
+                "safety_related": False,
+            },
+            headers={"X-API-Key": world.key},
+        )
+        assert warranty.status_code == 201, warranty.text
+        claim = world.escalate(second, int(warranty.json()["id"]), category="warranty")
+        assert claim.status_code == 201, claim.text
+        third = world.visit("RO-3")
+        appealed = world.escalate(third, world.diagnosis("RO-3")).json()["id"]
+        resolved = resolve(world, appealed, KARI, amount_delta="0", note='Fixed, see "notes": æøå')
+        assert resolved.status_code == 200, resolved.text
+        clock.advance(timedelta(hours=1))
+        appeal(world, appealed)
+        for email in (KARI, LARS):
+            viewer = session.scalars(sa.select(User).where(User.email == email)).one()
+            entries = escalations.list_inbox(session, clock, viewer=viewer, limit=50, offset=0)
+            typed = InboxPage(
+                items=[inbox_item(e, now=clock.now(), viewer=viewer) for e in entries],
+                next_cursor=None,
+            )
+            page = world.client.get("/api/v1/inbox?limit=50", headers=world.as_(email))
+            assert page.status_code == 200, page.text
+            assert page.json() == typed.model_dump(mode="json")
+            assert page.json()["items"], email
+        percents = [
+            e["change_percent"]
+            for item in page.json()["items"]
+            + world.client.get("/api/v1/inbox?limit=50", headers=world.as_(KARI)).json()["items"]
+            for e in item["context"]["estimates"]
+        ]
+        assert {"12.2", "-0.0"} <= set(percents)
+        kari = world.client.get("/api/v1/inbox?limit=50", headers=world.as_(KARI)).json()
+        stakes = {item["category"]: item["amount_at_stake"] for item in kari["items"]}
+        assert stakes.get("warranty") == {"amount": "1000.25", "currency": "NOK"}

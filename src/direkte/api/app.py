@@ -17,7 +17,7 @@ from direkte.analytics.routes import router as analytics_router
 from direkte.api.admission import AdmissionMiddleware
 from direkte.api.body import BodyGuardMiddleware
 from direkte.api.headers import SecurityHeadersMiddleware
-from direkte.auth.deps import current_caller, public
+from direkte.auth.deps import current_caller, current_session_user, public
 from direkte.auth.limits import make_limits
 from direkte.auth.routes import accounts as accounts_router
 from direkte.auth.routes import router as auth_router
@@ -34,8 +34,10 @@ from direkte.policy.routes import router as policy_router
 from direkte.privacy.routes import router as privacy_router
 from direkte.visits.routes import customer as visits_router
 from direkte.visits.routes import integration as integration_router
+from direkte.web.docs import router as docs_router
+from direkte.web.errors import install_page_errors
 from direkte.web.routes import STATIC
-from direkte.web.routes import router as web_router
+from direkte.web.routes import routers as web_routers
 
 API_PREFIX = "/api/v1"
 
@@ -67,6 +69,9 @@ def create_app(
         version=__version__,
         summary="Direct escalation to service managers for vehicle service networks.",
         generate_unique_id_function=operation_id,
+        # /docs and /redoc are served by direkte.web.docs from the app's own files.
+        docs_url=None,
+        redoc_url=None,
     )
     limit_sessions = sessionmaker_
     if sessionmaker_ is None:
@@ -78,6 +83,7 @@ def create_app(
     app.state.clock = clock or SystemClock()
     app.state.limits = make_limits(settings, limit_sessions or sessionmaker_, app.state.clock)
     install_error_handlers(app)
+    install_page_errors(app)  # pages under /app get error pages, the API its JSON
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(AdmissionMiddleware, limit=settings.db_pool_size)
     origins = settings.cors_origin_list()
@@ -109,7 +115,9 @@ def create_app(
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(web_router)
+    for router in web_routers:
+        app.include_router(router)
+    app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _check_every_route_authenticated_or_public(app)
     return app
@@ -144,6 +152,6 @@ def route_access(route: APIRoute) -> str | None:
         dependant = stack.pop()
         calls.add(dependant.call)
         stack.extend(dependant.dependencies)
-    if current_caller in calls:
+    if current_caller in calls or current_session_user in calls:
         return "authenticated"
     return "public" if public in calls else None

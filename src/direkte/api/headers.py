@@ -14,13 +14,14 @@ STRICT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# FastAPI's interactive docs (/docs, /redoc) load Swagger UI and ReDoc from the
-# jsDelivr CDN with an inline start-up script; they are the one looser page.
+# The interactive docs (/docs, /redoc; direkte.web.docs) load their scripts from the app
+# too and start from a script file; Swagger UI and ReDoc set styles at run time (ReDoc's
+# styled-components writes <style> elements) and ReDoc searches in a blob: worker, so
+# only styles may be inline there.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; worker-src blob:; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")

@@ -94,6 +94,41 @@ OpsUser = Annotated[User, Depends(current_ops)]
 IntegrationActor = Annotated[Actor, Depends(integration_actor)]
 
 
+# The web app's log-in: a cookie that carries a bearer token issued by the same log-in,
+# so that logging out, a password change and disabling the user end it as they end a
+# token (the revoked-token table and the user's token epoch).
+SESSION_COOKIE = "direkte_session"
+
+
+def session_token(request: Request) -> str | None:
+    """The web session's bearer token, if the request carries one."""
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def current_session_user(
+    request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> User:
+    """The user of the web session cookie (the web app's pages).
+
+    Counts the request against the session's rate first, as a bearer token's.
+    Raises RateLimited, NotAuthenticated (no cookie, or a token that is no longer good).
+    """
+    token = session_token(request)
+    _limits(request).hit_caller(token=token, key=None, address=_address(request))
+    if not token:
+        raise NotAuthenticated("log in first")
+    return service.authenticate_token(session, clock, token=token, secret=settings.signing_key)
+
+
+SessionUser = Annotated[User, Depends(current_session_user)]
+
+
+def session_router(**kwargs: Any) -> APIRouter:
+    """A router whose every route needs a logged-in web session (the cookie)."""
+    dependencies = [Depends(current_session_user), *kwargs.pop("dependencies", [])]
+    return APIRouter(dependencies=dependencies, **kwargs)
+
+
 def public(request: Request) -> None:
     """The marker of an endpoint anyone may call (no credentials needed).
 

@@ -16,6 +16,7 @@ from direkte.auth.deps import (
     authenticated_router,
     public_router,
 )
+from direkte.auth.login import log_in
 from direkte.auth.schemas import PasswordChange, TokenOut, UserDisabledOut
 from direkte.kit.deps import ClockDep, SessionDep, SettingsDep
 from direkte.kit.errors import ERROR_RESPONSES
@@ -39,23 +40,14 @@ def issue_token(
     limits: LoginLimits,
 ) -> TokenOut:
     """Exchange an e-mail and password for a bearer token."""
-    email = form.username.strip().lower()
-    limits.check_login(email)
-    try:
-        issued = service.issue_token(
-            session,
-            clock,
-            email=email,
-            password=form.password,
-            secret=settings.signing_key,
-            ttl_seconds=settings.token_ttl_seconds,
-        )
-    except service.InvalidCredentials:
-        # The failure is counted outside the request's transaction, which is dropped.
-        session.rollback()
-        limits.record_login_failure(email)
-        raise
-    session.commit()  # a rehashed password
+    issued = log_in(
+        session,
+        clock,
+        limits=limits,
+        settings=settings,
+        username=form.username,
+        password=form.password,
+    )
     return TokenOut(access_token=issued.access_token, expires_in=issued.expires_in)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -113,6 +113,43 @@ def appeal_escalation(
     )
     record(guardrail)
     return Appealed(case, decision, guardrail)
+
+
+@dataclass(frozen=True, slots=True)
+class AppealPreview:
+    """Whether the customer may appeal the case now, why not (in their language), and
+    until when they may."""
+
+    allowed: bool
+    explanation: str | None
+    window_ends: datetime | None
+
+
+def preview_appeal(
+    session: Session,
+    clock: Clock,
+    *,
+    viewer: User,
+    escalation_id: int,
+    language: str | None = None,
+) -> AppealPreview:
+    """Ask the guardrails whether an appeal would be allowed now; nothing is recorded.
+
+    Raises EscalationNotFound, CustomersOnly.
+    """
+    access.require_customer(viewer)
+    case = get_escalation(session, viewer=viewer, escalation_id=escalation_id)
+    policy = policy_for_center(session, case.visit.center)
+    decision = evaluate(policy, _appeal_facts(case), clock.now())
+    window_ends = (
+        case.resolved_at + timedelta(days=policy.appeal_window_days) if case.resolved_at else None
+    )
+    if decision.decision == "reject":
+        explanation = explain(
+            decision.reason, language or viewer.language, days=policy.appeal_window_days
+        )
+        return AppealPreview(False, explanation, window_ends)
+    return AppealPreview(True, None, window_ends)
 
 
 def _appeal_facts(case: Escalation) -> Facts:

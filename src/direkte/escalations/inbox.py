@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from direkte import access
 from direkte.clock import Clock
-from direkte.escalations.kernel import visible_cases
+from direkte.escalations.kernel import get_escalation, visible_cases
 from direkte.escalations.models import (
     ACTIVE,
     Escalation,
+    EscalationStatus,
 )
 from direkte.network.models import Center, Role, User
 from direkte.visits.models import Visit
@@ -46,9 +47,18 @@ EARLIER_VISITS_SHOWN = 10
 
 
 def list_inbox(
-    session: Session, clock: Clock, *, viewer: User, limit: int, offset: int
+    session: Session,
+    clock: Clock,
+    *,
+    viewer: User,
+    limit: int,
+    offset: int,
+    status: EscalationStatus | None = None,
+    center: str | None = None,
 ) -> list[InboxEntry]:
-    """The caller's open cases at their tier: breached first, then by the nearest due time.
+    """The caller's open cases at their tier: breached first, then by the nearest due time;
+    only those in ``status`` (one of the open ones) and at the center coded ``center``
+    when given.
 
     A fixed number of statements whatever the page's size. Raises StaffOnly.
     """
@@ -56,15 +66,36 @@ def list_inbox(
     now = clock.now()
     due = sa.func.coalesce(Escalation.sla_next_due, Escalation.resolution_due)
     breached = sa.case((Escalation.sla_next_due <= now, 0), else_=1)
+    statuses = [status] if status is not None else list(ACTIVE)
     query = (
         sa.select(Escalation)
-        .where(visible_cases(viewer), Escalation.tier == tier, Escalation.status.in_(ACTIVE))
+        .where(visible_cases(viewer), Escalation.tier == tier, Escalation.status.in_(statuses))
         .order_by(breached, due.is_(None), due, Escalation.id)
         .offset(offset)
         .limit(limit)
-        .options(selectinload(Escalation.assignee))
+        .options(selectinload(Escalation.assignee), selectinload(Escalation.customer))
     )
+    if center is not None:
+        query = query.where(
+            Escalation.center_id
+            == sa.select(Center.id).where(Center.code == center).scalar_subquery()
+        )
     cases = list(session.scalars(query))
+    return _entries(session, viewer, cases)
+
+
+def get_case_entry(session: Session, *, viewer: User, escalation_id: int) -> InboxEntry:
+    """One case the viewer may see with its visit and the earlier visits, as an inbox
+    entry (the staff's case page).
+
+    Raises StaffOnly, EscalationNotFound.
+    """
+    access.require_staff(viewer)
+    case = get_escalation(session, viewer=viewer, escalation_id=escalation_id)
+    return _entries(session, viewer, [case])[0]
+
+
+def _entries(session: Session, viewer: User, cases: list[Escalation]) -> list[InboxEntry]:
     visit_ids = sorted({case.visit_id for case in cases})
     if not visit_ids:
         return []
@@ -73,6 +104,50 @@ def list_inbox(
     return [
         InboxEntry(case, visits[case.visit_id], earlier.get(case.visit_id, [])) for case in cases
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerLoad:
+    """A local manager of the regional manager's region and the cases on their desk."""
+
+    name: str
+    center_code: str
+    on_duty: bool
+    open_cases: int
+    breached: int
+
+
+def list_manager_load(session: Session, clock: Clock, *, viewer: User) -> list[ManagerLoad]:
+    """The local managers of the viewer's region, with their open tier-1 cases and how
+    many of those are past a due time; busiest first.
+
+    Raises ManagersOnly (a regional manager's view: others get an empty list).
+    """
+    access.require_manager(viewer)
+    if viewer.role != Role.regional_manager:
+        return []
+    now = clock.now()
+    open_cases = sa.func.count(Escalation.id)
+    breached = sa.func.count(Escalation.id).filter(Escalation.sla_next_due <= now)
+    rows = session.execute(
+        sa.select(User.name, Center.code, User.on_duty, open_cases, breached)
+        .join(Center, Center.id == User.center_id)
+        .outerjoin(
+            Escalation,
+            sa.and_(
+                Escalation.assignee_id == User.id,
+                Escalation.tier == 1,
+                Escalation.status.in_(ACTIVE),
+            ),
+        )
+        .where(
+            User.role == Role.local_manager,
+            access.owned_filter(viewer, customer_id=User.id, center_id=User.center_id),
+        )
+        .group_by(User.id, User.name, Center.code, User.on_duty)
+        .order_by(open_cases.desc(), Center.code, User.name)
+    )
+    return [ManagerLoad(r[0], r[1], bool(r[2]), int(r[3]), int(r[4])) for r in rows]
 
 
 def _earlier_visits(

@@ -48,8 +48,8 @@ from direkte.visits.service import VisitNotFound
 
 # A customer's own visit, locked, with its center (the create path's first read): only
 # the columns the facts, the decision and the case read (18 of 33; any other is read
-# on first use).
-_CUSTOMER_VISIT = (
+# on first use). A preview reads it unlocked (it writes nothing).
+_CUSTOMER_VISIT_READ = (
     sa.select(Visit, *policy_columns(Visit.center_id))
     .options(
         load_only(
@@ -76,8 +76,8 @@ _CUSTOMER_VISIT = (
         ),
     )
     .where(Visit.id == sa.bindparam("visit_id"), Visit.customer_id == sa.bindparam("customer_id"))
-    .with_for_update(of=Visit)
 )
+_CUSTOMER_VISIT = _CUSTOMER_VISIT_READ.with_for_update(of=Visit)
 
 
 # A new case and the rows that name it are inserted with Core (escalations/appends.py),
@@ -167,8 +167,42 @@ def open_escalation(
     case that nobody is told of until ops approve it. Raises CustomersOnly,
     VisitNotFound.
     """
+    request = _decide(
+        session,
+        clock,
+        _CUSTOMER_VISIT,
+        viewer=viewer,
+        visit_id=visit_id,
+        category=category,
+        subject_id=subject_id,
+        reason=reason,
+        policy=policy,
+    )
+    if request.decision.decision == "reject":
+        return _reject(session, request)
+    if request.decision.folded_into is not None:
+        return _fold(session, request, request.decision.folded_into)
+    return _open_case(session, request)
+
+
+def _decide(
+    session: Session,
+    clock: Clock,
+    statement: sa.Select[Any],
+    *,
+    viewer: User,
+    visit_id: int,
+    category: Category,
+    subject_id: int,
+    reason: str,
+    policy: Policy | None,
+) -> _Request:
+    """Gather a customer's request's facts and ask the guardrails.
+
+    Raises CustomersOnly, VisitNotFound.
+    """
     access.require_customer(viewer)
-    row = session.execute(_CUSTOMER_VISIT, {"visit_id": visit_id, "customer_id": viewer.id}).first()
+    row = session.execute(statement, {"visit_id": visit_id, "customer_id": viewer.id}).first()
     if row is None:
         raise VisitNotFound("visit not found")
     visit, now = row[0], clock.now()
@@ -186,14 +220,99 @@ def open_escalation(
         staff=staff,
     )
     decision = evaluate(policy, facts, now)
-    request = _Request(
+    return _Request(
         now, viewer, visit, category, subject_id, reason, policy, staff, facts, decision
     )
-    if request.decision.decision == "reject":
-        return _reject(session, request)
-    if request.decision.folded_into is not None:
-        return _fold(session, request, request.decision.folded_into)
-    return _open_case(session, request)
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What the guardrails would decide now, and for a routed request who would take it
+    and by when (nothing recorded)."""
+
+    decision: Decision
+    guardrail: dict[str, Any]
+    assignee: User | None
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    folded_into: int | None
+    time_zone: str  # the center's, for showing the due times
+
+
+def preview_escalation(
+    session: Session,
+    clock: Clock,
+    *,
+    viewer: User,
+    visit_id: int,
+    category: Category,
+    subject_id: int,
+    reason: str,
+    language: str | None = None,
+) -> Preview:
+    """Decide a customer's request as ``open_escalation`` would, and record nothing:
+    no request record, no case, nobody told (the caller does not commit).
+
+    The explanation is in ``language`` (default: the customer's). Raises CustomersOnly,
+    VisitNotFound.
+    """
+    request = _decide(
+        session,
+        clock,
+        _CUSTOMER_VISIT_READ,
+        viewer=viewer,
+        visit_id=visit_id,
+        category=category,
+        subject_id=subject_id,
+        reason=reason,
+        policy=None,
+    )
+    decision, policy, visit = request.decision, request.policy, request.visit
+    language = language or viewer.language
+    zone = visit.center.time_zone
+    if decision.decision == "reject":
+        explanation = explain(
+            decision.reason,
+            language,
+            days=policy.escalation_window_days,
+            limit=policy.frequency.max_per_365_days,
+            cooldown=policy.frequency.cooldown_days,
+        )
+        return Preview(
+            decision, guardrail_json(decision, explanation), None, None, None, None, zone
+        )
+    if decision.folded_into is not None:
+        explanation = explain("folded", language)
+        folded = decision.folded_into
+        return Preview(
+            decision, guardrail_json(decision, explanation), None, None, None, folded, zone
+        )
+    if decision.decision == "moderate":
+        explanation = explain("held", language)
+        return Preview(
+            decision, guardrail_json(decision, explanation), None, None, None, None, zone
+        )
+    # A case that is never added to the session: placing it reads the managers and
+    # counts the due times in the center's business hours, as opening would.
+    case = Escalation(tier=decision.tier if decision.tier is not None else 1)
+    place(session, case, visit.center, visit, decision.assignee_id, policy, request.at)
+    assignee = staff_user(session, case.assignee_id, request.staff)
+    explanation = explain(
+        f"routed.tier{case.tier}",
+        language,
+        due=case.first_response_due,
+        time_zone=visit.center.time_zone,
+        name=assignee.name if assignee else "",
+    )
+    return Preview(
+        decision,
+        {**guardrail_json(decision, explanation), "tier": case.tier},
+        assignee,
+        case.first_response_due,
+        case.resolution_due,
+        None,
+        zone,
+    )
 
 
 def _reject(session: Session, request: _Request) -> Opened:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -10,31 +10,35 @@ from fastapi.responses import JSONResponse, Response
 from direkte import access
 from direkte.auth.deps import CurrentUser, authenticated_router
 from direkte.escalations import service
-from direkte.escalations.errors import NotEligible
-from direkte.escalations.models import EscalationMessage
+from direkte.escalations.models import EscalationMessage, EscalationStatus
 from direkte.escalations.schemas import (
     AppealIn,
+    AppealPreviewOut,
     CallCreate,
     EscalationCreate,
     EscalationDetail,
     EscalationOut,
+    EscalationPreviewIn,
     HeldPage,
     InboxPage,
     MessageCreate,
     MessageOut,
     NoteCreate,
+    PreviewOut,
     RatingIn,
     RejectIn,
     ResolveIn,
     escalation_detail,
     escalation_out,
     guardrail_for,
-    inbox_page_json,
     message_out,
+    opened_answer,
+    page_json,
+    preview_out,
 )
 from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
-from direkte.kit.errors import ERROR_RESPONSES, error_body
+from direkte.kit.errors import ERROR_RESPONSES
 from direkte.kit.idempotent import run_idempotent
 from direkte.kit.pagination import ListKind, decode_cursor, encode_cursor
 
@@ -42,6 +46,8 @@ router = authenticated_router(tags=["escalations"], responses=ERROR_RESPONSES)
 moderation = authenticated_router(tags=["moderation"], responses=ERROR_RESPONSES)
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+# The statuses an inbox holds (an open case's), for its filter.
+InboxStatus = Literal["open", "acknowledged", "awaiting_customer"]
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The case's status or version does not allow this"}
 }
@@ -74,12 +80,7 @@ def open_escalation(
             subject_id=body.subject_id,
             reason=body.reason,
         )
-        if opened.escalation is None:
-            shown = guardrail_for(user, opened.guardrail)
-            error = NotEligible(str(shown["explanation"]), shown)
-            return 422, error_body(error.code, error.message, error.details)
-        out = escalation_out(opened.escalation, now=clock.now(), viewer=user, folded=opened.folded)
-        return (200 if opened.folded else 201), out.model_dump(mode="json")
+        return opened_answer(opened, now=clock.now(), viewer=user)
 
     return run_idempotent(
         session,
@@ -90,6 +91,28 @@ def open_escalation(
         now=clock.now(),
         action=act,
     )
+
+
+@router.post("/visits/{visit_id}/escalations/preview", response_model=PreviewOut)
+def preview_escalation(
+    visit_id: RowId,
+    body: EscalationPreviewIn,
+    session: SessionDep,
+    clock: ClockDep,
+    user: CurrentUser,
+) -> PreviewOut:
+    """What the guardrails would decide now for this request; nothing is recorded and
+    nobody is told."""
+    preview = service.preview_escalation(
+        session,
+        clock,
+        viewer=user,
+        visit_id=visit_id,
+        category=body.category,
+        subject_id=body.subject_id,
+        reason=body.reason,
+    )
+    return preview_out(preview, viewer=user)
 
 
 @router.get("/escalations/{escalation_id}")
@@ -159,6 +182,17 @@ def appeal_escalation(
     return escalation_out(appealed.escalation, now=clock.now(), viewer=user)
 
 
+@router.post("/escalations/{escalation_id}/appeal/preview")
+def preview_appeal(
+    escalation_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser
+) -> AppealPreviewOut:
+    """Whether the customer may appeal now, and why not; nothing is recorded."""
+    found = service.preview_appeal(session, clock, viewer=user, escalation_id=escalation_id)
+    return AppealPreviewOut(
+        allowed=found.allowed, explanation=found.explanation, window_ends=found.window_ends
+    )
+
+
 @router.post("/escalations/{escalation_id}/withdraw", responses=CONFLICT)
 def withdraw_escalation(
     escalation_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser
@@ -193,14 +227,25 @@ def list_inbox(
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    status: Annotated[InboxStatus | None, Query(description="only cases in this status")] = None,
+    center: Annotated[
+        str | None, Query(max_length=32, description="only cases at this center (its code)")
+    ] = None,
 ) -> Response:
     """The caller's open cases, breached first, then by the nearest due time."""
     offset = decode_cursor(cursor, ListKind.inbox) or 0
-    entries = service.list_inbox(session, clock, viewer=user, limit=limit + 1, offset=offset)
-    more = len(entries) > limit
+    items = service.inbox_items_json(
+        session,
+        clock,
+        viewer=user,
+        limit=limit + 1,
+        offset=offset,
+        status=EscalationStatus(status) if status else None,
+        center=center,
+    )
+    more = len(items) > limit
     next_cursor = encode_cursor(ListKind.inbox, offset + limit) if more else None
-    page = inbox_page_json(entries[:limit], now=clock.now(), viewer=user, next_cursor=next_cursor)
-    return Response(page, media_type="application/json")
+    return Response(page_json(items[:limit], next_cursor), media_type="application/json")
 
 
 @router.post("/escalations/{escalation_id}/acknowledge", responses=CONFLICT)

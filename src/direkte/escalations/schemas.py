@@ -11,6 +11,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from direkte import access
+from direkte.escalations.errors import NotEligible
 from direkte.escalations.inbox import EarlierVisit as EarlierVisitRow
 from direkte.escalations.inbox import InboxEntry
 from direkte.escalations.models import (
@@ -21,9 +22,12 @@ from direkte.escalations.models import (
     MessageKind,
     Outcome,
 )
+from direkte.escalations.opening import Opened, Preview
 from direkte.fields import AmountText, Instant, RowRef
 from direkte.guardrails.disclosure import customer_view
+from direkte.kit.errors import error_body
 from direkte.money import MoneyOut, quantize
+from direkte.network.hours import business_time_between, opening_hours
 from direkte.network.models import User
 from direkte.visits.read import VisitDoc
 from direkte.visits.revisions import estimate_baseline
@@ -39,6 +43,12 @@ class EscalationCreate(_In):
     category: Category
     subject_id: RowRef
     reason: Body
+
+
+class EscalationPreviewIn(_In):
+    category: Category
+    subject_id: RowRef
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] = ""
 
 
 class MessageCreate(_In):
@@ -109,6 +119,26 @@ class GuardrailOut(BaseModel):
     policy_version: str
     rules: list[RuleOut]
     explanation: str
+
+
+class GuardrailPreviewOut(GuardrailOut):
+    """A decision not taken yet: for a routed request who would take it and by when,
+    for a duplicate the open case it would join."""
+
+    assignee: PersonRef | None = None
+    sla: SlaOut | None = None
+    folded_into: int | None = None
+
+
+class PreviewOut(BaseModel):
+    guardrail: GuardrailPreviewOut
+    time_zone: str = Field(description="the center's time zone, for showing the due times")
+
+
+class AppealPreviewOut(BaseModel):
+    allowed: bool
+    explanation: str | None = Field(description="why not, in the customer's language")
+    window_ends: datetime | None
 
 
 class OutcomeOut(BaseModel):
@@ -222,8 +252,24 @@ class VisitContextOut(BaseModel):
     earlier_visits: list[EarlierVisit]
 
 
+class CenterRef(BaseModel):
+    code: str
+    name: str
+    time_zone: str
+
+
 class InboxItem(EscalationOut):
     context: VisitContextOut
+    customer: str = Field(description="the customer's name")
+    center: CenterRef
+    amount_at_stake: MoneyOut | None = Field(
+        description="estimate: the disputed revision's rise over the first approved one; "
+        "warranty: claimed minus covered; diagnosis: the latest estimate's total"
+    )
+    due_in_business_minutes: int | None = Field(
+        description="business minutes (the center's hours) to the next SLA due time; "
+        "negative once it has passed; null while the clock is stopped"
+    )
 
 
 class InboxPage(BaseModel):
@@ -254,13 +300,50 @@ def guardrail_for(viewer: User, guardrail: dict[str, Any]) -> dict[str, Any]:
 _GUARDRAIL_FIELDS = tuple(GuardrailOut.model_fields)
 
 
+def shown_guardrail(viewer: User, guardrail: dict[str, Any]) -> dict[str, Any]:
+    """``GuardrailOut``'s fields of the stored decision, as the viewer may see it."""
+    shown = guardrail_for(viewer, guardrail)
+    return {k: shown.get(k) for k in _GUARDRAIL_FIELDS}
+
+
+def opened_answer(opened: Opened, *, now: datetime, viewer: User) -> tuple[int, Any]:
+    """The status and JSON body answering a request to escalate (the API's, replayed
+    under its Idempotency-Key; the web app's escalate form reads the same)."""
+    if opened.escalation is None:
+        shown = guardrail_for(viewer, opened.guardrail)
+        error = NotEligible(str(shown["explanation"]), shown)
+        return 422, error_body(error.code, error.message, error.details)
+    out = escalation_out(opened.escalation, now=now, viewer=viewer, folded=opened.folded)
+    return (200 if opened.folded else 201), out.model_dump(mode="json")
+
+
+def preview_out(preview: Preview, *, viewer: User) -> PreviewOut:
+    """A preview as the viewer may see it (a customer: without the decision's inputs)."""
+    shown = guardrail_for(viewer, preview.guardrail)
+    sla = None
+    if preview.first_response_due is not None:
+        sla = SlaOut(
+            first_response_due=preview.first_response_due, resolution_due=preview.resolution_due
+        )
+    return PreviewOut(
+        guardrail=GuardrailPreviewOut.model_validate(
+            {
+                **{k: shown.get(k) for k in _GUARDRAIL_FIELDS},
+                "assignee": _person(preview.assignee),
+                "sla": sla,
+                "folded_into": preview.folded_into,
+            }
+        ),
+        time_zone=preview.time_zone,
+    )
+
+
 def _fields(case: Escalation, *, now: datetime, viewer: User) -> dict[str, Any]:
     """The case as ``EscalationOut``'s fields, in plain values (dicts, not models): the
     typed answers validate them, the inbox's page serializes them as they are."""
     # The stored decision has exactly the contract's fields per rule (Decision.as_json);
     # a test checks that the inbox's page equals the validated models'.
-    shown = guardrail_for(viewer, case.guardrail)
-    guardrail = {k: shown.get(k) for k in _GUARDRAIL_FIELDS}
+    guardrail = shown_guardrail(viewer, case.guardrail)
     outcome = None
     if case.outcome is not None:
         outcome = {
@@ -417,11 +500,68 @@ def inbox_item(entry: InboxEntry, *, now: datetime, viewer: User) -> InboxItem:
     return InboxItem.model_validate(_inbox_fields(entry, now=now, viewer=viewer))
 
 
+def inbox_item_values(entry: InboxEntry, *, now: datetime, viewer: User) -> dict[str, Any]:
+    """An ``InboxItem``'s fields as plain values, not validated (the inbox page renders a
+    page of them as the JSON route serializes them; ``inbox_item`` validates the same)."""
+    return _inbox_fields(entry, now=now, viewer=viewer)
+
+
 def _inbox_fields(entry: InboxEntry, *, now: datetime, viewer: User) -> dict[str, Any]:
+    visit = entry.visit
     return {
         **_fields(entry.case, now=now, viewer=viewer),
-        "context": _context_fields(entry.visit, entry.earlier_visits),
+        "context": _context_fields(visit, entry.earlier_visits),
+        "customer": entry.case.customer.name,
+        "center": {
+            "code": visit.center_code,
+            "name": visit.center_name,
+            "time_zone": visit.time_zone,
+        },
+        "amount_at_stake": _at_stake(entry.case, visit),
+        "due_in_business_minutes": _business_minutes_to(entry.case.sla_next_due, visit, now),
     }
+
+
+def _at_stake(case: Escalation, visit: VisitDoc) -> dict[str, str] | None:
+    """What the dispute is about in money (``InboxItem.amount_at_stake``)."""
+    if case.category == Category.estimate:
+        base = estimate_baseline(visit.estimates)
+        subject = next((e for e in visit.estimates if e.id == case.subject_id), None)
+        if base is None or subject is None:
+            return None
+        return _money(subject.total - base.total, subject.currency)
+    if case.category == Category.warranty:
+        decision = next((w for w in visit.warranty_decisions if w.id == case.subject_id), None)
+        if decision is None:
+            return None
+        return _money(decision.claimed - decision.covered, decision.currency)
+    if visit.estimates:
+        latest = visit.estimates[-1]
+        return _money(latest.total, latest.currency)
+    return None
+
+
+def _business_minutes_to(due: datetime | None, visit: VisitDoc, now: datetime) -> int | None:
+    return business_minutes_to(
+        due, now, visit.time_zone, visit.country, visit.business_hours, visit.closed_dates
+    )
+
+
+def business_minutes_to(
+    due: datetime | None,
+    now: datetime,
+    time_zone: str,
+    country: str,
+    business_hours: dict[str, list[str]],
+    closed_dates: list[str],
+) -> int | None:
+    """Business minutes from now to ``due`` in the center's hours; negative past it."""
+    if due is None:
+        return None
+    hours = opening_hours(time_zone, country, business_hours, closed_dates)
+    if due >= now:
+        return int(business_time_between(hours, now, due).total_seconds() // 60)
+    return -int(business_time_between(hours, due, now).total_seconds() // 60)
 
 
 def inbox_page_json(
@@ -430,5 +570,15 @@ def inbox_page_json(
     """An ``InboxPage`` as JSON, serialized from plain values without building the models:
     a page is ~50 cases with their visits, and validating ~1,000 nested models cost more
     than the rest of the request (tests check it equals the validated ``InboxPage``)."""
-    items = [_inbox_fields(entry, now=now, viewer=viewer) for entry in entries]
-    return orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)
+    items = [inbox_item_json(entry, now=now, viewer=viewer) for entry in entries]
+    return page_json(items, next_cursor)
+
+
+def inbox_item_json(entry: InboxEntry, *, now: datetime, viewer: User) -> bytes:
+    """One ``InboxItem`` as JSON (from plain values, as ``inbox_page_json``)."""
+    return orjson.dumps(_inbox_fields(entry, now=now, viewer=viewer), option=orjson.OPT_UTC_Z)
+
+
+def page_json(items: Sequence[bytes], next_cursor: str | None) -> bytes:
+    """A list page from its items' JSON texts."""
+    return b'{"items":[%b],"next_cursor":%b}' % (b",".join(items), orjson.dumps(next_cursor))

@@ -8,15 +8,24 @@ case; ``opening``, ``staff_actions``, ``customer_actions``, ``moderation``,
 
 from direkte.escalations.customer_actions import (
     Appealed,
+    AppealPreview,
     appeal_escalation,
     appeal_refusal,
+    preview_appeal,
     rate_escalation,
     withdraw_escalation,
 )
-from direkte.escalations.inbox import InboxEntry, list_inbox
+from direkte.escalations.inbox import (
+    InboxEntry,
+    ManagerLoad,
+    get_case_entry,
+    list_inbox,
+    list_manager_load,
+)
+from direkte.escalations.inbox_sql import inbox_items_json
 from direkte.escalations.kernel import actor_of, get_escalation, visible_cases
 from direkte.escalations.moderation import approve_held, list_held, reject_held
-from direkte.escalations.opening import Opened, open_escalation
+from direkte.escalations.opening import Opened, Preview, open_escalation, preview_escalation
 from direkte.escalations.staff_actions import (
     acknowledge_escalation,
     add_note,
@@ -27,9 +36,12 @@ from direkte.escalations.staff_actions import (
 from direkte.escalations.sweep import close_settled, escalate_breached
 
 __all__ = [
+    "AppealPreview",
     "Appealed",
     "InboxEntry",
+    "ManagerLoad",
     "Opened",
+    "Preview",
     "acknowledge_escalation",
     "actor_of",
     "add_note",
@@ -38,12 +50,17 @@ __all__ = [
     "approve_held",
     "close_settled",
     "escalate_breached",
+    "get_case_entry",
     "get_escalation",
+    "inbox_items_json",
     "list_held",
     "list_inbox",
+    "list_manager_load",
     "log_call",
     "open_escalation",
     "post_message",
+    "preview_appeal",
+    "preview_escalation",
     "rate_escalation",
     "reject_held",
     "resolve_escalation",

@@ -50,9 +50,15 @@ def view_of(note: Notification, language: str) -> NotificationView:
 
 
 def list_notifications(
-    session: Session, *, viewer: User, limit: int, cursor: str | None
+    session: Session,
+    *,
+    viewer: User,
+    limit: int,
+    cursor: str | None,
+    language: str | None = None,
 ) -> tuple[list[NotificationView], str | None]:
-    """A page of the viewer's notifications, newest first. Raises InvalidCursor."""
+    """A page of the viewer's notifications, newest first, in ``language`` (default:
+    the viewer's). Raises InvalidCursor."""
     before = decode_cursor(cursor, ListKind.notifications)
     query = sa.select(Notification).where(access.own_filter(viewer, user_id=Notification.user_id))
     if before is not None:
@@ -61,7 +67,7 @@ def list_notifications(
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(ListKind.notifications, rows[-1].id) if more and rows else None
-    return [view_of(r, viewer.language) for r in rows], next_cursor
+    return [view_of(r, language or viewer.language) for r in rows], next_cursor
 
 
 def read_notification(

@@ -143,6 +143,7 @@ def contact_out(c: Contact) -> ContactOut:
         phone=c.staff.phone if "phone" in c.channels else None,
         channels=list(c.channels),
         available_now=c.available_now,
+        available_from=c.available_from,
         business_hours=c.business_hours,
         time_zone=c.time_zone,
     )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from direkte.audit.service import Actor, audit_row, record_events
-from direkte.network.hours import opening_hours
+from direkte.network.hours import NoOpeningHours, OpeningHours, open_intervals, opening_hours
 from direkte.network.models import Program, Role, User
 from direkte.network.service import find_managers
 
@@ -22,6 +22,8 @@ class Contact:
     channels: tuple[str, ...]
     business_hours: dict[str, list[str]]
     time_zone: str
+    # When the center next opens, while it is closed (None while open, or with no hours).
+    available_from: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,14 @@ def contacts_shown(
     return closed_at is None or now <= closed_at + window
 
 
+def _next_opening(hours: OpeningHours, now: datetime) -> datetime | None:
+    try:
+        opens, _closes = next(open_intervals(hours, now))
+    except (NoOpeningHours, StopIteration):
+        return None
+    return opens
+
+
 def find_contacts(
     session: Session, place: Place, *, now: datetime, cache: dict[int, list[Contact]] | None = None
 ) -> list[Contact]:
@@ -66,6 +76,7 @@ def find_contacts(
         return cache[place.center_id]
     hours = opening_hours(place.time_zone, place.country, place.business_hours, place.closed_dates)
     open_now = hours.is_open_at(now)
+    next_open = None if open_now else _next_opening(hours, now)
     local, regional = find_managers(session, center_id=place.center_id, region_id=place.region_id)
     found = []
     for role, staff in ((Role.local_manager, local), (Role.regional_manager, regional)):
@@ -73,7 +84,15 @@ def find_contacts(
             continue
         channels = ("message", "phone") if staff.phone else ("message",)
         found.append(
-            Contact(staff, role, open_now, channels, place.business_hours, place.time_zone)
+            Contact(
+                staff,
+                role,
+                open_now,
+                channels,
+                place.business_hours,
+                place.time_zone,
+                next_open,
+            )
         )
     if cache is not None:
         cache[place.center_id] = found

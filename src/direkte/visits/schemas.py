@@ -214,6 +214,7 @@ class ContactOut(BaseModel):
     phone: str | None
     channels: list[str]
     available_now: bool
+    available_from: datetime | None = None
     business_hours: dict[str, list[str]]
     time_zone: str
 

@@ -1,15 +1,17 @@
-"""Plain HTML pages: the start page for now."""
+"""The web app's routers: the start page, and the pages under /app (docs/architecture.md,
+"Web app")."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from direkte import __version__
 from direkte.auth.deps import public_router
+from direkte.web import account, cases, customer, ops, staff
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # Styles and scripts are files (served at /static): the pages' CSP allows no inline ones.
@@ -26,3 +28,14 @@ def start_page(request: Request) -> HTMLResponse:
 @router.get("/healthz")
 def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+# Every router of the web app, in the order the app includes them.
+routers: tuple[APIRouter, ...] = (
+    router,
+    account.router,
+    customer.router,
+    cases.router,
+    staff.router,
+    ops.router,
+)
