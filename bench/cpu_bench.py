@@ -41,6 +41,47 @@ def _profiler(scenario: str | None) -> Any:
     return Profiler(interval=0.0005)
 
 
+def count_statements(app: Any, bare: Any, create: Any, first_create: int) -> None:
+    """Send one bare insert and 20 creates (after warm-up ones) and print the statements
+    per request: every statement SQLAlchemy sends to PostgreSQL, on the app's engine and
+    on the limits' counter engine. Not counted (they are not statements SQLAlchemy
+    executes): the pool's pre-ping on check-out and the COMMIT, one each per request."""
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    engines = {app.state.sessionmaker.kw["bind"]}
+    storage = getattr(getattr(app.state.limits, "_limiter", None), "storage", None)
+    limits_sessions = getattr(storage, "_sessions", None)  # None with Redis
+    if limits_sessions is not None:
+        engines.add(limits_sessions.kw["bind"])
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split())[:110])
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        for label, send, start, n in (
+            ("bare_insert", bare, 10_000_000, 5),
+            ("create_escalation", create, first_create, 20),
+        ):
+            send(start)  # warm-up: the first request of a kind may read what is cached later
+            seen.clear()
+            for i in range(1, n + 1):
+                reply = send(start + i)
+                if reply.status_code != 201:
+                    raise SystemExit(f"{label}: {reply.status_code} {reply.text}")
+            kinds = Counter(seen)
+            print(f"{label}: {len(seen) / n:.1f} statements per request")
+            for text, times in kinds.most_common():
+                print(f"  {times / n:4.1f} x {text}")
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="per batch and scenario")
@@ -52,6 +93,12 @@ def main() -> int:
         choices=("bare_insert", "create_escalation"),
         help="print a pyinstrument call tree of that scenario's batches (pip install "
         "pyinstrument; the profiler slows the batches, so their figures are not comparable)",
+    )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="also count the SQL statements per request (a before_cursor_execute listener on "
+        "the app's engines, the rate limits' counter engine included) and list them",
     )
     args = parser.parse_args()
     sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
@@ -70,6 +117,8 @@ def main() -> int:
     try:
         # Three cases per pool visit (one per category), every one a new open case.
         visits = -(-args.requests * args.repeat // len(CATEGORIES)) + 1
+        if args.statements:  # 21 creates more, after the measured ones
+            visits += -(-21 // len(CATEGORIES))
         prepared = prepare_database(url, escalation_visits=visits)
         os.environ["DIREKTE_DATABASE_URL"] = url
         from bench.bench_app import app
@@ -104,6 +153,8 @@ def main() -> int:
                 path, body, headers = creates[i]
                 return client.post(path, json=body, headers=headers)
 
+            if args.statements:
+                count_statements(app, bare, create, args.requests * args.repeat)
             results: dict[str, list[float]] = {"bare_insert": [], "create_escalation": []}
             done = {"bare_insert": 0, "create_escalation": 0}
             profiler = _profiler(args.profile)

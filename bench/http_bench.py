@@ -866,8 +866,109 @@ end
 # ---- server and load ---------------------------------------------------------------
 
 
+# The server stacks the benchmark can start (``--stack``; ``--stacks`` compares them on the
+# bare endpoints). The first is what ``direkte serve`` runs (direkte.api.serving).
+STACKS = (
+    "uvicorn-uvloop-httptools",  # uvicorn[standard]'s fast path, TCP_NODELAY set by us
+    "uvicorn-asyncio-h11",  # the pure-Python stack direkte served on until 2026-12-05
+    "granian",  # granian's Rust HTTP server, ASGI interface, uvloop
+    "uvicorn-h11-nagle",  # uvicorn's own h11 protocol: Nagle left on with workers > 1
+    "uvicorn-uvloop-httptools-own",  # uvicorn's own httptools protocol (no TCP_NODELAY of ours)
+)
+
+
+def server_command(
+    stack: str, workers: int, port: int, app: str = "bench.bench_app:app"
+) -> list[str]:
+    """The command that serves ``app`` on 127.0.0.1:``port`` with ``workers`` processes."""
+    from direkte.api.serving import H11_PROTOCOL, HTTP_PROTOCOL, WORKER_HEALTHCHECK_SECONDS
+
+    bin_dir = Path(sys.executable).parent
+    if stack == "granian":
+        return [
+            str(bin_dir / "granian"),
+            "--interface",
+            "asgi",
+            "--loop",
+            "uvloop",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-ws",
+            app,
+        ]
+    loop, http = {
+        "uvicorn-uvloop-httptools": ("uvloop", HTTP_PROTOCOL),
+        "uvicorn-asyncio-h11": ("asyncio", H11_PROTOCOL),
+        "uvicorn-h11-nagle": ("asyncio", "h11"),
+        "uvicorn-uvloop-httptools-own": ("uvloop", "httptools"),
+    }[stack]
+    return [
+        str(bin_dir / "uvicorn"),
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--loop",
+        loop,
+        "--http",
+        http,
+        "--timeout-worker-healthcheck",
+        str(WORKER_HEALTHCHECK_SECONDS),
+    ]
+
+
+def ensure_port_free(port: int) -> None:
+    """Refuse to start on a port something else listens on: the readiness check (and
+    wrk) would otherwise talk to that server (the machine is shared)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise SystemExit(
+                f"bench: port {port} is in use ({exc}); pick another with --port"
+            ) from None
+
+
+def wait_ready(
+    proc: subprocess.Popen[bytes], url: str, log_path: Path, *, settle: float, what: str
+) -> None:
+    """Wait until ``url`` answers 200 (600 s at most: every worker loads the language
+    models at start-up, which took over 3 minutes for 2 workers on the shared 2-core
+    machine at a load of 15), then ``settle`` seconds more."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} exited early; see {log_path}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    # Let every worker finish importing before the load starts.
+                    time.sleep(settle)
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    stop_server(proc)
+    raise SystemExit(f"{what} did not answer within 600 s; see {log_path}")
+
+
 def start_server(
-    db_url: str, workers: int, port: int, log_path: Path, http: str
+    db_url: str, workers: int, port: int, log_path: Path, stack: str
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -878,39 +979,19 @@ def start_server(
         # caller sends here: the inbox scenario is one manager's token.
         "DIREKTE_RATE_LIMIT": os.environ.get("DIREKTE_RATE_LIMIT", "10000000/minute"),
     }
-    cmd = [
-        str(Path(sys.executable).parent / "uvicorn"),
-        "bench.bench_app:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--http",
-        http,
-    ]
+    ensure_port_free(port)
     log = log_path.open("wb")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"uvicorn exited early; see {log_path}")
-        try:
-            with urllib.request.urlopen(f"{base}/bench/select/1", timeout=2) as resp:
-                if resp.status == 200:
-                    # Let every worker finish importing before the load starts.
-                    time.sleep(1.0 + workers)
-                    return proc
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.3)
-    stop_server(proc)
-    raise SystemExit(f"uvicorn did not answer within 60 s; see {log_path}")
+    proc = subprocess.Popen(
+        server_command(stack, workers, port),
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    wait_ready(
+        proc, f"http://127.0.0.1:{port}/bench/select/1", log_path, settle=1.0 + workers, what=stack
+    )
+    return proc
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -1072,9 +1153,11 @@ def start_profile(
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if spy is None:
         raise SystemExit("bench: --profile needs py-spy: .venv/bin/pip install py-spy")
-    out = RESULTS / f"profile-{stamp}-w{workers}-{name}.txt"
+    svg = getattr(args, "flamegraph", False)
+    out = RESULTS / f"profile-{stamp}-w{workers}-{name}.{'svg' if svg else 'txt'}"
     cmd = [spy, "record", "--pid", str(proc.pid), "--subprocesses", "--nonblocking", "--gil"]
-    cmd += ["--format", "raw", "--rate", "200", "--duration", str(seconds), "-o", str(out)]
+    cmd += ["--format", "flamegraph" if svg else "raw", "--rate", "200"]
+    cmd += ["--duration", str(seconds), "-o", str(out)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -1281,15 +1364,36 @@ def main() -> int:
         "the sampling slows the server, so figures from a profiled run are not comparable",
     )
     parser.add_argument(
+        "--flamegraph",
+        action="store_true",
+        help="with --profile: write each profile as a flame graph SVG instead of collapsed stacks",
+    )
+    parser.add_argument(
         "--scenarios",
         default=",".join(SCENARIOS),
         help="subset to run (a ratio needs its scenario and its baseline)",
     )
     parser.add_argument(
-        "--http",
-        default="direkte.api.serving:NoDelayH11Protocol",
-        help="uvicorn's --http, as direkte serve sets it (h11 = uvicorn's own, which with "
-        "--workers > 1 leaves Nagle's algorithm on: for comparison only)",
+        "--stack",
+        default=STACKS[0],
+        choices=STACKS,
+        help="the server stack (default: what direkte serve runs; uvicorn-h11-nagle is "
+        "uvicorn's own h11 protocol, which with --workers > 1 leaves Nagle's algorithm on: "
+        "for comparison only)",
+    )
+    parser.add_argument(
+        "--stacks",
+        default=None,
+        help="compare these stacks (comma-separated, 'all' for every one) on the bare "
+        "endpoints, with the peer's bare Django view if bench/peer is set up; "
+        "nothing else runs (bench/versus.py)",
+    )
+    parser.add_argument(
+        "--peer",
+        action="store_true",
+        help="direkte against the peer helpdesk (bench/peer/setup.sh first): escalation "
+        "create and bare endpoints against django-helpdesk's ticket create and a bare "
+        "Django insert, interleaved (bench/versus.py)",
     )
     args = parser.parse_args()
 
@@ -1301,6 +1405,10 @@ def main() -> int:
         )
         return 2
     sys.path.insert(0, str(ROOT / "src"))
+    if args.stacks or args.peer:
+        import versus  # bench/versus.py: the stacks compared, and the peer helpdesk
+
+        return versus.main(args)
     from direkte.config import normalize_database_url
     from direkte.demo.generator import DEMO_PASSWORD
 
@@ -1328,7 +1436,7 @@ def main() -> int:
             "warmup_s": args.warmup,
             "connections": args.connections,
             "wrk_threads": args.threads,
-            "http": args.http,
+            "stack": args.stack,
             "targets": {key: target for key, _, _, target in RATIOS},
             "put_mix": "alternating: new external id (create) / existing visit (update)",
             "escalation_pool": {
@@ -1434,7 +1542,7 @@ def main() -> int:
                         flush=True,
                     )
                 print(f"bench: starting uvicorn with {workers} worker(s) …", flush=True)
-                proc = start_server(db_url, workers, args.port, log_path, args.http)
+                proc = start_server(db_url, workers, args.port, log_path, args.stack)
                 base = f"http://127.0.0.1:{args.port}"
                 run_problems = problems_by_workers.setdefault(workers, [])
                 try:
