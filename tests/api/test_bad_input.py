@@ -176,3 +176,17 @@ class TestBodySize:
             "/api/v1/integration/visits/RO-1", json=body, headers={"X-API-Key": key}
         )
         assert response.status_code == 201, response.text
+
+
+class TestIdsOutOfRange:
+    """Found by the contract fuzzing (tests/api/test_contract_fuzz.py): a path id past
+    the databases' INTEGER was a 500 on PostgreSQL (integer out of range)."""
+
+    @pytest.mark.parametrize("path", ["/api/v1/users/{}/disable"])
+    def test_an_id_past_integer_is_422_naming_it(
+        self, client: TestClient, key: str, path: str
+    ) -> None:
+        headers = login(client, "ops@example.no")
+        response = client.post(path.format(117706274424), headers=headers)
+        assert_error(response, 422, "validation_error")
+        assert fields_of(response) == ["user_id"]

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.routing import BaseRoute
 
 from direkte import __version__
 from direkte.analytics.routes import router as analytics_router
 from direkte.api.admission import AdmissionMiddleware
 from direkte.api.body import BodyGuardMiddleware
 from direkte.api.headers import SecurityHeadersMiddleware
-from direkte.auth.deps import current_caller, public
+from direkte.api.openapi import install_openapi
+from direkte.api.routing import api_routes, operation_id, route_access
 from direkte.auth.limits import make_limits
 from direkte.auth.routes import accounts as accounts_router
 from direkte.auth.routes import router as auth_router
@@ -38,17 +36,6 @@ from direkte.web.routes import STATIC
 from direkte.web.routes import router as web_router
 
 API_PREFIX = "/api/v1"
-
-
-def operation_id(route: APIRoute) -> str:
-    """The operation id ``<tag>_<route function>``, e.g. ``escalations_open_escalation``.
-
-    Stable across path changes, so that clients generated from /openapi.json keep their
-    method names (a route function carries its use case's name). Every documented route
-    has one tag (tests/api/test_openapi.py); the untagged ones (the pages) are not in
-    the document and keep their bare name.
-    """
-    return f"{route.tags[0]}_{route.name}" if route.tags else route.name
 
 
 def create_app(
@@ -112,6 +99,7 @@ def create_app(
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _check_every_route_authenticated_or_public(app)
+    install_openapi(app)
     return app
 
 
@@ -125,25 +113,4 @@ def _check_every_route_authenticated_or_public(app: FastAPI) -> None:
             )
 
 
-def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
-    """Every API route, also inside included routers (FastAPI keeps an included router's
-    routes in the router, behind one entry in the app's list)."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            yield from api_routes(included.routes)
-
-
-def route_access(route: APIRoute) -> str | None:
-    """``authenticated`` or ``public`` by the route's dependencies; None if neither."""
-    calls = set()
-    stack = [route.dependant]
-    while stack:
-        dependant = stack.pop()
-        calls.add(dependant.call)
-        stack.extend(dependant.dependencies)
-    if current_caller in calls:
-        return "authenticated"
-    return "public" if public in calls else None
+__all__ = ["api_routes", "create_app", "operation_id", "route_access"]

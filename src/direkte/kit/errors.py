@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -155,8 +156,25 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="What went wrong, in snake_case (`validation_error`, …)")
+    message: str = Field(description="The same in words, for people")
+    details: Any = Field(
+        description="More about it: for bad input a list naming each field, else an object or null"
+    )
+
+
+class ErrorOut(BaseModel):
+    """Every error answer's body (API.md, "Errors")."""
+
+    error: ErrorDetail
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not authenticated"},
     404: {"description": "Not found, or not visible to the caller"},
     422: {"description": "Invalid input; details name each bad field"},
+}
+REFUSED: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Not allowed to the caller's role, or not theirs to act on"}
 }

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from direkte.fields import (
+    TRIMMED,
     AmountText,
     Code,
     Currency,
@@ -17,6 +18,7 @@ from direkte.fields import (
     RowRef,
     Vin,
     check_amount_in_range,
+    padded,
 )
 from direkte.money import MoneyOut
 from direkte.visits.models import (
@@ -27,11 +29,10 @@ from direkte.visits.models import (
 )
 from direkte.visits.read import EstimateDoc
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-TroubleCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{2,16}$")
-]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=4000), TRIMMED]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500), TRIMMED]
+TroubleCode = Annotated[str, StringConstraints(pattern=padded(r"^[A-Za-z0-9_-]{2,16}$")), TRIMMED]
+ReasonCode = Annotated[str, StringConstraints(pattern=padded(r"^[A-Za-z0-9_.-]{1,64}$")), TRIMMED]
 
 
 class _In(BaseModel):
@@ -108,9 +109,7 @@ class WarrantyDecisionCreate(_In):
     decision: WarrantyOutcome
     claimed: AmountText
     covered: AmountText
-    reason_code: Annotated[
-        str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    ]
+    reason_code: ReasonCode
     safety_related: bool = False
     currency: Currency | None = None
     estimate_id: RowRef | None = None
