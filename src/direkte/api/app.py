@@ -24,7 +24,11 @@ from direkte.config import Settings, get_settings
 from direkte.db import counter_engine, make_engine, make_sessionmaker
 from direkte.escalations.routes import moderation as moderation_router
 from direkte.escalations.routes import router as escalations_router
-from direkte.kit.errors import RequestIdMiddleware, install_error_handlers
+from direkte.kit.errors import (
+    RequestIdMiddleware,
+    UnexpectedErrorMiddleware,
+    install_error_handlers,
+)
 from direkte.notifications.routes import router as notifications_router
 from direkte.notifications.routes import webhooks as webhooks_router
 from direkte.overview.routes import router as overview_router
@@ -79,6 +83,7 @@ def create_app(
         )
     # Before admission: an oversized body never waits for a slot, nor is read.
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UnexpectedErrorMiddleware)  # a 500 that keeps the connection
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every answer
     routers = (
         auth_router,

@@ -135,9 +135,7 @@ def log_unexpected(method: str, path: str, request_id: str, exc: Exception) -> N
     log.error("unhandled error on %s %s [request_id=%s]", method, path, request_id, exc_info=exc)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    request_id = request_id_of(request)
-    log_unexpected(request.method, request.url.path, request_id, exc)
+def _internal_error(request_id: str) -> JSONResponse:
     return JSONResponse(
         error_body(
             "internal_error",
@@ -147,6 +145,50 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         status_code=500,
         headers={"X-Request-ID": request_id},
     )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    request_id = request_id_of(request)
+    log_unexpected(request.method, request.url.path, request_id, exc)
+    return _internal_error(request_id)
+
+
+class UnexpectedErrorMiddleware:
+    """Answer an unexpected error ``500 internal_error``, and end the request there.
+
+    Starlette's own last resort (``ServerErrorMiddleware``, where an ``Exception``
+    handler goes) answers and then raises the error again, for the server to log:
+    uvicorn then logs its whole traceback (a database error's message may quote a
+    row) and closes the connection, so a client's next keep-alive request on it
+    fails. Here the error is logged once, without personal data
+    (``log_unexpected``), answered, and not raised: the connection serves the next
+    request. The request's session was closed (rolled back) by its dependency
+    before the error arrives here, so its database connection is back in the pool,
+    clean. Starlette's handler stays behind this for errors in the outer middleware.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            request_id = str(scope.get("state", {}).get("request_id") or "-")
+            log_unexpected(scope.get("method", "-"), scope.get("path", "-"), request_id, exc)
+            if not started:
+                await _internal_error(request_id)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
