@@ -267,7 +267,10 @@ def _tune_sqlite(engine: Engine) -> None:
         dbapi_connection = conn.connection.dbapi_connection
         if isinstance(dbapi_connection, _SerializedConnection) and writer is not None:
             dbapi_connection.writer = writer
-            dbapi_connection.begin()
+            try:
+                dbapi_connection.begin()
+            except sqlite3.OperationalError as exc:  # as SQLAlchemy reports the driver's
+                raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, exc) from exc
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
