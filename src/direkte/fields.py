@@ -4,7 +4,7 @@ and the decimals clients send (amounts, quantities)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Literal
@@ -293,7 +293,20 @@ def check_utc_range(value: datetime) -> datetime:
 
 
 # A time with its UTC offset, whose UTC time exists.
-Instant = Annotated[AwareDatetime, AfterValidator(check_utc_range)]
+
+
+def _iso_text(value: object) -> object:
+    """A date or time in a request is ISO 8601 text, as the OpenAPI document says;
+    Pydantic would also take a number (seconds since 1970, or since midnight)."""
+    if isinstance(value, int | float):  # bool too
+        raise ValueError("must be an ISO 8601 string")
+    return value
+
+
+ISO_TEXT = BeforeValidator(_iso_text)
+Instant = Annotated[AwareDatetime, ISO_TEXT, AfterValidator(check_utc_range)]
+Day = Annotated[date, ISO_TEXT]
+LocalTime = Annotated[time, ISO_TEXT]
 
 # The largest amount a stored money column holds (18 digits, 4 after the point),
 # kept at the contract's 13 digits before the point for sums and products too.

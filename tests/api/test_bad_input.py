@@ -190,3 +190,27 @@ class TestIdsOutOfRange:
         response = client.post(path.format(117706274424), headers=headers)
         assert_error(response, 422, "validation_error")
         assert fields_of(response) == ["user_id"]
+
+
+class TestTimesAsNumbers:
+    """Found by the contract fuzzing: Pydantic took a number for a time (seconds since
+    midnight or since 1970) where the document says ISO 8601 text; now 422."""
+
+    def test_quiet_hours_as_numbers_are_422(self, client: TestClient, key: str) -> None:
+        response = client.put(
+            "/api/v1/notifications/quiet-hours",
+            json={"start": 0, "end": 1},
+            headers=login(client, "kari@example.no"),
+        )
+        assert_error(response, 422, "validation_error")
+        assert sorted(fields_of(response)) == ["end", "start"]
+
+    @pytest.mark.parametrize("field", ["booked_at", "appointment_date"])
+    def test_visit_times_as_numbers_are_422(self, client: TestClient, key: str, field: str) -> None:
+        response = client.put(
+            "/api/v1/integration/visits/RO-1",
+            json=visit_body(**{field: 1700000000}),
+            headers={"X-API-Key": key},
+        )
+        assert_error(response, 422, "validation_error")
+        assert fields_of(response) == [field]

@@ -13,6 +13,7 @@ from direkte.fields import (
     AmountText,
     Code,
     Currency,
+    Day,
     Instant,
     Quantity,
     RowRef,
@@ -50,7 +51,7 @@ class VehicleIn(_In):
     model: ShortText
     model_year: int = Field(ge=1980, le=2100)
     odometer_km: int = Field(ge=0, le=5_000_000)
-    delivery_date: date | None = None
+    delivery_date: Day | None = None
     warranty: list[CoverageIn] | None = Field(default=None, max_length=10)
 
 
@@ -61,7 +62,7 @@ class VisitUpsert(_In):
     concern: Text
     status: VisitStatus = VisitStatus.scheduled
     booked_at: Instant | None = None
-    appointment_date: date | None = None
+    appointment_date: Day | None = None
     checked_in_at: Instant | None = None
     promised_at: Instant | None = None
     closed_at: Instant | None = None
