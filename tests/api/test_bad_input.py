@@ -16,6 +16,7 @@ from direkte.api.body import BodyGuardMiddleware
 from direkte.clock import FixedClock
 from direkte.escalations.schemas import CallCreate
 from tests.auth.test_auth import assert_error
+from tests.escalations.conftest import Case, World
 from tests.factories import login, make_api_key, make_network, push_visit, visit_body
 
 OVERFLOWING = ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+01:00"]
@@ -70,6 +71,16 @@ class TestDateTimesOutOfUtcRange:
         )
         assert_error(response, 422, "validation_error")
         assert fields_of(response) == ["booked_at"]
+
+    @pytest.mark.parametrize("value", OVERFLOWING)
+    def test_called_at_over_http_is_422_naming_the_field(
+        self, world: World, case: Case, value: str
+    ) -> None:
+        response = world.act(
+            case.id, "calls", "kari@example.no", {"summary": "Called", "called_at": value}
+        )
+        assert_error(response, 422, "validation_error")
+        assert fields_of(response) == ["called_at"]
 
     @pytest.mark.parametrize("value", OVERFLOWING)
     def test_called_at_is_refused(self, value: str) -> None:
