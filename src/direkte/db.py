@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 import sqlalchemy as sa
@@ -119,7 +122,11 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
             hide_parameters=True,
             json_serializer=_json_text,
             json_deserializer=orjson.loads,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": 30,
+                "factory": _SerializedConnection,
+            },
         )
         _tune_sqlite(engine)
         return engine
@@ -135,7 +142,112 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     )
 
 
+class _Writer:
+    """The one writer of an SQLite database in this process: held from a
+    transaction's ``BEGIN IMMEDIATE`` to its ``COMMIT`` or ``ROLLBACK``, handed to
+    the waiting transactions in the order they came.
+
+    SQLite lets one transaction write at a time; the others wait in its busy
+    handler, which polls with growing sleeps (up to 100 ms each), so under
+    concurrent writers a waiting transaction starts late, long after the database
+    was free, and in no particular order (8 writers: p99 740 ms, maximum 2.5 s,
+    docs/performance.md). Waiting here instead, a transaction starts as soon as
+    the one before it ends, first come first served. Every engine of the process
+    on the same file (the app's, the background worker's) shares it; other
+    processes still meet on SQLite's busy timeout. Released by whichever thread
+    ends the transaction (FastAPI may begin it in one thread and commit in another).
+    """
+
+    TIMEOUT = 30.0  # seconds, as the busy timeout
+
+    _writers: ClassVar[dict[str, _Writer]] = {}
+    _registry = threading.Lock()
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiting: deque[threading.Lock] = deque()
+
+    @classmethod
+    def of(cls, database: str) -> _Writer:
+        with cls._registry:
+            return cls._writers.setdefault(str(Path(database).resolve()), cls())
+
+    def acquire(self) -> None:
+        """Wait for the writer's turn. Raises OperationalError ("database is locked")
+        after TIMEOUT seconds, as SQLite would."""
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        if turn.acquire(timeout=self.TIMEOUT):
+            return  # handed over by release()
+        with self._mutex:
+            if turn in self._waiting:
+                self._waiting.remove(turn)
+                raise sqlite3.OperationalError("database is locked")
+        # Handed over just as the wait timed out: the turn is ours.
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().release()  # still held, by the next in line
+            else:
+                self._held = False
+
+
+class _SerializedConnection(sqlite3.Connection):
+    """An SQLite connection that holds its database's writer lock while in a
+    transaction: taken at ``BEGIN IMMEDIATE``, given back once the transaction
+    ended (commit, rollback, or the connection closed)."""
+
+    writer: _Writer | None = None
+    holding = False
+
+    def begin(self) -> None:
+        assert self.writer is not None
+        self.writer.acquire()
+        self.holding = True
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        if self.holding:
+            self.holding = False
+            assert self.writer is not None
+            self.writer.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            if not self.in_transaction:
+                self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            if not self.in_transaction:
+                self._release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
+
+
 def _tune_sqlite(engine: Engine) -> None:
+    database = engine.url.database
+    writer = _Writer.of(database) if database not in (None, "", ":memory:") else None
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, open transactions, so that SAVEPOINT
@@ -152,7 +264,15 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        dbapi_connection = conn.connection.dbapi_connection
+        if isinstance(dbapi_connection, _SerializedConnection) and writer is not None:
+            dbapi_connection.writer = writer
+            try:
+                dbapi_connection.begin()
+            except sqlite3.OperationalError as exc:  # as SQLAlchemy reports the driver's
+                raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def counter_engine(engine: Engine) -> Engine:

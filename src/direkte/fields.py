@@ -4,7 +4,7 @@ and the decimals clients send (amounts, quantities)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Literal
@@ -127,11 +127,34 @@ Currency = Annotated[str, StringConstraints(to_upper=True), AfterValidator(check
 Country = Annotated[
     str, BeforeValidator(_as_text), StringConstraints(to_upper=True), AfterValidator(check_country)
 ]
+
+
+def _trimmed(value: str) -> str:
+    """The text without the whitespace around it; refuses one that keeps nothing."""
+    trimmed = value.strip()
+    if not trimmed:
+        raise ValueError("must not be empty or only whitespace")
+    return trimmed
+
+
+# Text is trimmed of the whitespace around it and must keep a character. Its limits
+# hold for the text as sent, so that what the OpenAPI document says (``maxLength``,
+# ``pattern``) is what is refused: a text padded past its length is refused, not
+# trimmed to fit, and a pattern is written with the whitespace around it allowed
+# (``padded``). For example:
+#     Annotated[str, StringConstraints(min_length=1, max_length=500), TRIMMED]
+TRIMMED = AfterValidator(_trimmed)
+
+
+def padded(pattern: str) -> str:
+    """``pattern`` (``^…$``, for the trimmed text) with whitespace allowed around it."""
+    return rf"^\s*(?:{pattern.removeprefix('^').removesuffix('$')})\s*$"
+
+
 Code = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$"
-    ),
+    StringConstraints(min_length=1, max_length=32, pattern=padded(r"^[A-Za-z0-9_.-]+$")),
+    TRIMMED,
 ]
 
 _INTERVAL_RE = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})")
@@ -270,7 +293,20 @@ def check_utc_range(value: datetime) -> datetime:
 
 
 # A time with its UTC offset, whose UTC time exists.
-Instant = Annotated[AwareDatetime, AfterValidator(check_utc_range)]
+
+
+def _iso_text(value: object) -> object:
+    """A date or time in a request is ISO 8601 text, as the OpenAPI document says;
+    Pydantic would also take a number (seconds since 1970, or since midnight)."""
+    if isinstance(value, int | float):  # bool too
+        raise ValueError("must be an ISO 8601 string")
+    return value
+
+
+ISO_TEXT = BeforeValidator(_iso_text)
+Instant = Annotated[AwareDatetime, ISO_TEXT, AfterValidator(check_utc_range)]
+Day = Annotated[date, ISO_TEXT]
+LocalTime = Annotated[time, ISO_TEXT]
 
 # The largest amount a stored money column holds (18 digits, 4 after the point),
 # kept at the contract's 13 digits before the point for sums and products too.

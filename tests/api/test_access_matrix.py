@@ -4,9 +4,10 @@ The table below has one entry per operation id of ``/openapi.json``; a new endpo
 without an entry fails ``test_every_operation_has_an_entry``. Each test runs one
 operation for every caller, refusals first: a refused caller must get exactly the
 status and error code of docs/architecture.md's "Access" table (a foreign object is
-404, never 403); an allowed caller must not be refused (401, 403 or 404), whatever
-the case's state then makes of the request (a 409 on a case another allowed caller
-already acknowledged is not a refusal).
+404, never 403), a status /openapi.json documents for the operation; an allowed
+caller must not be refused (401, 403 or 404), whatever the case's state then makes
+of the request (a 409 on a case another allowed caller already acknowledged is not
+a refusal).
 """
 
 from __future__ import annotations
@@ -246,6 +247,18 @@ def _operations(world: World) -> dict[str, tuple[str, str]]:
     }
 
 
+def _documented(world: World, operation: str) -> set[int]:
+    """The statuses /openapi.json documents for ``operation``."""
+    document = world.client.get("/openapi.json").json()
+    (responses,) = [
+        op["responses"]
+        for item in document["paths"].values()
+        for op in item.values()
+        if op["operationId"] == operation
+    ]
+    return {int(status) for status in responses}
+
+
 def test_every_operation_has_an_entry(world: World) -> None:
     assert set(_operations(world)) == set(RULES)
 
@@ -327,6 +340,8 @@ def test_callers_get_what_the_rules_say(
     assert set(rule.allowed) | set(rule.refused) == set(ALL), "every caller has an entry"
     method, path = _operations(world)[operation]
     objects = _objects(world, case, session)
+    documented = _documented(world, operation)
+    assert {status for status, _ in rule.refused.values()} <= documented, "refusals documented"
     for caller, (status, code) in rule.refused.items():
         response = _call(world, caller, method, path, operation, objects)
         assert (response.status_code, response.json()["error"]["code"]) == (status, code), (

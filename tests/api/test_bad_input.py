@@ -16,6 +16,7 @@ from direkte.api.body import BodyGuardMiddleware
 from direkte.clock import FixedClock
 from direkte.escalations.schemas import CallCreate
 from tests.auth.test_auth import assert_error
+from tests.escalations.conftest import Case, World
 from tests.factories import login, make_api_key, make_network, push_visit, visit_body
 
 OVERFLOWING = ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+01:00"]
@@ -70,6 +71,16 @@ class TestDateTimesOutOfUtcRange:
         )
         assert_error(response, 422, "validation_error")
         assert fields_of(response) == ["booked_at"]
+
+    @pytest.mark.parametrize("value", OVERFLOWING)
+    def test_called_at_over_http_is_422_naming_the_field(
+        self, world: World, case: Case, value: str
+    ) -> None:
+        response = world.act(
+            case.id, "calls", "kari@example.no", {"summary": "Called", "called_at": value}
+        )
+        assert_error(response, 422, "validation_error")
+        assert fields_of(response) == ["called_at"]
 
     @pytest.mark.parametrize("value", OVERFLOWING)
     def test_called_at_is_refused(self, value: str) -> None:
@@ -176,3 +187,41 @@ class TestBodySize:
             "/api/v1/integration/visits/RO-1", json=body, headers={"X-API-Key": key}
         )
         assert response.status_code == 201, response.text
+
+
+class TestIdsOutOfRange:
+    """Found by the contract fuzzing (tests/api/test_contract_fuzz.py): a path id past
+    the databases' INTEGER was a 500 on PostgreSQL (integer out of range)."""
+
+    @pytest.mark.parametrize("path", ["/api/v1/users/{}/disable"])
+    def test_an_id_past_integer_is_422_naming_it(
+        self, client: TestClient, key: str, path: str
+    ) -> None:
+        headers = login(client, "ops@example.no")
+        response = client.post(path.format(117706274424), headers=headers)
+        assert_error(response, 422, "validation_error")
+        assert fields_of(response) == ["user_id"]
+
+
+class TestTimesAsNumbers:
+    """Found by the contract fuzzing: Pydantic took a number for a time (seconds since
+    midnight or since 1970) where the document says ISO 8601 text; now 422."""
+
+    def test_quiet_hours_as_numbers_are_422(self, client: TestClient, key: str) -> None:
+        response = client.put(
+            "/api/v1/notifications/quiet-hours",
+            json={"start": 0, "end": 1},
+            headers=login(client, "kari@example.no"),
+        )
+        assert_error(response, 422, "validation_error")
+        assert sorted(fields_of(response)) == ["end", "start"]
+
+    @pytest.mark.parametrize("field", ["booked_at", "appointment_date"])
+    def test_visit_times_as_numbers_are_422(self, client: TestClient, key: str, field: str) -> None:
+        response = client.put(
+            "/api/v1/integration/visits/RO-1",
+            json=visit_body(**{field: 1700000000}),
+            headers={"X-API-Key": key},
+        )
+        assert_error(response, 422, "validation_error")
+        assert fields_of(response) == [field]

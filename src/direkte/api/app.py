@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.routing import BaseRoute
 
 from direkte import __version__
 from direkte.analytics.routes import router as analytics_router
 from direkte.api.admission import AdmissionMiddleware
 from direkte.api.body import BodyGuardMiddleware
 from direkte.api.headers import SecurityHeadersMiddleware
-from direkte.auth.deps import current_caller, current_session_user, public
+from direkte.api.openapi import install_openapi
+from direkte.api.routing import api_routes, operation_id, route_access
 from direkte.auth.limits import make_limits
 from direkte.auth.routes import accounts as accounts_router
 from direkte.auth.routes import router as auth_router
@@ -26,7 +24,11 @@ from direkte.config import Settings, get_settings
 from direkte.db import counter_engine, make_engine, make_sessionmaker
 from direkte.escalations.routes import moderation as moderation_router
 from direkte.escalations.routes import router as escalations_router
-from direkte.kit.errors import RequestIdMiddleware, install_error_handlers
+from direkte.kit.errors import (
+    RequestIdMiddleware,
+    UnexpectedErrorMiddleware,
+    install_error_handlers,
+)
 from direkte.notifications.routes import router as notifications_router
 from direkte.notifications.routes import webhooks as webhooks_router
 from direkte.overview.routes import router as overview_router
@@ -40,17 +42,6 @@ from direkte.web.routes import STATIC
 from direkte.web.routes import routers as web_routers
 
 API_PREFIX = "/api/v1"
-
-
-def operation_id(route: APIRoute) -> str:
-    """The operation id ``<tag>_<route function>``, e.g. ``escalations_open_escalation``.
-
-    Stable across path changes, so that clients generated from /openapi.json keep their
-    method names (a route function carries its use case's name). Every documented route
-    has one tag (tests/api/test_openapi.py); the untagged ones (the pages) are not in
-    the document and keep their bare name.
-    """
-    return f"{route.tags[0]}_{route.name}" if route.tags else route.name
 
 
 def create_app(
@@ -98,6 +89,7 @@ def create_app(
         )
     # Before admission: an oversized body never waits for a slot, nor is read.
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UnexpectedErrorMiddleware)  # a 500 that keeps the connection
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every answer
     routers = (
         auth_router,
@@ -120,6 +112,7 @@ def create_app(
     app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _check_every_route_authenticated_or_public(app)
+    install_openapi(app)
     return app
 
 
@@ -133,25 +126,4 @@ def _check_every_route_authenticated_or_public(app: FastAPI) -> None:
             )
 
 
-def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
-    """Every API route, also inside included routers (FastAPI keeps an included router's
-    routes in the router, behind one entry in the app's list)."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            yield from api_routes(included.routes)
-
-
-def route_access(route: APIRoute) -> str | None:
-    """``authenticated`` or ``public`` by the route's dependencies; None if neither."""
-    calls = set()
-    stack = [route.dependant]
-    while stack:
-        dependant = stack.pop()
-        calls.add(dependant.call)
-        stack.extend(dependant.dependencies)
-    if current_caller in calls or current_session_user in calls:
-        return "authenticated"
-    return "public" if public in calls else None
+__all__ = ["api_routes", "create_app", "operation_id", "route_access"]

@@ -20,6 +20,7 @@ from direkte.auth.login import log_in
 from direkte.auth.schemas import PasswordChange, TokenOut, UserDisabledOut
 from direkte.kit.deps import ClockDep, SessionDep, SettingsDep
 from direkte.kit.errors import ERROR_RESPONSES
+from direkte.kit.params import RowId
 
 router = public_router(tags=["auth"])
 accounts = authenticated_router(tags=["auth"])
@@ -89,7 +90,7 @@ def change_password(
     },
 )
 def disable_user(
-    user_id: int, ops: OpsUser, session: SessionDep, clock: ClockDep
+    user_id: RowId, ops: OpsUser, session: SessionDep, clock: ClockDep
 ) -> UserDisabledOut:
     """Disable a user's log-in (ops); their tokens are refused at once, in every process."""
     user = service.disable_user(session, clock, viewer=ops, user_id=user_id)

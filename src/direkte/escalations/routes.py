@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import Header, Path, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from direkte import access
@@ -37,28 +37,32 @@ from direkte.escalations.schemas import (
     page_json,
     preview_out,
 )
-from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
-from direkte.kit.errors import ERROR_RESPONSES
-from direkte.kit.idempotent import run_idempotent
+from direkte.kit.errors import ERROR_RESPONSES, REFUSED
+from direkte.kit.idempotent import IdempotencyKey, run_idempotent
 from direkte.kit.pagination import ListKind, decode_cursor, encode_cursor
+from direkte.kit.params import RowId
 
 router = authenticated_router(tags=["escalations"], responses=ERROR_RESPONSES)
-moderation = authenticated_router(tags=["moderation"], responses=ERROR_RESPONSES)
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+moderation = authenticated_router(tags=["moderation"], responses={**ERROR_RESPONSES, **REFUSED})
 # The statuses an inbox holds (an open case's), for its filter.
 InboxStatus = Literal["open", "acknowledged", "awaiting_customer"]
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The case's status or version does not allow this"}
 }
+# An action on a case: refused to a role (or to staff who may not act at its tier),
+# or in conflict with its status or version.
+ACTION = {**CONFLICT, **REFUSED}
 
 
 @router.post(
     "/visits/{visit_id}/escalations",
     status_code=201,
     response_model=EscalationOut,
-    responses={200: {"description": "Folded into the open case", "model": EscalationOut}},
+    responses={
+        200: {"description": "Folded into the open case", "model": EscalationOut},
+        **REFUSED,
+    },
 )
 def open_escalation(
     visit_id: RowId,
@@ -129,7 +133,7 @@ def get_escalation(
     "/escalations/{escalation_id}/messages",
     status_code=201,
     response_model=MessageOut,
-    responses=CONFLICT,
+    responses=ACTION,
 )
 def post_message(
     escalation_id: RowId,
@@ -169,7 +173,7 @@ def _message_json(message: EscalationMessage) -> Any:
     return message_out(message).model_dump(mode="json")
 
 
-@router.post("/escalations/{escalation_id}/appeal", responses=CONFLICT)
+@router.post("/escalations/{escalation_id}/appeal", responses=ACTION)
 def appeal_escalation(
     escalation_id: RowId, body: AppealIn, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EscalationOut:
@@ -194,7 +198,7 @@ def preview_appeal(
     )
 
 
-@router.post("/escalations/{escalation_id}/withdraw", responses=CONFLICT)
+@router.post("/escalations/{escalation_id}/withdraw", responses=ACTION)
 def withdraw_escalation(
     escalation_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EscalationOut:
@@ -204,7 +208,7 @@ def withdraw_escalation(
     return escalation_out(case, now=clock.now(), viewer=user)
 
 
-@router.post("/escalations/{escalation_id}/rating", status_code=201, responses=CONFLICT)
+@router.post("/escalations/{escalation_id}/rating", status_code=201, responses=ACTION)
 def rate_escalation(
     escalation_id: RowId, body: RatingIn, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EscalationOut:
@@ -221,7 +225,7 @@ def rate_escalation(
     return escalation_out(case, now=clock.now(), viewer=user)
 
 
-@router.get("/inbox", response_model=InboxPage)
+@router.get("/inbox", response_model=InboxPage, responses=REFUSED)
 def list_inbox(
     session: SessionDep,
     clock: ClockDep,
@@ -249,7 +253,7 @@ def list_inbox(
     return Response(page_json(items[:limit], next_cursor), media_type="application/json")
 
 
-@router.post("/escalations/{escalation_id}/acknowledge", responses=CONFLICT)
+@router.post("/escalations/{escalation_id}/acknowledge", responses=ACTION)
 def acknowledge_escalation(
     escalation_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EscalationOut:
@@ -259,9 +263,7 @@ def acknowledge_escalation(
     return escalation_out(case, now=clock.now(), viewer=user)
 
 
-@router.post(
-    "/escalations/{escalation_id}/resolve", response_model=EscalationOut, responses=CONFLICT
-)
+@router.post("/escalations/{escalation_id}/resolve", response_model=EscalationOut, responses=ACTION)
 def resolve_escalation(
     escalation_id: RowId,
     body: ResolveIn,
@@ -297,7 +299,7 @@ def resolve_escalation(
     )
 
 
-@router.post("/escalations/{escalation_id}/notes", status_code=201)
+@router.post("/escalations/{escalation_id}/notes", status_code=201, responses=ACTION)
 def add_note(
     escalation_id: RowId, body: NoteCreate, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> MessageOut:
@@ -309,7 +311,7 @@ def add_note(
     return message_out(note)
 
 
-@router.post("/escalations/{escalation_id}/calls", status_code=201)
+@router.post("/escalations/{escalation_id}/calls", status_code=201, responses=ACTION)
 def log_call(
     escalation_id: RowId, body: CallCreate, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> MessageOut:
@@ -345,7 +347,7 @@ def list_held(
     )
 
 
-@moderation.post("/moderation/{escalation_id}/approve", responses=CONFLICT)
+@moderation.post("/moderation/{escalation_id}/approve", responses=ACTION)
 def approve_held(
     escalation_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EscalationOut:
@@ -355,7 +357,7 @@ def approve_held(
     return escalation_out(case, now=clock.now(), viewer=user)
 
 
-@moderation.post("/moderation/{escalation_id}/reject", responses=CONFLICT)
+@moderation.post("/moderation/{escalation_id}/reject", responses=ACTION)
 def reject_held(
     escalation_id: RowId, body: RejectIn, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EscalationOut:

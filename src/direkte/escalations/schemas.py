@@ -23,7 +23,7 @@ from direkte.escalations.models import (
     Outcome,
 )
 from direkte.escalations.opening import Opened, Preview
-from direkte.fields import AmountText, Instant, RowRef
+from direkte.fields import TRIMMED, AmountText, Instant, RowRef
 from direkte.guardrails.content import parse_match
 from direkte.guardrails.disclosure import customer_view
 from direkte.kit.errors import error_body
@@ -33,7 +33,7 @@ from direkte.network.models import User
 from direkte.visits.read import VisitDoc
 from direkte.visits.revisions import estimate_baseline
 
-Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=4000), TRIMMED]
 
 
 class _In(BaseModel):

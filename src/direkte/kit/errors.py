@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -134,9 +135,7 @@ def log_unexpected(method: str, path: str, request_id: str, exc: Exception) -> N
     log.error("unhandled error on %s %s [request_id=%s]", method, path, request_id, exc_info=exc)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    request_id = request_id_of(request)
-    log_unexpected(request.method, request.url.path, request_id, exc)
+def _internal_error(request_id: str) -> JSONResponse:
     return JSONResponse(
         error_body(
             "internal_error",
@@ -148,6 +147,50 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    request_id = request_id_of(request)
+    log_unexpected(request.method, request.url.path, request_id, exc)
+    return _internal_error(request_id)
+
+
+class UnexpectedErrorMiddleware:
+    """Answer an unexpected error ``500 internal_error``, and end the request there.
+
+    Starlette's own last resort (``ServerErrorMiddleware``, where an ``Exception``
+    handler goes) answers and then raises the error again, for the server to log:
+    uvicorn then logs its whole traceback (a database error's message may quote a
+    row) and closes the connection, so a client's next keep-alive request on it
+    fails. Here the error is logged once, without personal data
+    (``log_unexpected``), answered, and not raised: the connection serves the next
+    request. The request's session was closed (rolled back) by its dependency
+    before the error arrives here, so its database connection is back in the pool,
+    clean. Starlette's handler stays behind this for errors in the outer middleware.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            request_id = str(scope.get("state", {}).get("request_id") or "-")
+            log_unexpected(scope.get("method", "-"), scope.get("path", "-"), request_id, exc)
+            if not started:
+                await _internal_error(request_id)(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -155,8 +198,25 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="What went wrong, in snake_case (`validation_error`, …)")
+    message: str = Field(description="The same in words, for people")
+    details: Any = Field(
+        description="More about it: for bad input a list naming each field, else an object or null"
+    )
+
+
+class ErrorOut(BaseModel):
+    """Every error answer's body (API.md, "Errors")."""
+
+    error: ErrorDetail
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not authenticated"},
     404: {"description": "Not found, or not visible to the caller"},
     422: {"description": "Invalid input; details name each bad field"},
+}
+REFUSED: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Not allowed to the caller's role, or not theirs to act on"}
 }

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import Request
+from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,10 @@ from direkte import idempotency
 from direkte.errors import BadRequest
 
 Outcome = tuple[int, Any]
+IDEMPOTENCY_KEY = "Idempotency-Key"
+# The header a route takes to run its use case once per key (``run_idempotent``);
+# api/openapi.py documents its rules on every operation that takes it.
+IdempotencyKey = Annotated[str | None, Header(alias=IDEMPOTENCY_KEY)]
 
 
 class FastJSONResponse(JSONResponse):

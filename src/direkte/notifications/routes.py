@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 
 from direkte.auth.deps import CurrentUser, OpsUser, authenticated_router, current_ops
-from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep, SettingsDep
-from direkte.kit.errors import ERROR_RESPONSES
+from direkte.kit.errors import ERROR_RESPONSES, REFUSED
+from direkte.kit.params import RowId
 from direkte.notifications import service, subscriptions
 from direkte.notifications.schemas import (
     DeliveryAttemptOut,
@@ -27,7 +27,6 @@ from direkte.notifications.schemas import (
 router = authenticated_router(
     prefix="/notifications", tags=["notifications"], responses=ERROR_RESPONSES
 )
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 @router.get("")
@@ -46,7 +45,7 @@ def list_notifications(
     )
 
 
-@router.put("/quiet-hours")
+@router.put("/quiet-hours", responses=REFUSED)
 def set_quiet_hours(
     body: QuietHours, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> QuietHours:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from direkte.fields import LocalTime
 
 
 class NotificationOut(BaseModel):
@@ -86,5 +88,5 @@ class QuietHours(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: time | None
-    end: time | None
+    start: LocalTime | None
+    end: LocalTime | None

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query, Response
+from fastapi import Query, Response
 
 from direkte.auth.deps import CurrentUser, authenticated_router
-from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
 from direkte.kit.errors import ERROR_RESPONSES
+from direkte.kit.params import RowId
 from direkte.kit.responses import validated_json
 from direkte.overview import service
 from direkte.overview.schemas import VisitOut, VisitPage, visit_out
 
 router = authenticated_router(tags=["visits"], responses=ERROR_RESPONSES)
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 @router.get("/me/visits", response_model=VisitPage)

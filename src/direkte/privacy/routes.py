@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path, Query
+from fastapi import Query
 from pydantic import AwareDatetime
 
 from direkte.audit.service import Actor
 from direkte.auth.deps import CurrentUser, OpsUser, authenticated_router
-from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
-from direkte.kit.errors import ERROR_RESPONSES
+from direkte.kit.errors import ERROR_RESPONSES, REFUSED
 from direkte.kit.pagination import ListKind, decode_cursor, encode_cursor
+from direkte.kit.params import RowId
 from direkte.privacy import service
 from direkte.privacy.schemas import AuditEventOut, AuditPage, ErasedOut
 
-router = authenticated_router(tags=["privacy"], responses=ERROR_RESPONSES)
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+router = authenticated_router(tags=["privacy"], responses={**ERROR_RESPONSES, **REFUSED})
 
 
 @router.get("/customers/{customer_id}/export")

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import Path, Response
 
 from direkte.auth.deps import CurrentUser, IntegrationActor, authenticated_router
-from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
-from direkte.kit.errors import ERROR_RESPONSES
+from direkte.kit.errors import ERROR_RESPONSES, REFUSED
+from direkte.kit.params import RowId
 from direkte.money import MoneyOut
 from direkte.visits import service
 from direkte.visits.schemas import (
@@ -30,7 +30,6 @@ integration = authenticated_router(
 customer = authenticated_router(tags=["visits"], responses=ERROR_RESPONSES)
 
 ExternalId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The visit's status does not allow this"}
 }
@@ -104,7 +103,9 @@ def add_warranty_decision(
     return CreatedRef(id=decision.id)
 
 
-@customer.post("/visits/{visit_id}/estimates/{estimate_id}/approve", responses=CONFLICT)
+@customer.post(
+    "/visits/{visit_id}/estimates/{estimate_id}/approve", responses={**CONFLICT, **REFUSED}
+)
 def approve_estimate(
     visit_id: RowId, estimate_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> EstimateOut:

@@ -9,14 +9,17 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from direkte.fields import (
+    TRIMMED,
     AmountText,
     Code,
     Currency,
+    Day,
     Instant,
     Quantity,
     RowRef,
     Vin,
     check_amount_in_range,
+    padded,
 )
 from direkte.money import MoneyOut
 from direkte.visits.models import (
@@ -27,11 +30,10 @@ from direkte.visits.models import (
 )
 from direkte.visits.read import EstimateDoc
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-TroubleCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{2,16}$")
-]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=4000), TRIMMED]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500), TRIMMED]
+TroubleCode = Annotated[str, StringConstraints(pattern=padded(r"^[A-Za-z0-9_-]{2,16}$")), TRIMMED]
+ReasonCode = Annotated[str, StringConstraints(pattern=padded(r"^[A-Za-z0-9_.-]{1,64}$")), TRIMMED]
 
 
 class _In(BaseModel):
@@ -49,7 +51,7 @@ class VehicleIn(_In):
     model: ShortText
     model_year: int = Field(ge=1980, le=2100)
     odometer_km: int = Field(ge=0, le=5_000_000)
-    delivery_date: date | None = None
+    delivery_date: Day | None = None
     warranty: list[CoverageIn] | None = Field(default=None, max_length=10)
 
 
@@ -60,7 +62,7 @@ class VisitUpsert(_In):
     concern: Text
     status: VisitStatus = VisitStatus.scheduled
     booked_at: Instant | None = None
-    appointment_date: date | None = None
+    appointment_date: Day | None = None
     checked_in_at: Instant | None = None
     promised_at: Instant | None = None
     closed_at: Instant | None = None
@@ -108,9 +110,7 @@ class WarrantyDecisionCreate(_In):
     decision: WarrantyOutcome
     claimed: AmountText
     covered: AmountText
-    reason_code: Annotated[
-        str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    ]
+    reason_code: ReasonCode
     safety_related: bool = False
     currency: Currency | None = None
     estimate_id: RowRef | None = None
