@@ -162,7 +162,8 @@ def wednesday(world: World, session: Session, clock: FixedClock) -> dict[str, in
 class TestWednesday:
     def test_every_figure(self, world: World, wednesday: dict[str, int]) -> None:
         m = metrics(world, **{"from": "2026-11-18", "to": "2026-11-19", "center": "OSL-01"})
-        assert m["from"] == "2026-11-18" and m["to"] == "2026-11-19"
+        assert m["from"] == "2026-11-18"
+        assert m["to"] == "2026-11-19"
         assert m["visits_checked_in"] == 4
         assert m["same_day_resolution"] == {
             "count": 1,
@@ -179,7 +180,8 @@ class TestWednesday:
         assert m["escalation_rate_per_100"] == 25.0
         assert m["escalation_rate_per_100_by_category"]["diagnosis"] == 25.0
         assert m["reach_rate"] == 1.0
-        assert m["resolved"] == 1 and m["overturned"] == 1
+        assert m["resolved"] == 1
+        assert m["overturned"] == 1
         assert m["overturn_rate"] == 1.0
         # 11:00-16:00 Wednesday, 08:00-09:00 Thursday; then on to 10:30
         assert m["first_response_business_minutes"] == {"count": 1, "p50": 360, "p90": 360}
