@@ -10,7 +10,7 @@ from direkte.escalations.models import (
     EscalationRequest,
 )
 from direkte.idempotency import IdempotencyRecord
-from direkte.network.models import Center, Region, User
+from direkte.network.models import Center, CenterProgramChange, Region, User
 from direkte.notifications.models import (
     Delivery,
     DeliveryAttempt,
@@ -35,6 +35,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Center",
+    "CenterProgramChange",
     "Delivery",
     "DeliveryAttempt",
     "Diagnosis",
