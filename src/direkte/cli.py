@@ -376,6 +376,62 @@ def demo_history(requests: int, seed: int, days: int) -> None:
     click.echo(json.dumps(made))
 
 
+@main.command()
+@click.option("--centers", type=click.IntRange(1, 5000), default=40, show_default=True)
+@click.option("--visits", type=click.IntRange(0, 100_000_000), default=100_000, show_default=True)
+@click.option(
+    "--effect",
+    type=click.FloatRange(-0.3, 0.3),
+    default=0.05,
+    show_default=True,
+    help="The program's effect on same-day resolution, as a share (0.05: five points).",
+)
+@click.option(
+    "--escalation-effect",
+    type=click.FloatRange(-10, 10),
+    default=-1.0,
+    show_default=True,
+    help="The program's effect on escalation requests per 100 visits.",
+)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--weeks", type=click.IntRange(8, 520), default=104, show_default=True)
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day the history ends before (default: today); the same seed and day give "
+    "the same data.",
+)
+def simulate(
+    centers: int,
+    visits: int,
+    effect: float,
+    escalation_effect: float,
+    seed: int,
+    weeks: int,
+    until: datetime | None,
+) -> None:
+    """Write a simulated network history with a known program effect (for evaluations
+    and benchmarks); PostgreSQL loads it with COPY. Prints a JSON summary."""
+    from direkte.demo.simulate import load_simulation
+
+    end = until.date() if until is not None else SystemClock().now().date()
+    summary = _run(
+        lambda s: load_simulation(
+            s,
+            centers=centers,
+            visits=visits,
+            effect=effect,
+            escalation_effect=escalation_effect,
+            seed=seed,
+            weeks=weeks,
+            end=end,
+            progress=lambda line: click.echo(line, err=True),
+        )
+    )
+    click.echo(json.dumps(summary.as_json()))
+
+
 @main.group()
 def policy() -> None:
     """The guardrail policy."""
