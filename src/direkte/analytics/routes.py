@@ -8,7 +8,14 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Path, Query
 
 from direkte.analytics import backtest, service
-from direkte.analytics.schemas import AdvanceIn, AdvanceOut, MetricsOut, RolloutIn, RolloutOut
+from direkte.analytics.schemas import (
+    AdvanceIn,
+    AdvanceOut,
+    EvaluationOut,
+    MetricsOut,
+    RolloutIn,
+    RolloutOut,
+)
 from direkte.auth.deps import CurrentUser, authenticated_router, current_ops
 from direkte.kit.deps import ClockDep, SessionDep
 from direkte.kit.errors import ERROR_RESPONSES
@@ -118,3 +125,24 @@ def advance_wave(
     )
     session.commit()
     return moved
+
+
+@ops.get(
+    "/rollout/evaluation",
+    response_model=EvaluationOut,
+    responses={422: {"description": "An unknown figure, `to` before `from`, a window too long"}},
+)
+def get_evaluation(
+    session: SessionDep,
+    clock: ClockDep,
+    user: CurrentUser,
+    figure: Annotated[str, Query(min_length=1, max_length=64)] = "same_day_resolution",
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+) -> dict[str, Any]:
+    """Difference in differences of the weekly center figure between program centers
+    and the others, a 95% interval from a seeded bootstrap over whole centers, the
+    pre-period trends and the recommendation (ops)."""
+    return service.evaluate_program(
+        session, clock, user, figure=figure, date_from=date_from, date_to=date_to
+    )

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from direkte.analytics.evaluation import build_panel, evaluate_program
 from direkte.analytics.figures import (
     FIGURE_NAMES,
     GROUP_BYS,
@@ -70,6 +71,8 @@ __all__ = [
     "WaveDone",
     "WaveNotFound",
     "advance_wave",
+    "build_panel",
+    "evaluate_program",
     "put_rollout",
     "read_metrics",
     "rebuild",
