@@ -197,8 +197,8 @@ class TestWednesday:
             "per_manager_per_business_day": 0.25,
         }
         assert m["root_causes"]["by_diagnosis_code"] == [
-            {"key": "C1101", "count": 1},
-            {"key": "P0A80", "count": 1},
+            {"key": "C1101", "count": 1, "resolved": 1, "rate": 1.0},
+            {"key": "P0A80", "count": 1, "resolved": 1, "rate": 1.0},
         ]
         assert m["root_causes"]["by_model"] == [{"key": "Model 3", "count": 1}]
         assert m["root_causes"]["by_center"] == [{"key": "OSL-01", "count": 1}]

@@ -278,6 +278,7 @@ def figures_of(
             "resolution",
             "overturned_by_code",
             "overturned_by_model",
+            "resolved_by_code",
         )
     }
     by_center: Counter[str] = Counter()
@@ -350,7 +351,14 @@ def figures_of(
         },
         "root_causes": {
             "overturned": t["overturned"],
-            "by_diagnosis_code": _top(hist["overturned_by_code"]),
+            "by_diagnosis_code": [
+                {
+                    **entry,
+                    "resolved": hist["resolved_by_code"][entry["key"]],
+                    "rate": _rate(entry["count"], hist["resolved_by_code"][entry["key"]]),
+                }
+                for entry in _top(hist["overturned_by_code"])
+            ],
             "by_model": _top(hist["overturned_by_model"]),
             "by_center": _top(by_center),
         },

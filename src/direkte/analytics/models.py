@@ -81,6 +81,7 @@ class CenterDayFigures(Base):
     # root causes: overturned cases by the visit's diagnosis codes and vehicle model
     overturned_by_code: Mapped[dict[str, int]] = mapped_column(sa.JSON)
     overturned_by_model: Mapped[dict[str, int]] = mapped_column(sa.JSON)
+    resolved_by_code: Mapped[dict[str, int]] = mapped_column(sa.JSON)  # the denominators
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (sa.Index("ix_center_day_figures_day", "day"),)

@@ -64,6 +64,7 @@ FIGURE_HISTOGRAMS = (
     "resolution",
     "overturned_by_code",
     "overturned_by_model",
+    "resolved_by_code",
 )
 
 
@@ -276,11 +277,12 @@ def _statements(d: _Dialect) -> dict[str, sa.TextClause]:
     )
     overturned = (
         "SELECT cd.day, veh.model AS model, (SELECT dg.codes FROM diagnoses dg"
-        " WHERE dg.visit_id = e.visit_id ORDER BY dg.seq DESC LIMIT 1) AS codes"
+        " WHERE dg.visit_id = e.visit_id ORDER BY dg.seq DESC LIMIT 1) AS codes,"
+        " CASE WHEN e.outcome IN ('revised', 'goodwill') THEN 1 ELSE 0 END AS overturned"
         " FROM center_days cd JOIN escalations e ON e.center_id = cd.center_id"
         " AND e.resolved_at >= cd.starts_at AND e.resolved_at < cd.ends_at"
         " JOIN visits v ON v.id = e.visit_id JOIN vehicles veh ON veh.id = v.vehicle_id"
-        f" WHERE {_DAYS} AND e.outcome IN ('revised', 'goodwill')"
+        f" WHERE {_DAYS} AND e.outcome IS NOT NULL"
     )
     days = f"SELECT cd.day, cd.open_seconds FROM center_days cd WHERE {_DAYS}"
     typed = {"d0": sa.Date(), "d1": sa.Date()}
@@ -374,13 +376,17 @@ def compute_days(session: Session, center: Center, first: date, last: date) -> l
         _bump(rows[_as_date(day)]["resolution"], max(int(m or 0), 0), 1)
     for day, m in conn.execute(q["minutes_to_respond"], params):
         _bump(rows[_as_date(day)]["first_response"], max(int(m or 0), 0), 1)
-    for day, model, codes in conn.execute(q["overturned"], params):
+    for day, model, codes, overturned in conn.execute(q["overturned"], params):
         row = rows[_as_date(day)]
-        _bump(row["overturned_by_model"], model, 1)
         if isinstance(codes, str | bytes):
             codes = orjson.loads(codes)
-        for code in sorted(set(codes or [])) or ["(none)"]:
-            _bump(row["overturned_by_code"], code, 1)
+        keys = sorted(set(codes or [])) or ["(none)"]
+        for code in keys:
+            _bump(row["resolved_by_code"], code, 1)
+        if overturned:
+            _bump(row["overturned_by_model"], model, 1)
+            for code in keys:
+                _bump(row["overturned_by_code"], code, 1)
     return [rows[day] for day in sorted(rows)]
 
 

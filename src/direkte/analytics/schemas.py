@@ -56,9 +56,14 @@ class Count(BaseModel):
     count: int
 
 
+class CodeCount(Count):
+    resolved: int  # resolved cases with this code, overturned or not
+    rate: float | None  # the overturn rate of cases with this code
+
+
 class RootCauses(BaseModel):
     overturned: int
-    by_diagnosis_code: list[Count]
+    by_diagnosis_code: list[CodeCount]
     by_model: list[Count]
     by_center: list[Count]
 

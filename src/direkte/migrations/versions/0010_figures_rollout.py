@@ -84,6 +84,7 @@ def upgrade() -> None:
         sa.Column("ratings_4_5", sa.Integer(), nullable=False),
         sa.Column("overturned_by_code", sa.JSON(), nullable=False),
         sa.Column("overturned_by_model", sa.JSON(), nullable=False),
+        sa.Column("resolved_by_code", sa.JSON(), nullable=False),
         sa.Column("computed_at", direkte.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["center_id"], ["centers.id"], name=op.f("fk_center_day_figures_center_id_centers")
