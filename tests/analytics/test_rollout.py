@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -284,3 +284,49 @@ class TestEvaluation:
         )
         assert response.status_code == 422, response.text
         assert response.json()["error"]["details"][0]["field"] == field
+
+
+def test_panel_is_weekly_with_the_state_of_each_week(
+    world: World, session: Session, clock: FixedClock
+) -> None:
+    """OSL-02 (off) enters the pilot on Thursday 26 November: that week is left out,
+    the week before is untreated and the week after treated."""
+    import math
+
+    from direkte.analytics.service import build_panel
+    from direkte.network.service import record_program_change
+
+    clock.advance(datetime(2026, 12, 7, 9, tzinfo=UTC) - clock.now())
+    for week, monday in enumerate(("2026-11-16", "2026-11-23", "2026-11-30")):
+        for n, hours in enumerate((3, 30)):
+            day = datetime.fromisoformat(monday + "T08:00:00+00:00") + timedelta(days=1)
+            world.visit(
+                f"P-{week}-{n}",
+                center="OSL-02",
+                vehicle={
+                    "vin": make_vin(300 + 10 * week + n),
+                    "model": "Model 3",
+                    "model_year": 2021,
+                    "odometer_km": 10,
+                    "delivery_date": "2021-01-01",
+                },
+                status="ready",
+                checked_in_at=day.isoformat(),
+                ready_at=(day + timedelta(hours=hours)).isoformat(),
+            )
+    osl2 = session.scalars(sa.select(Center).where(Center.code == "OSL-02")).one()
+    record_program_change(
+        session, osl2, Program.pilot, at=datetime(2026, 11, 26, 12, tzinfo=UTC), actor="test"
+    )
+    refresh_dirty(session, now=clock.now())
+    session.flush()
+    panel = build_panel(session, "same_day_resolution", date(2026, 11, 16), date(2026, 12, 6))
+    assert panel.centers == ("CPH-01", "OSL-01", "OSL-02")
+    assert panel.weeks == (date(2026, 11, 16), date(2026, 11, 23), date(2026, 11, 30))
+    row = panel.centers.index("OSL-02")
+    values = list(panel.values[row])
+    assert values[0] == 0.5
+    assert math.isnan(values[1])
+    assert values[2] == 0.5
+    assert list(panel.treated[row]) == [False, False, True]
+    assert list(panel.treated[panel.centers.index("OSL-01")]) == [True, True, True]
