@@ -1,8 +1,8 @@
 """Background work: SLA sweeps, settling resolved cases, outbox delivery, key expiry.
 
-A round runs six steps (the last recomputes the daily figures of the days changes
-marked, ``analytics.rollups``) (outbox delivery fans out; sending makes the e-mails and
-webhook calls, ``jobs.sending``), each in its own short transactions, so any number
+A round runs six steps (outbox delivery fans out; sending makes the e-mails and
+webhook calls, ``jobs.sending``; the last recomputes the daily figures of the days
+changes marked, ``analytics.rollups``), each in its own short transactions, so any number
 of workers may run. The steps are isolated: one that raises is logged and named in
 the round's report, and the others still run. Within outbox delivery each event is
 isolated too (``notifications.service.deliver_pending``).
