@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from direkte import access
 from direkte.analytics.models import CenterDay, CenterDayFigures
-from direkte.analytics.rollups import FIGURE_COUNTS, merge_histograms
+from direkte.analytics.rollups import FIGURE_COUNTS, FIGURE_HISTOGRAMS, merge_histograms
 from direkte.errors import RuleViolation
 from direkte.network.models import Center, CenterProgramChange, Program, Region, User
 from direkte.visits.models import Visit
@@ -35,6 +35,7 @@ from direkte.visits.models import Visit
 MAX_WINDOW_DAYS = 731
 SAME_DAY_TARGET = 2 / 3
 GROUP_BYS = ("center", "region", "week")
+HISTOGRAMS = FIGURE_HISTOGRAMS
 
 
 class FiguresInvalid(RuleViolation):
@@ -107,6 +108,10 @@ class ProgramHistory:
             return self._current[center_id]
         i = bisect.bisect_right(days, day) - 1  # the last change on or before the day
         return self._programs[center_id][max(i, 0)]
+
+    def change_days(self, center_id: int, first: date, last: date) -> list[date]:
+        """The local days within [first, last] on which the center's state changed."""
+        return [d for d in self._days.get(center_id, []) if first <= d <= last]
 
     def since(self, center_id: int) -> date | None:
         """The local day the center's current state began, if recorded."""
@@ -190,46 +195,116 @@ def resolve_scope(
 
 @dataclass
 class DayRow:
+    """Summed day figures of one center over the days of one Monday-week (``day``) that
+    are in the window and the scope's program states."""
+
     center_id: int
     day: date
-    program: Program
     values: dict[str, Any]
 
 
-def read_rows(session: Session, scope: Scope) -> list[DayRow]:
-    """The stored day rows of the scope's centers in the window, with each day's
-    program state, filtered to the scope's program."""
-    if not scope.centers:
-        return []
-    history = ProgramHistory(session, scope.centers)
-    ids = [c.id for c in scope.centers]
-    table = CenterDayFigures.__table__
-    query = sa.select(table).where(table.c.day.between(scope.first, scope.last))
-    if len(ids) < 500:
-        query = query.where(table.c.center_id.in_(ids))
-    wanted = set(ids)
-    out = []
-    for r in session.execute(query).mappings():
-        if r["center_id"] not in wanted:
-            continue
-        program = history.on(r["center_id"], r["day"])
-        if scope.program is not None and program != scope.program:
-            continue
-        out.append(DayRow(r["center_id"], r["day"], program, dict(r)))
+def _segments(
+    history: ProgramHistory, center_id: int, first: date, last: date
+) -> list[tuple[date, date, Program]]:
+    """The center's [from, to] runs of one program state within [first, last]."""
+    out: list[tuple[date, date, Program]] = []
+    start, state = first, history.on(center_id, first)
+    for change in history.change_days(center_id, first, last):
+        new_state = history.on(center_id, change)
+        if change > first and new_state != state:
+            out.append((start, change - timedelta(days=1), state))
+            start, state = change, new_state
+    out.append((start, last, state))
     return out
 
 
+def _week_start(dialect: str, column: Any) -> Any:
+    """The Monday of a date column's week, in SQL."""
+    if dialect == "postgresql":
+        return sa.cast(column - sa.cast(sa.func.extract("isodow", column), sa.Integer) + 1, sa.Date)
+    weekday = sa.cast(sa.func.strftime("%w", column), sa.Integer)
+    return sa.func.date(column, sa.literal("-") + sa.cast((weekday + 6) % 7, sa.String) + " days")
+
+
+def read_rows(
+    session: Session, scope: Scope, *, programs: frozenset[Program] | None = None
+) -> list[DayRow]:
+    """The scope's day figures summed per center and week in SQL, on the days the center
+    was in the scope's program (or one of ``programs``)."""
+    if not scope.centers:
+        return []
+    wanted = programs or (frozenset({scope.program}) if scope.program is not None else None)
+    t = CenterDayFigures.__table__
+    where: list[Any] = [t.c.day.between(scope.first, scope.last)]
+    if wanted is None:
+        ids = [c.id for c in scope.centers]
+        if len(ids) < (session.scalar(sa.select(sa.func.count()).select_from(Center)) or 0):
+            where.append(t.c.center_id.in_(ids))
+    else:
+        history = ProgramHistory(session, scope.centers)
+        spans = [
+            sa.and_(t.c.center_id == c.id, t.c.day.between(a, b))
+            for c in scope.centers
+            for a, b, state in _segments(history, c.id, scope.first, scope.last)
+            if state in wanted
+        ]
+        if not spans:
+            return []
+        where.append(sa.or_(*spans))
+    dialect = session.get_bind().dialect.name
+    week = _week_start(dialect, t.c.day).label("week")
+    business = sa.case((t.c.business_day, 1), else_=0)
+    counts = (
+        sa.select(
+            t.c.center_id,
+            week,
+            *(sa.func.sum(t.c[name]).label(name) for name in FIGURE_COUNTS),
+            sa.func.sum(business).label("business_days"),
+            sa.func.sum(business * t.c.managers).label("manager_business_days"),
+        )
+        .where(*where)
+        .group_by(t.c.center_id, week)
+    )
+    rows: dict[tuple[int, date], DayRow] = {}
+    for r in session.execute(counts).mappings():
+        day = _to_date(r["week"])
+        values: dict[str, Any] = {k: int(r[k] or 0) for k in (*FIGURE_COUNTS, "business_days")}
+        values["manager_business_days"] = int(r["manager_business_days"] or 0)
+        values |= {name: {} for name in HISTOGRAMS}
+        rows[r["center_id"], day] = DayRow(r["center_id"], day, values)
+    for name in HISTOGRAMS:
+        column = t.c[name]
+        each = (
+            sa.func.json_each_text(column).table_valued("key", "value").alias("j")
+            if dialect == "postgresql"
+            else sa.func.json_each(column).table_valued("key", "value").alias("j")
+        )
+        query = (
+            sa.select(
+                t.c.center_id, week, each.c.key, sa.func.sum(sa.cast(each.c.value, sa.Integer))
+            )
+            .select_from(t)
+            .join(each, sa.true())
+            .where(*where)
+            .group_by(t.c.center_id, week, each.c.key)
+        )
+        for center_id, wk, key, n in session.execute(query):
+            row = rows.get((center_id, _to_date(wk)))
+            if row is not None:
+                row.values[name][str(key)] = int(n)
+    return list(rows.values())
+
+
+def _to_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
 def totals_of(rows: Iterable[DayRow]) -> dict[str, int]:
-    totals: dict[str, int] = dict.fromkeys(FIGURE_COUNTS, 0)
-    totals["manager_business_days"] = 0
-    totals["business_days"] = 0
+    keys = (*FIGURE_COUNTS, "business_days", "manager_business_days")
+    totals: dict[str, int] = dict.fromkeys(keys, 0)
     for row in rows:
-        v = row.values
-        for name in FIGURE_COUNTS:
-            totals[name] += v[name]
-        if v["business_day"]:
-            totals["business_days"] += 1
-            totals["manager_business_days"] += v["managers"]
+        for name in keys:
+            totals[name] += row.values[name]
     return totals
 
 
@@ -433,7 +508,7 @@ def _groups(
             buckets[scope.regions[centers[r.center_id].region_id].code].append(r)
     else:
         for r in rows:
-            buckets[week_of(r.day)].append(r)
+            buckets[r.day].append(r)
     out = []
     for key in sorted(buckets):
         group_rows = buckets[key]

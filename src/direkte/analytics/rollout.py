@@ -55,8 +55,10 @@ def program_totals(session: Session, today: date) -> dict[str, int]:
     first, last = gate_window(today)
     centers = list(session.scalars(sa.select(Center).where(Center.program.in_(IN_PROGRAM))))
     regions = {r.id: r for r in session.scalars(sa.select(Region))}
-    rows = read_rows(session, Scope(first, last, centers, regions, None))
-    return totals_of(r for r in rows if r.program in IN_PROGRAM)
+    rows = read_rows(
+        session, Scope(first, last, centers, regions, None), programs=frozenset(IN_PROGRAM)
+    )
+    return totals_of(rows)
 
 
 def check_gate(gate: list[dict[str, Any]], totals: dict[str, int]) -> list[dict[str, Any]]:
