@@ -2,6 +2,7 @@
 
 from direkte.analytics.models import (
     CenterDay,
+    CenterDayBucket,
     CenterDayFigures,
     CenterOpenInterval,
     RolloutWave,
@@ -43,6 +44,7 @@ __all__ = [
     "Base",
     "Center",
     "CenterDay",
+    "CenterDayBucket",
     "CenterDayFigures",
     "CenterOpenInterval",
     "CenterProgramChange",

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from direkte import access
-from direkte.analytics.models import CenterDay, CenterDayFigures
+from direkte.analytics.models import CenterDay, CenterDayBucket, CenterDayFigures
 from direkte.analytics.rollups import FIGURE_COUNTS, FIGURE_HISTOGRAMS, merge_histograms
 from direkte.errors import RuleViolation
 from direkte.network.models import Center, CenterProgramChange, Program, Region, User
@@ -235,22 +235,41 @@ def read_rows(
         return []
     wanted = programs or (frozenset({scope.program}) if scope.program is not None else None)
     t = CenterDayFigures.__table__
-    where: list[Any] = [t.c.day.between(scope.first, scope.last)]
+    b = CenterDayBucket.__table__
+    ids: list[int] | None = None
+    spans: list[tuple[int, date, date]] | None = None
     if wanted is None:
-        ids = [c.id for c in scope.centers]
-        if len(ids) < (session.scalar(sa.select(sa.func.count()).select_from(Center)) or 0):
-            where.append(t.c.center_id.in_(ids))
+        if len(scope.centers) < (
+            session.scalar(sa.select(sa.func.count()).select_from(Center)) or 0
+        ):
+            ids = [c.id for c in scope.centers]
     else:
         history = ProgramHistory(session, scope.centers)
         spans = [
-            sa.and_(t.c.center_id == c.id, t.c.day.between(a, b))
+            (c.id, a, z)
             for c in scope.centers
-            for a, b, state in _segments(history, c.id, scope.first, scope.last)
+            for a, z, state in _segments(history, c.id, scope.first, scope.last)
             if state in wanted
         ]
         if not spans:
             return []
-        where.append(sa.or_(*spans))
+
+    def where_on(table: Any) -> list[Any]:
+        out: list[Any] = [table.c.day.between(scope.first, scope.last)]
+        if ids is not None:
+            out.append(table.c.center_id.in_(ids))
+        if spans is not None:
+            out.append(
+                sa.or_(
+                    *(
+                        sa.and_(table.c.center_id == cid, table.c.day.between(a, z))
+                        for cid, a, z in spans
+                    )
+                )
+            )
+        return out
+
+    where = where_on(t)
     dialect = session.get_bind().dialect.name
     week = _week_start(dialect, t.c.day).label("week")
     business = sa.case((t.c.business_day, 1), else_=0)
@@ -272,26 +291,17 @@ def read_rows(
         values["manager_business_days"] = int(r["manager_business_days"] or 0)
         values |= {name: {} for name in HISTOGRAMS}
         rows[r["center_id"], day] = DayRow(r["center_id"], day, values)
-    for name in HISTOGRAMS:
-        column = t.c[name]
-        each = (
-            sa.func.json_each_text(column).table_valued("key", "value").alias("j")
-            if dialect == "postgresql"
-            else sa.func.json_each(column).table_valued("key", "value").alias("j")
-        )
-        query = (
-            sa.select(
-                t.c.center_id, week, each.c.key, sa.func.sum(sa.cast(each.c.value, sa.Integer))
-            )
-            .select_from(t)
-            .join(each, sa.true())
-            .where(*where)
-            .group_by(t.c.center_id, week, each.c.key)
-        )
-        for center_id, wk, key, n in session.execute(query):
-            row = rows.get((center_id, _to_date(wk)))
-            if row is not None:
-                row.values[name][str(key)] = int(n)
+    bucket_filter = where_on(b)
+    bucket_week = _week_start(dialect, b.c.day).label("week")
+    buckets = (
+        sa.select(b.c.center_id, bucket_week, b.c.kind, b.c.key, sa.func.sum(b.c.n))
+        .where(*bucket_filter)
+        .group_by(b.c.center_id, bucket_week, b.c.kind, b.c.key)
+    )
+    for center_id, wk, kind, key, n in session.execute(buckets):
+        row = rows.get((center_id, _to_date(wk)))
+        if row is not None and kind in row.values:
+            row.values[kind][str(key)] = int(n)
     return list(rows.values())
 
 

@@ -47,9 +47,8 @@ class CenterOpenInterval(Base):
 class CenterDayFigures(Base):
     """A center's figures on one local day (DESIGN §7), what the reads add up.
 
-    Counts add across days; the durations are histograms (``{"minutes": count}``,
-    whole business minutes; days for booking to appointment), which add too, so a
-    percentile over any window is exact to the minute.
+    Counts add across days; the durations are histograms (``CenterDayBucket``), which
+    add too, so a percentile over any window is exact to the minute.
     """
 
     __tablename__ = "center_day_figures"
@@ -59,7 +58,6 @@ class CenterDayFigures(Base):
     business_day: Mapped[bool] = mapped_column(sa.Boolean)
     visits_checked_in: Mapped[int] = mapped_column(sa.Integer)
     same_day: Mapped[int] = mapped_column(sa.Integer)
-    booking_days: Mapped[dict[str, int]] = mapped_column(sa.JSON)
     requests: Mapped[int] = mapped_column(sa.Integer)
     req_diagnosis: Mapped[int] = mapped_column(sa.Integer)
     req_warranty: Mapped[int] = mapped_column(sa.Integer)
@@ -73,18 +71,29 @@ class CenterDayFigures(Base):
     resolved: Mapped[int] = mapped_column(sa.Integer)
     overturned: Mapped[int] = mapped_column(sa.Integer)
     sla_met: Mapped[int] = mapped_column(sa.Integer)
-    first_response: Mapped[dict[str, int]] = mapped_column(sa.JSON)
-    resolution: Mapped[dict[str, int]] = mapped_column(sa.JSON)
     ratings: Mapped[int] = mapped_column(sa.Integer)
     rating_sum: Mapped[int] = mapped_column(sa.Integer)
     ratings_4_5: Mapped[int] = mapped_column(sa.Integer)
-    # root causes: overturned cases by the visit's diagnosis codes and vehicle model
-    overturned_by_code: Mapped[dict[str, int]] = mapped_column(sa.JSON)
-    overturned_by_model: Mapped[dict[str, int]] = mapped_column(sa.JSON)
-    resolved_by_code: Mapped[dict[str, int]] = mapped_column(sa.JSON)  # the denominators
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (sa.Index("ix_center_day_figures_day", "day"),)
+
+
+class CenterDayBucket(Base):
+    """One bucket of a center's day histogram: ``kind`` names the histogram
+    (``first_response``, ``resolution``: whole business minutes; ``booking_days``: days
+    from booking to appointment; ``overturned_by_code``, ``resolved_by_code``,
+    ``overturned_by_model``: root causes), ``key`` the bucket, ``n`` its count."""
+
+    __tablename__ = "center_day_buckets"
+
+    center_id: Mapped[int] = mapped_column(sa.ForeignKey("centers.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    n: Mapped[int] = mapped_column(sa.Integer)
+
+    __table_args__ = (sa.Index("ix_center_day_buckets_day", "day"),)
 
 
 class RolloutWave(Base):

@@ -28,7 +28,12 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from direkte.analytics.models import CenterDay, CenterDayFigures, CenterOpenInterval
+from direkte.analytics.models import (
+    CenterDay,
+    CenterDayBucket,
+    CenterDayFigures,
+    CenterOpenInterval,
+)
 from direkte.marks import FigureDirtyMark
 from direkte.network.hours import OpeningHours, opening_hours
 from direkte.network.models import Center, Role, User
@@ -395,7 +400,7 @@ def _bump(histogram: dict[str, int], key: Any, n: int) -> None:
 
 
 def store_days(session: Session, rows: list[dict[str, Any]], now: datetime) -> None:
-    """Replace the stored rows of these (center, day)s."""
+    """Replace the stored rows (and histogram buckets) of these (center, day)s."""
     if not rows:
         return
     by_center: dict[int, list[date]] = defaultdict(list)
@@ -404,14 +409,32 @@ def store_days(session: Session, rows: list[dict[str, Any]], now: datetime) -> N
     conn = session.connection()
     for center_id, days in by_center.items():
         for i in range(0, len(days), 500):
-            conn.execute(
-                sa.delete(CenterDayFigures).where(
-                    CenterDayFigures.center_id == center_id,
-                    CenterDayFigures.day.in_(days[i : i + 500]),
+            for table in (CenterDayFigures, CenterDayBucket):
+                conn.execute(
+                    sa.delete(table).where(
+                        table.center_id == center_id, table.day.in_(days[i : i + 500])
+                    )
                 )
-            )
-    for chunk in _chunks([{**r, "computed_at": now} for r in rows], 1000):
+    figures, buckets = [], []
+    for row in rows:
+        figures.append(
+            {k: v for k, v in row.items() if k not in FIGURE_HISTOGRAMS} | {"computed_at": now}
+        )
+        buckets += [
+            {
+                "center_id": row["center_id"],
+                "day": row["day"],
+                "kind": kind,
+                "key": key[:100],
+                "n": n,
+            }
+            for kind in FIGURE_HISTOGRAMS
+            for key, n in row[kind].items()
+        ]
+    for chunk in _chunks(figures, 1000):
         conn.execute(sa.insert(CenterDayFigures), chunk)
+    for chunk in _chunks(buckets, 2000):
+        conn.execute(sa.insert(CenterDayBucket), chunk)
 
 
 def _runs(days: Iterable[date]) -> Iterator[tuple[date, date]]:

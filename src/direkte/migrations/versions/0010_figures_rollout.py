@@ -63,7 +63,6 @@ def upgrade() -> None:
         sa.Column("business_day", sa.Boolean(), nullable=False),
         sa.Column("visits_checked_in", sa.Integer(), nullable=False),
         sa.Column("same_day", sa.Integer(), nullable=False),
-        sa.Column("booking_days", sa.JSON(), nullable=False),
         sa.Column("requests", sa.Integer(), nullable=False),
         sa.Column("req_diagnosis", sa.Integer(), nullable=False),
         sa.Column("req_warranty", sa.Integer(), nullable=False),
@@ -77,14 +76,9 @@ def upgrade() -> None:
         sa.Column("resolved", sa.Integer(), nullable=False),
         sa.Column("overturned", sa.Integer(), nullable=False),
         sa.Column("sla_met", sa.Integer(), nullable=False),
-        sa.Column("first_response", sa.JSON(), nullable=False),
-        sa.Column("resolution", sa.JSON(), nullable=False),
         sa.Column("ratings", sa.Integer(), nullable=False),
         sa.Column("rating_sum", sa.Integer(), nullable=False),
         sa.Column("ratings_4_5", sa.Integer(), nullable=False),
-        sa.Column("overturned_by_code", sa.JSON(), nullable=False),
-        sa.Column("overturned_by_model", sa.JSON(), nullable=False),
-        sa.Column("resolved_by_code", sa.JSON(), nullable=False),
         sa.Column("computed_at", direkte.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["center_id"], ["centers.id"], name=op.f("fk_center_day_figures_center_id_centers")
@@ -93,6 +87,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("center_day_figures", schema=None) as batch_op:
         batch_op.create_index("ix_center_day_figures_day", ["day"], unique=False)
+    op.create_table(
+        "center_day_buckets",
+        sa.Column("center_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["center_id"], ["centers.id"], name=op.f("fk_center_day_buckets_center_id_centers")
+        ),
+        sa.PrimaryKeyConstraint(
+            "center_id", "day", "kind", "key", name=op.f("pk_center_day_buckets")
+        ),
+    )
+    op.create_index("ix_center_day_buckets_day", "center_day_buckets", ["day"], unique=False)
 
     op.create_table(
         "center_days",
@@ -169,6 +178,8 @@ def downgrade() -> None:
 
     op.drop_table("center_open_intervals")
     op.drop_table("center_days")
+    op.drop_index("ix_center_day_buckets_day", table_name="center_day_buckets")
+    op.drop_table("center_day_buckets")
     with op.batch_alter_table("center_day_figures", schema=None) as batch_op:
         batch_op.drop_index("ix_center_day_figures_day")
 
