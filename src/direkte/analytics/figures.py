@@ -2,9 +2,9 @@
 
 Every figure is a sum of per-day counts, a ratio of two such sums, or a percentile of
 a summed histogram, so any window, filter and grouping is an addition over
-``center_day_figures`` rows, never a rescan of visits (one figure excepted:
-``access.vehicles_per_center``, a count of distinct vehicles, which does not add
-across days and is read from the visits of the window).
+``center_day_figures`` rows, never a rescan of visits (``access.vehicles_per_center`` counts
+the vehicles each center has served up to the window's end: the sum of its days'
+first check-ins of a vehicle there).
 
 A center's day belongs to the program state it was in at the end of that local day
 (``center_program_changes``); the days before its first recorded change to the state
@@ -25,11 +25,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from direkte import access
-from direkte.analytics.models import CenterDay, CenterDayBucket, CenterDayFigures
+from direkte.analytics.models import CenterDayBucket, CenterDayFigures
 from direkte.analytics.rollups import FIGURE_COUNTS, FIGURE_HISTOGRAMS, merge_histograms
 from direkte.errors import RuleViolation
 from direkte.network.models import Center, CenterProgramChange, Program, Region, User
-from direkte.visits.models import Visit
 
 # The longest window a figures read may span (a report or an evaluation of two years).
 MAX_WINDOW_DAYS = 731
@@ -453,27 +452,19 @@ def figures_of(
 def distinct_vehicles(
     session: Session, center_ids: Sequence[int], first: date, last: date
 ) -> dict[int, int]:
-    """Distinct vehicles checked in per center over the local days [first, last]."""
+    """Vehicles each center has served up to ``last``: the sum of the day rows'
+    ``new_vehicles`` (a vehicle's first check-in at the center), so no visit is read.
+    ``first`` is unused: the count is of the center's fleet, not of the window."""
+    del first
     if not center_ids:
         return {}
-    cd = CenterDay
-    bounds = (
-        sa.select(
-            cd.center_id,
-            sa.func.min(cd.starts_at).label("starts"),
-            sa.func.max(cd.ends_at).label("ends"),
-        )
-        .where(cd.center_id.in_(center_ids), cd.day.between(first, last))
-        .group_by(cd.center_id)
-        .subquery()
-    )
+    t = CenterDayFigures
     query = (
-        sa.select(Visit.center_id, sa.func.count(sa.distinct(Visit.vehicle_id)))
-        .join(bounds, bounds.c.center_id == Visit.center_id)
-        .where(Visit.checked_in_at >= bounds.c.starts, Visit.checked_in_at < bounds.c.ends)
-        .group_by(Visit.center_id)
+        sa.select(t.center_id, sa.func.sum(t.new_vehicles))
+        .where(t.day <= last, t.center_id.in_(center_ids))
+        .group_by(t.center_id)
     )
-    return {cid: n for cid, n in session.execute(query)}  # noqa: C416
+    return {cid: int(n or 0) for cid, n in session.execute(query)}
 
 
 def week_of(day: date) -> date:

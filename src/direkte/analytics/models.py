@@ -58,6 +58,8 @@ class CenterDayFigures(Base):
     business_day: Mapped[bool] = mapped_column(sa.Boolean)
     visits_checked_in: Mapped[int] = mapped_column(sa.Integer)
     same_day: Mapped[int] = mapped_column(sa.Integer)
+    # vehicles checked in here for the first time (their first visit at this center)
+    new_vehicles: Mapped[int] = mapped_column(sa.Integer)
     requests: Mapped[int] = mapped_column(sa.Integer)
     req_diagnosis: Mapped[int] = mapped_column(sa.Integer)
     req_warranty: Mapped[int] = mapped_column(sa.Integer)

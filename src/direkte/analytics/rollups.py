@@ -47,6 +47,7 @@ _RUN_GAP_DAYS = 7
 FIGURE_COUNTS = (
     "visits_checked_in",
     "same_day",
+    "new_vehicles",
     "requests",
     "req_diagnosis",
     "req_warranty",
@@ -217,6 +218,14 @@ def _statements(d: _Dialect) -> dict[str, sa.TextClause]:
         " AND v.checked_in_at >= cd.starts_at AND v.checked_in_at < cd.ends_at"
         f" WHERE {_DAYS} GROUP BY cd.day"
     )
+    new_vehicles = (
+        "SELECT cd.day, COUNT(DISTINCT v.vehicle_id) AS new_vehicles"
+        " FROM center_days cd JOIN visits v ON v.center_id = cd.center_id"
+        " AND v.checked_in_at >= cd.starts_at AND v.checked_in_at < cd.ends_at"
+        f" WHERE {_DAYS} AND NOT EXISTS (SELECT 1 FROM visits w"
+        " WHERE w.vehicle_id = v.vehicle_id AND w.center_id = v.center_id"
+        " AND w.checked_in_at < cd.starts_at) GROUP BY cd.day"
+    )
     booking = (
         "SELECT cd.day, "
         + d.days_between.format(a="b.day", b="v.appointment_date")
@@ -296,6 +305,7 @@ def _statements(d: _Dialect) -> dict[str, sa.TextClause]:
         for name, sql in {
             "days": days,
             "visits": visits,
+            "new_vehicles": new_vehicles,
             "booking": booking,
             "requests": requests,
             "breaches": breaches,
@@ -358,6 +368,7 @@ def compute_days(session: Session, center: Center, first: date, last: date) -> l
                 row[c] += int(r[c] or 0)
 
     add("visits", "visits_checked_in", "same_day")
+    add("new_vehicles", "new_vehicles")
     add(
         "requests",
         "requests",

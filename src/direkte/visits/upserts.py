@@ -322,6 +322,7 @@ def _insert_visit(
     visit_values = _visit_values(data, None, now)
     _record_status(session, visit, None, _status_time(data.status, visit_values, now), actor)
     mark_dirty(session, values["center_id"], [visit_values["checked_in_at"]])
+    _mark_vehicle_next(session, visit_id, values, visit_values["checked_in_at"])
     record_event(
         session,
         at=now,
@@ -380,7 +381,34 @@ def _update_visit(
         mark_dirty(session, values["center_id"], [existing.checked_in_at, values["checked_in_at"]])
         if existing.center_id != values["center_id"]:
             mark_dirty(session, existing.center_id, [existing.checked_in_at])
+        if "checked_in_at" in changed or "vehicle_id" in changed or "center_id" in changed:
+            _mark_vehicle_next(session, visit.id, values, values["checked_in_at"])
     return visit
+
+
+_VEHICLE_NEXT = sa.select(sa.func.min(Visit.checked_in_at)).where(
+    Visit.vehicle_id == sa.bindparam("vehicle_id"),
+    Visit.center_id == sa.bindparam("center_id"),
+    Visit.id != sa.bindparam("visit_id"),
+)
+
+
+def _mark_vehicle_next(
+    session: Session, visit_id: int, values: dict[str, Any], checked_in_at: datetime | None
+) -> None:
+    """A check-in that is (or stops being) the vehicle's first at the center moves the
+    figures of the vehicle's other first check-in there: mark its day too."""
+    if checked_in_at is None:
+        return
+    other = session.connection().scalar(
+        _VEHICLE_NEXT,
+        {
+            "vehicle_id": values["vehicle_id"],
+            "center_id": values["center_id"],
+            "visit_id": visit_id,
+        },
+    )
+    mark_dirty(session, values["center_id"], [other])
 
 
 def _status_time(status: VisitStatus, values: dict[str, Any], now: datetime) -> datetime:

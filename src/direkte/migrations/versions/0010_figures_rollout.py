@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("business_day", sa.Boolean(), nullable=False),
         sa.Column("visits_checked_in", sa.Integer(), nullable=False),
         sa.Column("same_day", sa.Integer(), nullable=False),
+        sa.Column("new_vehicles", sa.Integer(), nullable=False),
         sa.Column("requests", sa.Integer(), nullable=False),
         sa.Column("req_diagnosis", sa.Integer(), nullable=False),
         sa.Column("req_warranty", sa.Integer(), nullable=False),
