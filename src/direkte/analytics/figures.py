@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from direkte import access
 from direkte.analytics.models import CenterDayBucket, CenterDayFigures
-from direkte.analytics.rollups import FIGURE_COUNTS, FIGURE_HISTOGRAMS, merge_histograms
+from direkte.analytics.rollups import FIGURE_COUNTS, FIGURE_HISTOGRAMS
 from direkte.errors import RuleViolation
 from direkte.network.models import Center, CenterProgramChange, Program, Region, User
 
@@ -228,10 +228,26 @@ def _week_start(dialect: str, column: Any) -> Any:
 def read_rows(
     session: Session, scope: Scope, *, programs: frozenset[Program] | None = None
 ) -> list[DayRow]:
+    return _read(session, scope, programs=programs, hist_by=None)[0]
+
+
+Histograms = dict[Any, dict[str, Counter[str]]]
+
+
+def _read(
+    session: Session,
+    scope: Scope,
+    *,
+    programs: frozenset[Program] | None = None,
+    hist_by: str | None = None,
+) -> tuple[list[DayRow], Histograms]:
+    """The rows (summed per center and week) and, when ``hist_by`` is given, the
+    histograms summed per group: ``all`` (key None), ``center`` (id), ``region`` (id)
+    or ``week`` (its Monday)."""
     """The scope's day figures summed per center and week in SQL, on the days the center
     was in the scope's program (or one of ``programs``)."""
     if not scope.centers:
-        return []
+        return [], {}
     wanted = programs or (frozenset({scope.program}) if scope.program is not None else None)
     t = CenterDayFigures.__table__
     b = CenterDayBucket.__table__
@@ -251,7 +267,7 @@ def read_rows(
             if state in wanted
         ]
         if not spans:
-            return []
+            return [], {}
 
     def where_on(table: Any) -> list[Any]:
         out: list[Any] = [table.c.day.between(scope.first, scope.last)]
@@ -290,18 +306,28 @@ def read_rows(
         values["manager_business_days"] = int(r["manager_business_days"] or 0)
         values |= {name: {} for name in HISTOGRAMS}
         rows[r["center_id"], day] = DayRow(r["center_id"], day, values)
-    bucket_filter = where_on(b)
-    bucket_week = _week_start(dialect, b.c.day).label("week")
-    buckets = (
-        sa.select(b.c.center_id, bucket_week, b.c.kind, b.c.key, sa.func.sum(b.c.n))
-        .where(*bucket_filter)
-        .group_by(b.c.center_id, bucket_week, b.c.kind, b.c.key)
-    )
-    for center_id, wk, kind, key, n in session.execute(buckets):
-        row = rows.get((center_id, _to_date(wk)))
-        if row is not None and kind in row.values:
-            row.values[kind][str(key)] = int(n)
-    return list(rows.values())
+    histograms: Histograms = defaultdict(lambda: defaultdict(Counter))
+    if hist_by is not None:
+        keys: list[Any] = []
+        query = sa.select()
+        if hist_by == "center":
+            keys = [b.c.center_id]
+        elif hist_by == "week":
+            keys = [_week_start(dialect, b.c.day).label("week")]
+        elif hist_by == "region":
+            keys = [Center.region_id]
+        query = (
+            sa.select(*keys, b.c.kind, b.c.key, sa.func.sum(b.c.n))
+            .where(*where_on(b))
+            .group_by(*keys, b.c.kind, b.c.key)
+        )
+        if hist_by == "region":
+            query = query.join(Center, Center.id == b.c.center_id)
+        for row in session.execute(query):
+            *group, kind, key, n = row
+            group_key = (_to_date(group[0]) if hist_by == "week" else group[0]) if group else None
+            histograms[group_key][kind][str(key)] += int(n)
+    return list(rows.values()), histograms
 
 
 def _to_date(value: Any) -> date:
@@ -349,22 +375,13 @@ def figures_of(
     last: date,
     centers: Sequence[Center],
     vehicles: int,
+    histograms: dict[str, Counter[str]],
 ) -> dict[str, Any]:
     """The §7 figures of these day rows (API.md's shape, plus manager load and root
     causes); ``vehicles`` the distinct (center, vehicle) pairs checked in."""
     t = totals_of(rows)
     visits = t["visits_checked_in"]
-    hist = {
-        name: merge_histograms(r.values[name] for r in rows)
-        for name in (
-            "booking_days",
-            "first_response",
-            "resolution",
-            "overturned_by_code",
-            "overturned_by_model",
-            "resolved_by_code",
-        )
-    }
+    hist = {name: histograms.get(name, Counter()) for name in HISTOGRAMS}
     by_center: Counter[str] = Counter()
     codes = {c.id: c.code for c in centers}
     for r in rows:
@@ -471,9 +488,17 @@ def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def _merged(parts: Iterable[dict[str, Counter[str]]]) -> dict[str, Counter[str]]:
+    total: dict[str, Counter[str]] = defaultdict(Counter)
+    for part in parts:
+        for kind, counter in part.items():
+            total[kind].update(counter)
+    return total
+
+
 def read_figures(session: Session, scope: Scope, *, group_by: str | None = None) -> dict[str, Any]:
     """The figures of the scope, with ``groups`` by center, region or week."""
-    rows = read_rows(session, scope)
+    rows, histograms = _read(session, scope, hist_by=group_by or "all")
     ids = [c.id for c in scope.centers]
     vehicles = distinct_vehicles(session, ids, scope.first, scope.last)
     out = figures_of(
@@ -482,9 +507,12 @@ def read_figures(session: Session, scope: Scope, *, group_by: str | None = None)
         last=scope.last,
         centers=scope.centers,
         vehicles=sum(vehicles.get(c, 0) for c in {r.center_id for r in rows}),
+        histograms=_merged(histograms.values()),
     )
     out["program"] = scope.program.value if scope.program else None
-    out["groups"] = _groups(session, scope, rows, vehicles, group_by) if group_by else []
+    out["groups"] = (
+        _groups(session, scope, rows, vehicles, histograms, group_by) if group_by else []
+    )
     return out
 
 
@@ -493,23 +521,28 @@ def _groups(
     scope: Scope,
     rows: list[DayRow],
     vehicles: dict[int, int],
+    histograms: Histograms,
     group_by: str,
 ) -> list[dict[str, Any]]:
     centers = {c.id: c for c in scope.centers}
     buckets: dict[Any, list[DayRow]] = defaultdict(list)
+    hist_of: dict[Any, Any] = {}
     if group_by == "center":
         for c in scope.centers:
             buckets[c.code] = []
+            hist_of[c.code] = c.id
         for r in rows:
             buckets[centers[r.center_id].code].append(r)
     elif group_by == "region":
         for c in scope.centers:
             buckets[scope.regions[c.region_id].code] = []
+            hist_of[scope.regions[c.region_id].code] = c.region_id
         for r in rows:
             buckets[scope.regions[centers[r.center_id].region_id].code].append(r)
     else:
         for r in rows:
             buckets[r.day].append(r)
+            hist_of[r.day] = r.day
     out = []
     for key in sorted(buckets):
         group_rows = buckets[key]
@@ -522,7 +555,12 @@ def _groups(
             first, last = scope.first, scope.last
             n_vehicles = sum(vehicles.get(c, 0) for c in {r.center_id for r in group_rows})
         figures = figures_of(
-            group_rows, first=first, last=last, centers=scope.centers, vehicles=n_vehicles
+            group_rows,
+            first=first,
+            last=last,
+            centers=scope.centers,
+            vehicles=n_vehicles,
+            histograms=histograms.get(hist_of.get(key), {}),
         )
         key_text = key.isoformat() if isinstance(key, date) else key
         out.append({"group_by": group_by, "key": key_text, **figures})
