@@ -170,3 +170,56 @@ class TestMoneyRoundTrip:
         totals = session.scalars(sa.select(Estimate.total).where(Estimate.id.in_(ids))).all()
         # 0.1 + 0.1 + 0.1 is 0.3 in decimals and 0.30000000000000004 in floats.
         assert sum(totals, Decimal(0)) == Decimal("0.3")
+
+
+class TestProgramHistoryBackfill:
+    def test_0009_records_each_center_in_its_program_since_created(
+        self, backend: str, tmp_path: Path
+    ) -> None:
+        from alembic import command
+
+        from direkte.db import alembic_config
+
+        with fresh_database(backend, tmp_path) as url:
+            engine = make_engine(url)
+            try:
+                command.downgrade(alembic_config(url), "0008")
+                with engine.begin() as conn:
+                    conn.execute(
+                        sa.text(
+                            "INSERT INTO regions (id, code, name, countries, time_zone,"
+                            " created_at, updated_at) VALUES (1, 'R', 'R', '[\"NO\"]',"
+                            " 'Europe/Oslo', :t, :t)"
+                        ),
+                        {"t": "2026-01-02 03:04:05"},
+                    )
+                    for cid, program in ((1, "pilot"), (2, "off")):
+                        conn.execute(
+                            sa.text(
+                                "INSERT INTO centers (id, code, name, region_id, country,"
+                                " time_zone, lat, lon, business_hours, closed_dates,"
+                                " capacity_bays, currency, program, created_at, updated_at)"
+                                " VALUES (:id, :code, 'C', 1, 'NO', 'Europe/Oslo', 0, 0, '{}',"
+                                " '[]', 4, 'NOK', :program, :t, :t)"
+                            ),
+                            {
+                                "id": cid,
+                                "code": f"C{cid}",
+                                "program": program,
+                                "t": "2026-01-02 03:04:05",
+                            },
+                        )
+                command.upgrade(alembic_config(url), "head")
+                with engine.connect() as conn:
+                    rows = conn.execute(
+                        sa.text(
+                            "SELECT center_id, program, actor FROM center_program_changes"
+                            " ORDER BY center_id"
+                        )
+                    ).all()
+                assert [tuple(r) for r in rows] == [
+                    (1, "pilot", "migration"),
+                    (2, "off", "migration"),
+                ]
+            finally:
+                engine.dispose()

@@ -1,5 +1,12 @@
 """Every table, imported in one place for Alembic and the test fixtures."""
 
+from direkte.analytics.models import (
+    CenterDay,
+    CenterDayBucket,
+    CenterDayFigures,
+    CenterOpenInterval,
+    RolloutWave,
+)
 from direkte.audit.models import AuditEvent
 from direkte.auth.models import ApiKey, RateLimitWindow, RevokedToken
 from direkte.db import Base
@@ -10,7 +17,8 @@ from direkte.escalations.models import (
     EscalationRequest,
 )
 from direkte.idempotency import IdempotencyRecord
-from direkte.network.models import Center, Region, User
+from direkte.marks import FigureDirtyMark
+from direkte.network.models import Center, CenterProgramChange, Region, User
 from direkte.notifications.models import (
     Delivery,
     DeliveryAttempt,
@@ -35,6 +43,11 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Center",
+    "CenterDay",
+    "CenterDayBucket",
+    "CenterDayFigures",
+    "CenterOpenInterval",
+    "CenterProgramChange",
     "Delivery",
     "DeliveryAttempt",
     "Diagnosis",
@@ -44,6 +57,7 @@ __all__ = [
     "EscalationRequest",
     "Estimate",
     "EstimateLine",
+    "FigureDirtyMark",
     "IdempotencyRecord",
     "Notification",
     "OutboxEvent",
@@ -51,6 +65,7 @@ __all__ = [
     "RateLimitWindow",
     "Region",
     "RevokedToken",
+    "RolloutWave",
     "User",
     "Vehicle",
     "Visit",

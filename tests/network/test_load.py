@@ -19,7 +19,7 @@ from direkte.audit.service import Actor
 from direkte.cli import main
 from direkte.clock import FixedClock
 from direkte.db import make_engine
-from direkte.network.models import Center, Program, Region, Role, User
+from direkte.network.models import Center, CenterProgramChange, Program, Region, Role, User
 from direkte.network.passwords import verify_password
 from direkte.network.service import NetworkFileInvalid, load_network
 from tests.factories import PASSWORD, network_doc
@@ -329,6 +329,32 @@ class TestLoadNetwork:
         assert session.scalar(sa.select(Center.program).where(Center.code == "OSL-02")) == (
             Program.pilot
         )
+
+    def test_program_history_recorded_on_create_and_change_only(
+        self, session: Session, clock: FixedClock
+    ) -> None:
+        load(session, clock, network_doc())
+        created_at = clock.now()
+        clock.advance(timedelta(days=3))
+        load(session, clock, network_doc())  # unchanged: no new rows
+        doc = network_doc()
+        doc["centers"][1]["program"] = "pilot"
+        load(session, clock, doc)
+        rows = session.execute(
+            sa.select(Center.code, CenterProgramChange.program, CenterProgramChange.changed_at)
+            .join(Center, Center.id == CenterProgramChange.center_id)
+            .order_by(CenterProgramChange.id)
+        ).all()
+        initial = {(c.code, c.program) for c in session.scalars(sa.select(Center))} - {
+            ("OSL-02", Program.pilot)
+        }
+        assert {(code, program) for code, program, at in rows[:3]} == initial | {
+            ("OSL-02", Program.off)
+        }
+        assert all(at == created_at for _, _, at in rows[:3])
+        assert [tuple(r) for r in rows[3:]] == [("OSL-02", Program.pilot, clock.now())]
+        actors = set(session.scalars(sa.select(CenterProgramChange.actor)))
+        assert actors == {"network-file"}
 
     def test_changed_deputy_counts_as_updated(self, session: Session, clock: FixedClock) -> None:
         load(session, clock, network_doc())

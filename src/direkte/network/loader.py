@@ -22,6 +22,7 @@ from direkte.clock import Clock
 from direkte.errors import RuleViolation
 from direkte.network.models import Center, Region, Role, User
 from direkte.network.passwords import hash_password, verify_password
+from direkte.network.programs import record_program_state
 from direkte.network.schemas import CenterIn, CustomerIn, LoadReport, NetworkFile, RegionIn, StaffIn
 
 KINDS = ("regions", "centers", "staff", "customers")
@@ -262,9 +263,21 @@ def load_network(session: Session, clock: Clock, *, raw: object, actor: Actor) -
         _upsert_region(session, now, regions, region_in, tally)
     session.flush()
     centers = {c.code: c for c in session.scalars(sa.select(Center))}
+    programs_before = {code: c.program for code, c in centers.items()}
     for center_in in net.centers:
         _upsert_center(session, now, regions, centers, center_in, tally)
     session.flush()
+    for center_in in net.centers:
+        center = centers[center_in.code]
+        if programs_before.get(center_in.code) != center.program:
+            record_program_state(
+                session,
+                center.id,
+                center.program,
+                at=now,
+                actor="network-file",
+                reason=f"network file loaded by {actor.label}",
+            )
     users = {u.email: u for u in session.scalars(sa.select(User))}
     outcomes: dict[str, str] = {}
     for staff_in in net.staff:

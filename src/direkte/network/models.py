@@ -73,6 +73,24 @@ class Center(Base):
     )
 
 
+class CenterProgramChange(Base):
+    """One change of a center's program state: from ``changed_at`` on, the center was in
+    ``program`` until its next change. The history the figures split by (a center's day
+    belongs to the state it was in that day) and the rollout records its moves in."""
+
+    __tablename__ = "center_program_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    center_id: Mapped[int] = mapped_column(sa.ForeignKey("centers.id"), index=True)
+    program: Mapped[Program] = mapped_column(enum_column(Program, "program"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # who: a user's e-mail, or 'system', 'network-file', 'simulator', 'migration'
+    actor: Mapped[str] = mapped_column(sa.String(254))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.Index("ix_center_program_changes_center_at", "center_id", "changed_at"),)
+
+
 class User(Base):
     """A customer or a staff member; ``role`` says which. Log-in is by e-mail."""
 

@@ -20,6 +20,7 @@ from direkte.network.loader import (
     parse_network,
     read_network_file,
 )
+from direkte.network.programs import record_program_change, record_program_state
 
 __all__ = [
     "KINDS",
@@ -37,4 +38,6 @@ __all__ = [
     "parse_network",
     "pick_managers",
     "read_network_file",
+    "record_program_change",
+    "record_program_state",
 ]

@@ -15,6 +15,7 @@ from sqlalchemy.orm.util import identity_key
 
 from direkte.audit.service import Actor, record_event
 from direkte.clock import Clock
+from direkte.marks import mark_dirty
 from direkte.network.models import Center, Role, User
 from direkte.visits.errors import (
     InvalidFields,
@@ -90,6 +91,7 @@ _VISIT_FIELDS = (
     "appointment_date",
     "checked_in_at",
     "promised_at",
+    "ready_at",
     "closed_at",
     "drivable",
 )
@@ -317,7 +319,10 @@ def _insert_visit(
     if visit_id is None:
         return None
     visit = VisitRef(visit_id, external_id, data.status)
-    _record_status(session, visit, None, now, actor)
+    visit_values = _visit_values(data, None, now)
+    _record_status(session, visit, None, _status_time(data.status, visit_values, now), actor)
+    mark_dirty(session, values["center_id"], [visit_values["checked_in_at"]])
+    _mark_vehicle_next(session, visit_id, values, visit_values["checked_in_at"])
     record_event(
         session,
         at=now,
@@ -370,8 +375,52 @@ def _update_visit(
             data={"fields": changed},
         )
     if previous != data.status:
-        _record_status(session, visit, previous, now, actor)
+        _record_status(session, visit, previous, _status_time(data.status, values, now), actor)
+    if changed:
+        # the figures of the check-in day it had and the one it has (DESIGN §7)
+        mark_dirty(session, values["center_id"], [existing.checked_in_at, values["checked_in_at"]])
+        if existing.center_id != values["center_id"]:
+            mark_dirty(session, existing.center_id, [existing.checked_in_at])
+        if "checked_in_at" in changed or "vehicle_id" in changed or "center_id" in changed:
+            _mark_vehicle_next(session, visit.id, values, values["checked_in_at"])
     return visit
+
+
+_VEHICLE_NEXT = sa.select(sa.func.min(Visit.checked_in_at)).where(
+    Visit.vehicle_id == sa.bindparam("vehicle_id"),
+    Visit.center_id == sa.bindparam("center_id"),
+    Visit.id != sa.bindparam("visit_id"),
+)
+
+
+def _mark_vehicle_next(
+    session: Session, visit_id: int, values: dict[str, Any], checked_in_at: datetime | None
+) -> None:
+    """A check-in that is (or stops being) the vehicle's first at the center moves the
+    figures of the vehicle's other first check-in there: mark its day too."""
+    if checked_in_at is None:
+        return
+    other = session.connection().scalar(
+        _VEHICLE_NEXT,
+        {
+            "vehicle_id": values["vehicle_id"],
+            "center_id": values["center_id"],
+            "visit_id": visit_id,
+        },
+    )
+    mark_dirty(session, values["center_id"], [other])
+
+
+def _status_time(status: VisitStatus, values: dict[str, Any], now: datetime) -> datetime:
+    """When a status change took effect: the time the integration gives for it
+    (``checked_in_at``, ``ready_at``, ``closed_at``; dealer systems send late and
+    backfill), else when it was received."""
+    given = {
+        VisitStatus.checked_in: values["checked_in_at"],
+        VisitStatus.ready: values["ready_at"],
+        VisitStatus.closed: values["closed_at"],
+    }.get(status)
+    return given if given is not None else now
 
 
 def _visit_values(data: VisitUpsert, existing: Any, now: datetime) -> dict[str, Any]:
@@ -383,6 +432,11 @@ def _visit_values(data: VisitUpsert, existing: Any, now: datetime) -> dict[str, 
     closed_at = None
     if status == VisitStatus.closed:
         closed_at = data.closed_at or (existing.closed_at if existing else None) or now
+    ready_at = data.ready_at or (existing.ready_at if existing else None)
+    if ready_at is None and status == VisitStatus.ready:
+        ready_at = now
+    if status not in (VisitStatus.ready, VisitStatus.closed) and data.ready_at is None:
+        ready_at = None  # back in the workshop: not ready (yet)
     return {
         "concern": data.concern,
         "status": status,
@@ -390,6 +444,7 @@ def _visit_values(data: VisitUpsert, existing: Any, now: datetime) -> dict[str, 
         "appointment_date": data.appointment_date,
         "checked_in_at": checked_in_at,
         "promised_at": data.promised_at,
+        "ready_at": ready_at,
         "closed_at": closed_at,
         "drivable": data.drivable,
     }
