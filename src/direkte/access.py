@@ -6,6 +6,8 @@ is written once and every refusal of one kind carries one error code:
 - not logged in: 401 ``not_authenticated`` (raised by the caller's dependency);
 - a role that may never do this: 403 ``customers_only``, ``staff_only``,
   ``ops_only``, ``managers_only``;
+- figures beyond the staff member's own center or region: 403
+  ``figures_out_of_scope``;
 - a staff member who may see a case but not act on it at its tier:
   403 ``not_case_handler``; resolving an appeal against one's own outcome:
   403 ``own_outcome``;
@@ -54,6 +56,10 @@ class NotCaseHandler(Forbidden):
 
 class OwnOutcome(Forbidden):
     code = "own_outcome"
+
+
+class FiguresOutOfScope(Forbidden):
+    code = "figures_out_of_scope"
 
 
 # Which tier of cases each role works (DESIGN §3: 0 advisor, 1 local, 2 regional).
@@ -182,3 +188,29 @@ def own_filter(viewer: User, *, user_id: Any) -> sa.ColumnElement[bool]:
     """Rows addressed to the viewer alone (in-app notifications): anyone else's are
     invisible (404), ops' too."""
     return sa.and_(user_id == viewer.id)
+
+
+def figures_scope(
+    viewer: User, *, center: Center | None, region_id: int | None
+) -> tuple[int | None, int | None]:
+    """The (center id, region id) whose figures the viewer reads, from what they asked.
+
+    Ops read any; a regional manager their region's (or one center of it); an advisor
+    or a local manager their center's. Asking beyond that raises FiguresOutOfScope;
+    customers get StaffOnly.
+    """
+    require_staff(viewer)
+    center_id = center.id if center is not None else None
+    if viewer.role == Role.ops_admin:
+        return center_id, region_id
+    if viewer.role == Role.regional_manager:
+        if region_id not in (None, viewer.region_id) or (
+            center is not None and center.region_id != viewer.region_id
+        ):
+            raise FiguresOutOfScope("a regional manager reads their own region's figures")
+        return center_id, viewer.region_id
+    if (center_id not in (None, viewer.center_id)) or (
+        region_id is not None and (viewer.center is None or viewer.center.region_id != region_id)
+    ):
+        raise FiguresOutOfScope("center staff read their own center's figures")
+    return viewer.center_id, None

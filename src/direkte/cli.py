@@ -521,3 +521,101 @@ def customer_erase(email: str) -> None:
 
     erased = _run(erase)
     click.echo(f"erased customer {erased.customer_id}: {json.dumps(erased.rows)}")
+
+
+def _iso_day(text: str | None, hint: str) -> Any:
+    from datetime import date
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r}: {exc}", param_hint=hint) from None
+
+
+@main.command()
+@click.option("--from", "date_from", default=None, help="First local day (default: 28 days ago).")
+@click.option("--to", "date_to", default=None, help="Last local day (default: yesterday).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "html"]), default="csv", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write to this file (default: standard output).",
+)
+def report(date_from: str | None, date_to: str | None, fmt: str, output: Path | None) -> None:
+    """The figures per center and region (DESIGN §7) as CSV, or as one HTML file with
+    charts that opens without a network."""
+    from direkte.analytics.figures import check_window
+    from direkte.analytics.report import render_csv, render_html, report_data
+
+    first, last = _iso_day(date_from, "--from"), _iso_day(date_to, "--to")
+
+    def build(session: Session) -> str:
+        window = check_window(first, last, today=SystemClock().now().date())
+        data = report_data(session, *window)
+        return render_html(data) if fmt == "html" else render_csv(data)
+
+    text = _run(build)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"report written to {output}", err=True)
+
+
+@main.group()
+def rollout() -> None:
+    """The program's rollout: centers' states and waves (DESIGN §6)."""
+
+
+@rollout.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print GET /api/v1/rollout's JSON.")
+def rollout_status(as_json: bool) -> None:
+    """Centers' program states, and each wave with its status and gate measured on the
+    program centers' last 28 days."""
+    from direkte.analytics.schemas import RolloutOut
+    from direkte.analytics.service import rollout_state
+
+    state = _run(lambda s: RolloutOut.model_validate(rollout_state(s, SystemClock(), None)))
+    if as_json:
+        click.echo(state.model_dump_json(by_alias=True))
+        return
+    window = state.gate_window
+    click.echo("centers:")
+    for c in state.centers:
+        click.echo(f"  {c.code:<12} {c.program:<6} since {c.since or '-'}")
+    click.echo(f"waves (gates on the program centers, {window.date_from} to {window.date_to}):")
+    for w in state.waves:
+        click.echo(
+            f"  #{w.id} {w.name} ({w.date}, to {w.program}): {w.status.upper()}"
+            f" [{', '.join(w.centers)}]"
+            + (f" done {w.done_at:%Y-%m-%d %H:%M} by {w.done_by}" if w.done_at else "")
+        )
+        for g in w.gate:
+            measured = "no data" if g.measured is None else f"{g.measured:.4g}"
+            mark = "ok  " if g.holds else "FAIL"
+            click.echo(f"      {mark} {g.figure} {g.op} {g.value:g} (measured {measured})")
+
+
+@main.group()
+def figures() -> None:
+    """The daily figures the worker keeps (analytics.rollups)."""
+
+
+@figures.command("rebuild")
+@click.option("--from", "date_from", required=True, help="First local day.")
+@click.option("--to", "date_to", required=True, help="Last local day.")
+def figures_rebuild(date_from: str, date_to: str) -> None:
+    """Recompute every center's daily figures in a window (after a bulk load that wrote
+    no dirty marks, or to repair)."""
+    from direkte.analytics.service import rebuild
+
+    first, last = _iso_day(date_from, "--from"), _iso_day(date_to, "--to")
+    if last < first:
+        raise click.BadParameter("must not be before --from", param_hint="--to")
+    written = _run(lambda s: rebuild(s, first=first, last=last, now=SystemClock().now()))
+    click.echo(f"{written} center-days recomputed")

@@ -1,5 +1,11 @@
 """Every table, imported in one place for Alembic and the test fixtures."""
 
+from direkte.analytics.models import (
+    CenterDay,
+    CenterDayFigures,
+    CenterOpenInterval,
+    RolloutWave,
+)
 from direkte.audit.models import AuditEvent
 from direkte.auth.models import ApiKey, RateLimitWindow, RevokedToken
 from direkte.db import Base
@@ -10,6 +16,7 @@ from direkte.escalations.models import (
     EscalationRequest,
 )
 from direkte.idempotency import IdempotencyRecord
+from direkte.marks import FigureDirtyMark
 from direkte.network.models import Center, CenterProgramChange, Region, User
 from direkte.notifications.models import (
     Delivery,
@@ -35,6 +42,9 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Center",
+    "CenterDay",
+    "CenterDayFigures",
+    "CenterOpenInterval",
     "CenterProgramChange",
     "Delivery",
     "DeliveryAttempt",
@@ -45,6 +55,7 @@ __all__ = [
     "EscalationRequest",
     "Estimate",
     "EstimateLine",
+    "FigureDirtyMark",
     "IdempotencyRecord",
     "Notification",
     "OutboxEvent",
@@ -52,6 +63,7 @@ __all__ = [
     "RateLimitWindow",
     "Region",
     "RevokedToken",
+    "RolloutWave",
     "User",
     "Vehicle",
     "Visit",

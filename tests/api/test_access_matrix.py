@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from httpx import Response
 from sqlalchemy.orm import Session
 
-from direkte.network.models import User
+from direkte.analytics.models import RolloutWave
+from direkte.network.models import Program, User
 from direkte.notifications.models import (
     Channel,
     Delivery,
@@ -169,6 +170,12 @@ RULES: dict[str, Rule] = {
     "webhooks_delete_webhook": OPS,
     "webhooks_list_webhook_deliveries": OPS,
     "webhooks_replay_webhook_delivery": OPS,
+    # staff read their own center's or region's figures (no filter: their own), ops any
+    "figures_get_metrics": Rule(STAFF, {**_same(CUSTOMERS, 403, "staff_only"), **NO_USER}),
+    "figures_get_rollout": OPS,
+    "figures_put_rollout": OPS,
+    "figures_advance_wave": OPS,
+    "figures_get_evaluation": OPS,
 }
 
 
@@ -184,6 +191,7 @@ class Objects:
     notification_id: int
     webhook_id: int
     delivery_id: int
+    wave_id: int
 
 
 BODIES: dict[str, Callable[[Objects], Any]] = {
@@ -223,6 +231,7 @@ BODIES: dict[str, Callable[[Objects], Any]] = {
         "events": ["escalation.created"],
     },
     "policy_put_policy": lambda o: {"document": {"global": {}}, "version": 0},
+    "figures_put_rollout": lambda o: {"waves": []},
     "policy_backtest_policy": lambda o: {
         "policy": {"global": {}},
         "from": "2026-01-01",
@@ -272,6 +281,17 @@ def _objects(world: World, case: Case, session: Session) -> Objects:
         attempts=1,
     )
     session.add(delivery)
+    wave = RolloutWave(
+        position=0,
+        name="Wave 1",
+        date=world.clock.now().date(),
+        program=Program.pilot,
+        center_ids=[],
+        gate=[],
+        created_at=world.clock.now(),
+        updated_at=world.clock.now(),
+    )
+    session.add(wave)
     session.flush()
     return Objects(
         case.visit_id,
@@ -282,6 +302,7 @@ def _objects(world: World, case: Case, session: Session) -> Objects:
         notification,
         hook.id,
         delivery.id,
+        wave.id,
     )
 
 
@@ -299,6 +320,7 @@ def _call(
         webhook_id=objects.webhook_id,
         delivery_id=objects.delivery_id,
         user_id=objects.customer_id,
+        wave_id=objects.wave_id,
     )
     headers: dict[str, str] = {}
     if caller == "api_key":

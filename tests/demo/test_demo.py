@@ -98,3 +98,38 @@ class TestDemoLoad:
                 == first
             )
         engine.dispose()
+
+
+class TestDemoRollout:
+    def test_program_history_waves_and_figures(self, cli_env: str) -> None:
+        _load(seed=3, visits=200)
+        engine = make_engine(cli_env)
+        with engine.connect() as conn:
+            history = conn.execute(
+                sa.text(
+                    "SELECT c.code, p.program FROM center_program_changes p"
+                    " JOIN centers c ON c.id = p.center_id ORDER BY c.code, p.changed_at"
+                )
+            ).all()
+        engine.dispose()
+        by_center: dict[str, list[str]] = {}
+        for code, program in history:
+            by_center.setdefault(code, []).append(program)
+        assert by_center["OSL-01"] == ["off", "pilot"]
+        assert by_center["OSL-02"] == ["off", "on"]
+        assert by_center["TRD-01"] == ["off"]
+        worker = CliRunner().invoke(main, ["worker", "--once"])
+        assert worker.exit_code == 0, worker.output
+        status = CliRunner().invoke(main, ["rollout", "status", "--json"])
+        assert status.exit_code == 0, status.output
+        state = json.loads(status.stdout)
+        assert [w["status"] for w in state["waves"]][:2] == ["done", "done"]
+        # the planned waves' dates count from the demo's "now", the status from today's
+        assert {w["status"] for w in state["waves"][2:]} <= {"planned", "ready", "blocked"}
+        assert all(len(w["gate"]) == 4 for w in state["waves"][2:])
+        assert {c["code"]: c["program"] for c in state["centers"]}["BGO-01"] == "pilot"
+        report = CliRunner().invoke(main, ["report", "--from", "2026-09-01", "--to", "2026-11-20"])
+        assert report.exit_code == 0, report.output
+        network = report.stdout.splitlines()[1].split(",")
+        assert network[:2] == ["network", "all"]
+        assert int(network[2]) > 100  # visits checked in

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
 from direkte import __version__
+from direkte.analytics.routes import ops as figures_router
 from direkte.analytics.routes import router as analytics_router
 from direkte.api.admission import AdmissionMiddleware
 from direkte.api.body import BodyGuardMiddleware
@@ -103,6 +104,7 @@ def create_app(
         moderation_router,
         policy_router,
         analytics_router,
+        figures_router,
         privacy_router,
         notifications_router,
         webhooks_router,

@@ -23,6 +23,7 @@ from direkte.audit.service import Actor
 from direkte.clock import Clock, FixedClock, SystemClock
 from direkte.demo import network as net
 from direkte.demo.escalations import load_demo_escalations
+from direkte.demo.rollout import load_demo_rollout
 from direkte.fields import vin_check_digit
 from direkte.network import service as network_service
 from direkte.network.models import Center, Role, User
@@ -201,12 +202,14 @@ def load_demo(
     """
     rng = random.Random(seed)
     now = (clock or SystemClock()).now().replace(microsecond=0)
+    loaded_at = now - timedelta(days=days + 30)
     report = network_service.load_network(
         session,
-        FixedClock(now - timedelta(days=days + 30)),
+        FixedClock(loaded_at),
         raw=build_network(rng, customers),
         actor=Actor.system("demo"),
     )
+    load_demo_rollout(session, now=now, loaded_at=loaded_at, days=days)
     centers = list(session.scalars(sa.select(Center).order_by(Center.code)))
     people = list(
         session.scalars(

@@ -27,6 +27,7 @@ from direkte.escalations.models import (
 )
 from direkte.guardrails.engine import Decision, Facts
 from direkte.guardrails.policy import Policy
+from direkte.marks import mark_dirty
 from direkte.network.models import Center, User
 from direkte.network.service import (
     find_advisor,
@@ -144,6 +145,17 @@ def log_change(
     )
     session.connection().execute(INSERT_EVENT, event)
     record_events(session, [audit])
+    mark_case(session, case, at)
+
+
+def mark_case(session: Session, case: Escalation, at: datetime) -> None:
+    """Mark the days whose figures a change of ``case`` at ``at`` may alter: the day of
+    the change and of each of the case's times (one it had may be about to move)."""
+    mark_dirty(
+        session,
+        case.center_id,
+        [at, case.created_at, case.first_response_at, case.resolved_at, case.rated_at],
+    )
 
 
 # Who is told what (DESIGN §7a), the one rule. Decided here, when the change is
@@ -258,7 +270,9 @@ def request_row(
 
 
 def record_request(session: Session, **request: Any) -> None:
-    session.connection().execute(INSERT_REQUEST, request_row(**request))
+    row = request_row(**request)
+    session.connection().execute(INSERT_REQUEST, row)
+    mark_dirty(session, row["center_id"], [row["created_at"]])
 
 
 def guardrail_json(decision: Decision, explanation: str) -> dict[str, Any]:

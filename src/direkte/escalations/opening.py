@@ -37,6 +37,7 @@ from direkte.guardrails.content_facts import content_facts
 from direkte.guardrails.engine import Decision, Facts, evaluate
 from direkte.guardrails.explanations import explain
 from direkte.guardrails.policy import Policy
+from direkte.marks import mark_dirty
 from direkte.network.models import Center, User
 from direkte.network.service import find_ops_ids
 from direkte.policy.service import (
@@ -208,6 +209,7 @@ def _reject(session: Session, request: _Request) -> Opened:
     )
     guardrail = guardrail_json(decision, explanation)
     session.connection().execute(INSERT_REQUEST, request.record(guardrail, None))
+    mark_dirty(session, request.visit.center_id, [request.at])
     return Opened(None, decision, guardrail, folded=False)
 
 
@@ -296,6 +298,7 @@ def _open_case(session: Session, request: _Request) -> Opened:
             ),
         ),
     )
+    mark_dirty(session, case.center_id, [now])
     return Opened(case, decision, case.guardrail, folded=False)
 
 

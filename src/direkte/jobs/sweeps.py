@@ -1,7 +1,8 @@
 """Background work: SLA sweeps, settling resolved cases, outbox delivery, key expiry.
 
-A round runs five steps (outbox delivery fans out; sending makes the e-mails and
-webhook calls, ``jobs.sending``), each in its own short transactions, so any number
+A round runs six steps (outbox delivery fans out; sending makes the e-mails and
+webhook calls, ``jobs.sending``; the last recomputes the daily figures of the days
+changes marked, ``analytics.rollups``), each in its own short transactions, so any number
 of workers may run. The steps are isolated: one that raises is logged and named in
 the round's report, and the others still run. Within outbox delivery each event is
 isolated too (``notifications.service.deliver_pending``).
@@ -19,6 +20,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from direkte import idempotency
+from direkte.analytics import service as analytics
 from direkte.auth import service as auth_service
 from direkte.auth.limits import purge_windows
 from direkte.clock import Clock
@@ -51,6 +53,7 @@ class SweepReport:
     send_retried: int = 0
     dead_lettered: int = 0
     expired_keys: int = 0
+    figure_marks: int = 0  # dirty marks whose days' figures were recomputed
     failed_steps: list[str] = field(default_factory=list)
 
     @property
@@ -67,6 +70,7 @@ class SweepReport:
                 self.send_retried,
                 self.dead_lettered,
                 self.expired_keys,
+                self.figure_marks,
                 self.failed_steps,
             )
         )
@@ -130,6 +134,19 @@ def expire_keys(factory: sessionmaker[Session], *, now: datetime) -> int:
     return expired
 
 
+def refresh_figures(factory: sessionmaker[Session], *, now: datetime, batch: int = 5000) -> int:
+    """Recompute the daily figures of every day a change marked, a committed batch of
+    marks at a time; the number of marks handled."""
+    total = 0
+    while True:
+        with session_scope(factory) as session:
+            handled = analytics.refresh_dirty(session, now=now, batch=batch)
+            session.commit()
+        total += handled
+        if handled < batch:
+            return total
+
+
 def _escalate(
     factory: sessionmaker[Session], now: datetime, report: SweepReport, _: Outbound
 ) -> None:
@@ -164,6 +181,12 @@ def _expire(
     report.expired_keys = expire_keys(factory, now=now)
 
 
+def _figures(
+    factory: sessionmaker[Session], now: datetime, report: SweepReport, _: Outbound
+) -> None:
+    report.figure_marks = refresh_figures(factory, now=now)
+
+
 Step = Callable[[sessionmaker[Session], datetime, SweepReport, Outbound], None]
 STEPS: tuple[tuple[str, Step], ...] = (
     ("sla_sweep", _escalate),
@@ -171,6 +194,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("outbox", _deliver),
     ("send", _send),
     ("expire_keys", _expire),
+    ("figures", _figures),
 )
 
 

@@ -96,6 +96,8 @@ class Visit(Base):
     appointment_date: Mapped[date | None] = mapped_column(sa.Date)
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # when it reached ready, as the integration gives it (or when that was received)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     drivable: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -114,7 +116,10 @@ class Visit(Base):
         order_by="WarrantyDecision.seq"
     )
 
-    __table_args__ = (sa.Index("ix_visits_customer_id_id", "customer_id", "id"),)
+    __table_args__ = (
+        sa.Index("ix_visits_customer_id_id", "customer_id", "id"),
+        sa.Index("ix_visits_center_checked_in", "center_id", "checked_in_at"),
+    )
 
 
 class VisitStatusChange(Base):

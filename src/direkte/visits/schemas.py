@@ -63,6 +63,7 @@ class VisitUpsert(_In):
     appointment_date: date | None = None
     checked_in_at: Instant | None = None
     promised_at: Instant | None = None
+    ready_at: Instant | None = None
     closed_at: Instant | None = None
     drivable: bool = True
     advisor_email: EmailStr | None = None

@@ -15,6 +15,7 @@ from sqlalchemy.orm.util import identity_key
 
 from direkte.audit.service import Actor, record_event
 from direkte.clock import Clock
+from direkte.marks import mark_dirty
 from direkte.network.models import Center, Role, User
 from direkte.visits.errors import (
     InvalidFields,
@@ -90,6 +91,7 @@ _VISIT_FIELDS = (
     "appointment_date",
     "checked_in_at",
     "promised_at",
+    "ready_at",
     "closed_at",
     "drivable",
 )
@@ -317,7 +319,9 @@ def _insert_visit(
     if visit_id is None:
         return None
     visit = VisitRef(visit_id, external_id, data.status)
-    _record_status(session, visit, None, now, actor)
+    visit_values = _visit_values(data, None, now)
+    _record_status(session, visit, None, _status_time(data.status, visit_values, now), actor)
+    mark_dirty(session, values["center_id"], [visit_values["checked_in_at"]])
     record_event(
         session,
         at=now,
@@ -370,8 +374,25 @@ def _update_visit(
             data={"fields": changed},
         )
     if previous != data.status:
-        _record_status(session, visit, previous, now, actor)
+        _record_status(session, visit, previous, _status_time(data.status, values, now), actor)
+    if changed:
+        # the figures of the check-in day it had and the one it has (DESIGN §7)
+        mark_dirty(session, values["center_id"], [existing.checked_in_at, values["checked_in_at"]])
+        if existing.center_id != values["center_id"]:
+            mark_dirty(session, existing.center_id, [existing.checked_in_at])
     return visit
+
+
+def _status_time(status: VisitStatus, values: dict[str, Any], now: datetime) -> datetime:
+    """When a status change took effect: the time the integration gives for it
+    (``checked_in_at``, ``ready_at``, ``closed_at``; dealer systems send late and
+    backfill), else when it was received."""
+    given = {
+        VisitStatus.checked_in: values["checked_in_at"],
+        VisitStatus.ready: values["ready_at"],
+        VisitStatus.closed: values["closed_at"],
+    }.get(status)
+    return given if given is not None else now
 
 
 def _visit_values(data: VisitUpsert, existing: Any, now: datetime) -> dict[str, Any]:
@@ -383,6 +404,11 @@ def _visit_values(data: VisitUpsert, existing: Any, now: datetime) -> dict[str, 
     closed_at = None
     if status == VisitStatus.closed:
         closed_at = data.closed_at or (existing.closed_at if existing else None) or now
+    ready_at = data.ready_at or (existing.ready_at if existing else None)
+    if ready_at is None and status == VisitStatus.ready:
+        ready_at = now
+    if status not in (VisitStatus.ready, VisitStatus.closed) and data.ready_at is None:
+        ready_at = None  # back in the workshop: not ready (yet)
     return {
         "concern": data.concern,
         "status": status,
@@ -390,6 +416,7 @@ def _visit_values(data: VisitUpsert, existing: Any, now: datetime) -> dict[str, 
         "appointment_date": data.appointment_date,
         "checked_in_at": checked_in_at,
         "promised_at": data.promised_at,
+        "ready_at": ready_at,
         "closed_at": closed_at,
         "drivable": data.drivable,
     }

@@ -1,0 +1,161 @@
+"""The evaluation of the program (DESIGN §6): the weekly per-center panel of a figure,
+built from the daily roll-ups with each center's program state per week, handed to the
+difference-in-differences estimator (``direkte.evaluation.did``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from direkte import access
+from direkte.analytics.figures import (
+    FIGURE_NAMES,
+    RATIOS,
+    FiguresInvalid,
+    ProgramHistory,
+    check_window,
+    week_of,
+)
+from direkte.analytics.models import CenterDayFigures, RolloutWave
+from direkte.analytics.rollout import IN_PROGRAM, check_gate, program_totals
+from direkte.analytics.rollups import FIGURE_COUNTS
+from direkte.clock import Clock
+from direkte.evaluation.did import evaluate
+from direkte.evaluation.panel import Panel
+from direkte.network.models import Center, User
+
+# Figures where lower is better: the recommendation asks the interval to lie below zero.
+LOWER_IS_BETTER = frozenset({"escalation_rate_per_100", "overturn_rate", "manager_load"})
+DEFAULT_WEEKS = 52
+SEED = 0
+N_BOOT = 999
+
+
+def build_panel(session: Session, figure: str, first: date, last: date) -> Panel:
+    """Each center's weekly ``figure`` (Monday weeks overlapping [first, last]) and
+    whether it was in the program that week. A week in which the center changed state
+    is left out (nan): it is neither before nor after."""
+    ratio = RATIOS[figure]
+    centers = list(session.scalars(sa.select(Center).order_by(Center.code)))
+    history = ProgramHistory(session, centers)
+    weeks = []
+    week = week_of(first)
+    while week <= last:
+        weeks.append(week)
+        week += timedelta(days=7)
+    index = {w: i for i, w in enumerate(weeks)}
+    row_of = {c.id: i for i, c in enumerate(centers)}
+    t = CenterDayFigures
+    columns = [getattr(t, name) for name in FIGURE_COUNTS]
+    totals: dict[tuple[int, int], dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys((*FIGURE_COUNTS, "manager_business_days", "business_days"), 0)
+    )
+    states: dict[tuple[int, int], set[bool]] = defaultdict(set)
+    query = sa.select(t.center_id, t.day, t.business_day, t.managers, *columns).where(
+        t.day.between(first, last)
+    )
+    for row in session.execute(query):
+        center_id, day, business_day, managers, *counts = row
+        if center_id not in row_of:
+            continue
+        key = (row_of[center_id], index[week_of(day)])
+        bucket = totals[key]
+        for name, value in zip(FIGURE_COUNTS, counts, strict=True):
+            bucket[name] += value
+        if business_day:
+            bucket["business_days"] += 1
+            bucket["manager_business_days"] += managers
+        states[key].add(history.on(center_id, day) in IN_PROGRAM)
+    values = np.full((len(centers), len(weeks)), np.nan)
+    treated = np.zeros((len(centers), len(weeks)), dtype=np.bool_)
+    for key, bucket in totals.items():
+        state = states[key]
+        if len(state) != 1:
+            continue  # the week it changed
+        measured = ratio.of(bucket)
+        if measured is not None:
+            values[key] = measured
+        treated[key] = next(iter(state))
+    return Panel(
+        centers=tuple(c.code for c in centers),
+        weeks=tuple(weeks),
+        values=values,
+        treated=treated,
+    )
+
+
+def evaluate_program(
+    session: Session,
+    clock: Clock,
+    viewer: User | None,
+    *,
+    figure: str,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> dict[str, Any]:
+    """The program's effect on ``figure`` (difference in differences, 95% interval from a
+    seeded center bootstrap) and the recommendation.
+
+    Raises OpsOnly, FiguresInvalid (an unknown figure, a bad window).
+    """
+    if viewer is not None:
+        access.require_ops(viewer)
+    if figure not in RATIOS:
+        raise FiguresInvalid(
+            [{"field": "figure", "message": f"unknown figure; one of {', '.join(FIGURE_NAMES)}"}]
+        )
+    today = clock.now().date()
+    if date_from is None and date_to is None:
+        date_to = today - timedelta(days=1)
+        date_from = date_to - timedelta(weeks=DEFAULT_WEEKS) + timedelta(days=1)
+    first, last = check_window(date_from, date_to, today=today)
+    panel = build_panel(session, figure, first, last)
+    # "no gate figure got worse beyond its limit": the gates of the waves, measured on
+    # the program centers' last 28 days.
+    conditions = {
+        (c["figure"], c["op"], float(c["value"])): c
+        for wave in session.scalars(sa.select(RolloutWave))
+        for c in wave.gate
+    }
+    worse = sorted(
+        {
+            c["figure"]
+            for c in check_gate(list(conditions.values()), program_totals(session, today))
+            if not c["holds"] and c["measured"] is not None
+        }
+    )
+    result = evaluate(
+        panel,
+        seed=SEED,
+        n_boot=N_BOOT,
+        higher_is_better=figure not in LOWER_IS_BETTER,
+        worse_gates=worse,
+    )
+    return {
+        "figure": figure,
+        "method": result.method,
+        "estimator": result.estimator,
+        "estimate": result.estimate,
+        "ci": list(result.ci) if result.ci is not None else None,
+        "level": result.level,
+        "treated_centers": result.treated_centers,
+        "control_centers": result.control_centers,
+        "weeks": result.weeks,
+        "recommendation": result.recommendation,
+        "reason": result.reason,
+        "from": first,
+        "to": last,
+        "pre_trend": [
+            {"event_time": g.event_time, "gap": g.gap, "centers": g.centers}
+            for g in result.pre_trend
+        ],
+        "post_trend": [
+            {"event_time": g.event_time, "gap": g.gap, "centers": g.centers}
+            for g in result.post_trend
+        ],
+    }
