@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,6 +39,38 @@ TABLES = (
 )
 
 
+class _BackendCpu(threading.Thread):
+    """Polls the CPU time (user + system, /proc) of the database's server processes."""
+
+    def __init__(self, server: str, database: str) -> None:
+        super().__init__(daemon=True)
+        self.engine = make_engine(f"{server}/postgres")
+        self.database = database
+        self.stop = threading.Event()
+        self.ticks: dict[int, int] = {}
+
+    def run(self) -> None:
+        with self.engine.connect() as conn:
+            while not self.stop.wait(1.0):
+                pids = conn.execute(
+                    sa.text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = :d "
+                        "AND pid <> pg_backend_pid()"
+                    ),
+                    {"d": self.database},
+                ).scalars()
+                for pid in pids:
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    self.ticks[pid] = int(fields[11]) + int(fields[12])
+                conn.rollback()
+
+    def seconds(self) -> float:
+        return sum(self.ticks.values()) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--visits", type=int, default=10_000_000)
@@ -47,6 +81,7 @@ def main() -> int:
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="direkte_sim")
     parser.add_argument("--drop", action="store_true")
+    parser.add_argument("--no-status-history", action="store_true")
     args = parser.parse_args()
     admin = make_engine(f"{args.server}/postgres").execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -55,6 +90,8 @@ def main() -> int:
     url = f"{args.server}/{args.database}"
     upgrade_database(url)
     load_before = os.getloadavg()
+    watcher = _BackendCpu(args.server, args.database)
+    watcher.start()
     started = time.perf_counter()
     command = [
         str(ROOT / ".venv" / "bin" / "direkte"),
@@ -69,6 +106,7 @@ def main() -> int:
         str(args.seed),
         "--until",
         args.until,
+        *(["--no-status-history"] if args.no_status_history else []),
     ]
     done = subprocess.run(
         command,
@@ -78,6 +116,9 @@ def main() -> int:
         check=False,
     )
     elapsed = time.perf_counter() - started
+    watcher.stop.set()
+    watcher.join()
+    python_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         print(done.stderr, file=sys.stderr)
         return 1
@@ -90,6 +131,11 @@ def main() -> int:
         ).scalar()
     engine.dispose()
     print(f"direkte simulate --centers {args.centers} --visits {args.visits}: {elapsed:.1f} s wall")
+    print(
+        f"CPU: the direkte process {python_cpu.ru_utime + python_cpu.ru_stime:.0f} s, "
+        f"its PostgreSQL backend (and parallel workers) {watcher.seconds():.0f} s "
+        "(from /proc: the server is on this machine)"
+    )
     print(f"load average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f} (2 cores)")
     print(f"database size {size}; summary {json.dumps(summary)}")
     print("| table | rows |\n|---|---|")

@@ -3,7 +3,7 @@
 The counts come from :func:`direkte.evaluation.simulation.simulate` (centers with
 their own levels, seasonality, holidays, a staggered rollout, a known effect);
 here every counted visit becomes a row with the times the integration would give:
-``checked_in_at`` on its day, ``ready`` (a status change) and ``closed_at`` on the
+``checked_in_at`` on its day, ``ready_at`` (and its status change) and ``closed_at`` on the
 same local day for the visits the counts resolve the same day, on a later day for
 the others, so that the figures computed from the rows give back the counts.
 Escalated visits get a diagnosis (or an estimate), the request and its case,
@@ -125,9 +125,14 @@ def load_simulation(
     end: date,
     weeks: int = 104,
     escalation_effect: float = -1.0,
+    status_history: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> SimulationSummary:
     """Simulate ``weeks`` weeks ending before ``end`` and write them; the caller commits.
+
+    ``status_history`` also writes each visit's status changes (check-in, ready,
+    closed: what its ``checked_in_at``, ``ready_at`` and ``closed_at`` say again,
+    three rows a visit); the figures read the visits' times.
 
     Raises AlreadySimulated when simulated centers are there already.
     """
@@ -158,7 +163,7 @@ def load_simulation(
     with writer.deferred_indexes(visits):
         customer_rows = _customers(writer, history, layout, created)
         for chunk in _chunks(history):
-            escalations += _visits(writer, history, layout, staff, chunk, rng)
+            escalations += _visits(writer, history, layout, staff, chunk, rng, status_history)
             if progress is not None:
                 done = int(history.visits[: chunk.stop].sum())
                 progress(f"{done} of {visits} visits")
@@ -464,6 +469,7 @@ def _visits(
     staff: list[tuple[int, int, int]],
     chunk: slice,
     rng: np.random.Generator,
+    status_history: bool,
 ) -> int:
     """Write the visits of the chunk's centers, their status changes and escalations."""
     counts = history.visits[chunk]
@@ -525,6 +531,7 @@ def _visits(
             "appointment_date",
             "checked_in_at",
             "promised_at",
+            "ready_at",
             "closed_at",
             "drivable",
             "created_at",
@@ -543,15 +550,17 @@ def _visits(
             _dates(history.start, day),
             checked_text,
             writer.stamp(checked_in + 8 * 3_600),
+            _where(is_ready, ready_text),
             _where(is_closed, closed_text),
             [writer.true] * n,
             writer.stamp(booked),
             updated,
         ],
     )
-    _status_changes(
-        writer, layout, visit_text, checked_text, ready_text, closed_text, is_ready, is_closed
-    )
+    if status_history:
+        _status_changes(
+            writer, layout, visit_text, checked_text, ready_text, closed_text, is_ready, is_closed
+        )
     return _escalations(
         writer,
         history,
@@ -693,6 +702,8 @@ def _escalations(
             "held_back",
             "created_at",
             "updated_at",
+            "first_response_due",
+            "resolution_due",
             "first_response_at",
             "resolved_at",
             "closed_at",
@@ -718,6 +729,8 @@ def _escalations(
             [writer.false] * n,
             made_text,
             writer.stamp(updated),
+            writer.stamp(made + 8 * 3_600),
+            writer.stamp(made + 5 * 86_400),
             _where(is_responded, writer.stamp(responded)),
             _where(is_resolved, writer.stamp(resolved)),
             _where(is_closed, writer.stamp(closed)),
