@@ -57,8 +57,8 @@ _PLACES = {
     "FI": (60.17, 24.94),
     "DE": (52.52, 13.40),
 }
-_HOURS = {day: [["07:30", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")} | {
-    "sat": [["09:00", "14:00"]]
+_HOURS = {day: ["07:30-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")} | {
+    "sat": ["09:00-14:00"]
 }
 _CONCERNS = (
     "Annual service",
