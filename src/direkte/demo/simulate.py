@@ -19,6 +19,8 @@ when the load is larger than what the tables hold; SQLite inserts in batches.
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -840,23 +842,52 @@ class _CopyWriter(_Writer):
     def __init__(self, connection: sa.Connection) -> None:
         super().__init__(connection)
         connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+        # The COPYs run in a thread, so that the server takes in one chunk while this
+        # process makes the next (the thread waits on the socket, not on the GIL).
+        self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue(maxsize=2)
+        self._failure: BaseException | None = None
+        self._thread: threading.Thread | None = None
 
     def stamp(self, seconds: npt.NDArray[np.int64]) -> list[str]:
         text: list[str] = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s").tolist()
         return text
 
     def write(self, table: str, columns: Sequence[str], data: Sequence[Column]) -> None:
+        lines = "\n".join(map("\t".join, zip(*(_copy_column(c) for c in data), strict=True)))
+        if not lines:
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._copy, name="simulate-copy", daemon=True)
+            self._thread.start()
+        self._check()
+        self._queue.put((f"COPY {table} ({', '.join(columns)}) FROM STDIN", lines + "\n"))
+
+    def _copy(self) -> None:
         raw = self.connection.connection.driver_connection
         assert raw is not None
-        lines = "\n".join(map("\t".join, zip(*(_copy_column(c) for c in data), strict=True)))
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-        ):
-            step = 1 << 24
-            body = lines + "\n" if lines else ""
-            for start in range(0, len(body), step):
-                copy.write(body[start : start + step])
+        while (item := self._queue.get()) is not None:
+            if self._failure is not None:
+                continue  # drain: the load has failed, the caller is told at its next step
+            statement, body = item
+            try:
+                with raw.cursor() as cursor, cursor.copy(statement) as copy:
+                    step = 1 << 24
+                    for start in range(0, len(body), step):
+                        copy.write(body[start : start + step])
+            except BaseException as exc:
+                self._failure = exc
+
+    def _check(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def flush(self) -> None:
+        """Wait for the COPYs queued so far; raise what failed in them."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._check()
 
     @contextmanager
     def deferred_indexes(self, visits: int) -> Iterator[None]:
@@ -883,7 +914,10 @@ class _CopyWriter(_Writer):
             self.connection.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         for name, _ in indexes:
             self.connection.exec_driver_sql(f"DROP INDEX {name}")
-        yield
+        try:
+            yield
+        finally:
+            self.flush()
         for _, definition in indexes:
             self.connection.exec_driver_sql(definition)
         for kind in ("u", "f"):
@@ -894,6 +928,7 @@ class _CopyWriter(_Writer):
                     )
 
     def finish(self) -> None:
+        self.flush()
         for table in _BULK:
             self.connection.exec_driver_sql(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
