@@ -132,3 +132,18 @@ def test_an_exact_panel_gives_the_exact_effect() -> None:
 def test_a_panel_of_the_wrong_shape_is_refused() -> None:
     with pytest.raises(ValueError, match="shape"):
         Panel(("A",), (date(2026, 1, 5),), np.zeros((2, 1)), np.zeros((1, 1), dtype=bool))
+
+
+def test_an_empty_panel_is_insufficient_data() -> None:
+    empty = Panel((), (), np.zeros((0, 0)), np.zeros((0, 0), dtype=bool))
+    assert did.evaluate(empty).recommendation == "insufficient_data"
+    no_weeks = Panel(("A", "B"), (), np.zeros((2, 0)), np.zeros((2, 0), dtype=bool))
+    assert did.evaluate(no_weeks).recommendation == "insufficient_data"
+
+
+def test_bad_parameters_are_refused() -> None:
+    panel = _history(9).panel()
+    with pytest.raises(ValueError, match="level"):
+        did.evaluate(panel, level=1.5)
+    with pytest.raises(ValueError, match="n_boot"):
+        did.evaluate(panel, n_boot=10)

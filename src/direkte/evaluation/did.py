@@ -39,6 +39,7 @@ MIN_CONTROL_CENTERS = 5
 MIN_PRE_WEEKS = 4  # untreated weeks a treated center needs to estimate its own level
 MIN_TREATED_WEEKS = 2  # distinct weeks with treated centers in them
 PRE_TREND_WEEKS = 8  # event times shown before entry (and after it, in the event study)
+MIN_BOOT = 99
 _CHUNK = 128  # bootstrap replicates per batched solve
 _OUTER_CELLS = 30_000_000  # centers x weeks x weeks: up to this, via the outer products
 
@@ -124,8 +125,8 @@ def _evaluate(
 ) -> Evaluation:
     if not 0 < level < 1:
         raise ValueError("level must lie between 0 and 1")
-    if n_boot < 1:
-        raise ValueError("n_boot must be at least 1")
+    if n_boot < MIN_BOOT:
+        raise ValueError(f"n_boot must be at least {MIN_BOOT}: a percentile interval needs them")
     design = _Design.of(panel, min_pre_weeks)
     pre, post = _event_gaps(panel, design)
     base = Evaluation(
@@ -244,7 +245,11 @@ class _Design:
         treated = observed & panel.treated & has_pre[:, None] & week_has_controls[None, :]
         treated_weeks: BoolArray = np.asarray(treated.any(axis=0))
         controls = (untreated & treated_weeks[None, :]).any(axis=1)
-        first = np.where(panel.treated.any(axis=1), panel.treated.argmax(axis=1), -1)
+        first = (
+            np.where(panel.treated.any(axis=1), panel.treated.argmax(axis=1), -1)
+            if panel.treated.shape[1]
+            else np.full(panel.treated.shape[0], -1)
+        )
         entry = np.where(first >= 0, first.astype(np.float64), np.nan)
         return cls(
             values=np.where(observed, panel.values, 0.0),
