@@ -785,6 +785,32 @@ def _escalations(
     return n
 
 
+_CLOCK = np.array(
+    [f"{h:02d}:{m:02d}:{sec:02d}" for h in range(24) for m in range(60) for sec in range(60)],
+    dtype=object,
+)
+
+
+def _stamps(seconds: npt.NDArray[np.int64], sep: str, suffix: str) -> list[str]:
+    """UTC instants (seconds since 1970) as ``YYYY-MM-DD{sep}HH:MM:SS{suffix}``, from a
+    table of the days they span and one of the seconds of a day (numpy's own
+    formatting of datetimes costs three times more)."""
+    if seconds.size == 0:
+        return []
+    days, within = np.divmod(seconds, 86_400)
+    first = int(days.min())
+    epoch = date(1970, 1, 1)
+    calendar = np.array(
+        [
+            (epoch + timedelta(days=first + k)).isoformat() + sep
+            for k in range(int(days.max()) - first + 1)
+        ],
+        dtype=object,
+    )
+    clock = _CLOCK if not suffix else _CLOCK + suffix
+    return list((calendar[days - first] + clock[within]).tolist())
+
+
 def _ints(values: npt.NDArray[np.int64]) -> list[str]:
     return list(map(str, values.tolist()))
 
@@ -812,8 +838,7 @@ class _Writer:
 
     def stamp(self, seconds: npt.NDArray[np.int64]) -> list[str]:
         """UTC instants as SQLAlchemy stores them on SQLite."""
-        text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
-        return [f"{t[:10]} {t[11:]}.000000" for t in text.tolist()]
+        return _stamps(seconds, " ", ".000000")
 
     def write(self, table: str, columns: Sequence[str], data: Sequence[Column]) -> None:
         marks = ", ".join("?" for _ in columns)
@@ -849,8 +874,7 @@ class _CopyWriter(_Writer):
         self._thread: threading.Thread | None = None
 
     def stamp(self, seconds: npt.NDArray[np.int64]) -> list[str]:
-        text: list[str] = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s").tolist()
-        return text
+        return _stamps(seconds, " ", "")
 
     def write(self, table: str, columns: Sequence[str], data: Sequence[Column]) -> None:
         lines = "\n".join(map("\t".join, zip(*(_copy_column(c) for c in data), strict=True)))
