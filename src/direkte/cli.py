@@ -399,6 +399,13 @@ def demo_history(requests: int, seed: int, days: int) -> None:
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--weeks", type=click.IntRange(8, 520), default=104, show_default=True)
 @click.option(
+    "--status-history/--no-status-history",
+    default=True,
+    show_default=True,
+    help="Also write each visit's status changes (three rows a visit; the figures read "
+    "the visits' checked_in_at, ready_at and closed_at).",
+)
+@click.option(
     "--until",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
@@ -412,6 +419,7 @@ def simulate(
     escalation_effect: float,
     seed: int,
     weeks: int,
+    status_history: bool,
     until: datetime | None,
 ) -> None:
     """Write a simulated network history with a known program effect (for evaluations
@@ -429,6 +437,7 @@ def simulate(
             seed=seed,
             weeks=weeks,
             end=end,
+            status_history=status_history,
             progress=lambda line: click.echo(line, err=True),
         )
     )

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import sqlalchemy as sa
 from click.testing import CliRunner
+from sqlalchemy.orm import Session
 
 from direkte.cli import main
 from direkte.db import make_engine
@@ -76,10 +77,8 @@ def test_the_rows_give_back_the_simulated_history(cli_env: str) -> None:
         codes = dict(conn.execute(sa.text("SELECT id, code FROM centers")).all())
         visits = conn.execute(
             sa.text(
-                "SELECT v.id, v.center_id, v.checked_in_at, min(s.changed_at) "
-                "FROM visits v LEFT JOIN visit_status_changes s "
-                "ON s.visit_id = v.id AND s.to_status IN ('ready', 'closed') "
-                "GROUP BY v.id, v.center_id, v.checked_in_at"
+                "SELECT v.id, v.center_id, v.checked_in_at, COALESCE(v.ready_at, v.closed_at) "
+                "FROM visits v"
             )
         ).all()
         first_case = dict(
@@ -94,6 +93,14 @@ def test_the_rows_give_back_the_simulated_history(cli_env: str) -> None:
             )
         ).all()
         escalations = conn.execute(sa.text("SELECT count(*) FROM escalation_requests")).scalar()
+        # The status history says the same as the visits' times.
+        mismatched = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM visits v WHERE v.ready_at IS DISTINCT FROM "
+                "(SELECT min(s.changed_at) FROM visit_status_changes s "
+                "WHERE s.visit_id = v.id AND s.to_status = 'ready')"
+            )
+        ).scalar()
     engine.dispose()
 
     assert len(visits) == 6000
@@ -112,6 +119,7 @@ def test_the_rows_give_back_the_simulated_history(cli_env: str) -> None:
     assert dict(seen) == _cells(truth.visits)
     assert {k: v for k, v in resolved.items() if v} == _cells(truth.same_day)
     assert escalations == int(truth.escalations.sum())
+    assert mismatched == 0
     # Every center starts off; the waves' centers go pilot (and on), all by the simulator.
     assert {actor for _, _, actor in changes} == {"simulator"}
     assert sum(1 for _, program, _ in changes if program == "off") == 12
@@ -135,3 +143,39 @@ def test_bad_options_are_refused() -> None:
     result = CliRunner().invoke(main, ["simulate", "--effect", "2"])
     assert result.exit_code == 2
     assert "--effect" in result.output
+
+
+def test_the_figures_of_the_simulated_rows_are_the_simulated_panel(cli_env: str) -> None:
+    """Through the whole way: simulate, rebuild the roll-ups, build the evaluation's
+    panel from them: it is the simulator's own panel, week by week; and the evaluation
+    of it covers the true effect."""
+    from direkte.analytics.service import build_panel
+    from direkte.evaluation import did
+
+    assert _simulate()[0] == 0
+    truth = simulate(
+        centers=12,
+        weeks=20,
+        visits=6000,
+        effect=0.08,
+        seed=4,
+        start=date(2026, 7, 13),
+        code_prefix="SIM",
+    )
+    first, last = truth.start, truth.day(truth.days - 1)
+    rebuilt = CliRunner().invoke(
+        main, ["figures", "rebuild", "--from", first.isoformat(), "--to", last.isoformat()]
+    )
+    assert rebuilt.exit_code == 0, rebuilt.output
+    engine = make_engine(cli_env)
+    with Session(engine) as session:
+        panel = build_panel(session, "same_day_resolution", first, last)
+    engine.dispose()
+    expected = truth.panel()
+    assert panel.centers == expected.centers
+    assert panel.weeks == expected.weeks
+    assert (panel.treated == expected.treated).all()
+    np.testing.assert_allclose(panel.values, expected.values, rtol=0, atol=1e-12)
+    result = did.evaluate(panel, seed=0, min_treated_centers=3, min_control_centers=3)
+    assert result.ci is not None
+    assert result.ci[0] <= truth.effect <= result.ci[1]

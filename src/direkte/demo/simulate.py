@@ -3,7 +3,7 @@
 The counts come from :func:`direkte.evaluation.simulation.simulate` (centers with
 their own levels, seasonality, holidays, a staggered rollout, a known effect);
 here every counted visit becomes a row with the times the integration would give:
-``checked_in_at`` on its day, ``ready`` (a status change) and ``closed_at`` on the
+``checked_in_at`` on its day, ``ready_at`` (and its status change) and ``closed_at`` on the
 same local day for the visits the counts resolve the same day, on a later day for
 the others, so that the figures computed from the rows give back the counts.
 Escalated visits get a diagnosis (or an estimate), the request and its case,
@@ -19,6 +19,8 @@ when the load is larger than what the tables hold; SQLite inserts in batches.
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -57,8 +59,8 @@ _PLACES = {
     "FI": (60.17, 24.94),
     "DE": (52.52, 13.40),
 }
-_HOURS = {day: [["07:30", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")} | {
-    "sat": [["09:00", "14:00"]]
+_HOURS = {day: ["07:30-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")} | {
+    "sat": ["09:00-14:00"]
 }
 _CONCERNS = (
     "Annual service",
@@ -125,9 +127,14 @@ def load_simulation(
     end: date,
     weeks: int = 104,
     escalation_effect: float = -1.0,
+    status_history: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> SimulationSummary:
     """Simulate ``weeks`` weeks ending before ``end`` and write them; the caller commits.
+
+    ``status_history`` also writes each visit's status changes (check-in, ready,
+    closed: what its ``checked_in_at``, ``ready_at`` and ``closed_at`` say again,
+    three rows a visit); the figures read the visits' times.
 
     Raises AlreadySimulated when simulated centers are there already.
     """
@@ -158,7 +165,7 @@ def load_simulation(
     with writer.deferred_indexes(visits):
         customer_rows = _customers(writer, history, layout, created)
         for chunk in _chunks(history):
-            escalations += _visits(writer, history, layout, staff, chunk, rng)
+            escalations += _visits(writer, history, layout, staff, chunk, rng, status_history)
             if progress is not None:
                 done = int(history.visits[: chunk.stop].sum())
                 progress(f"{done} of {visits} visits")
@@ -464,6 +471,7 @@ def _visits(
     staff: list[tuple[int, int, int]],
     chunk: slice,
     rng: np.random.Generator,
+    status_history: bool,
 ) -> int:
     """Write the visits of the chunk's centers, their status changes and escalations."""
     counts = history.visits[chunk]
@@ -525,6 +533,7 @@ def _visits(
             "appointment_date",
             "checked_in_at",
             "promised_at",
+            "ready_at",
             "closed_at",
             "drivable",
             "created_at",
@@ -543,15 +552,17 @@ def _visits(
             _dates(history.start, day),
             checked_text,
             writer.stamp(checked_in + 8 * 3_600),
+            _where(is_ready, ready_text),
             _where(is_closed, closed_text),
             [writer.true] * n,
             writer.stamp(booked),
             updated,
         ],
     )
-    _status_changes(
-        writer, layout, visit_text, checked_text, ready_text, closed_text, is_ready, is_closed
-    )
+    if status_history:
+        _status_changes(
+            writer, layout, visit_text, checked_text, ready_text, closed_text, is_ready, is_closed
+        )
     return _escalations(
         writer,
         history,
@@ -693,6 +704,8 @@ def _escalations(
             "held_back",
             "created_at",
             "updated_at",
+            "first_response_due",
+            "resolution_due",
             "first_response_at",
             "resolved_at",
             "closed_at",
@@ -718,6 +731,8 @@ def _escalations(
             [writer.false] * n,
             made_text,
             writer.stamp(updated),
+            writer.stamp(made + 8 * 3_600),
+            writer.stamp(made + 5 * 86_400),
             _where(is_responded, writer.stamp(responded)),
             _where(is_resolved, writer.stamp(resolved)),
             _where(is_closed, writer.stamp(closed)),
@@ -770,6 +785,32 @@ def _escalations(
     return n
 
 
+_CLOCK = np.array(
+    [f"{h:02d}:{m:02d}:{sec:02d}" for h in range(24) for m in range(60) for sec in range(60)],
+    dtype=object,
+)
+
+
+def _stamps(seconds: npt.NDArray[np.int64], sep: str, suffix: str) -> list[str]:
+    """UTC instants (seconds since 1970) as ``YYYY-MM-DD{sep}HH:MM:SS{suffix}``, from a
+    table of the days they span and one of the seconds of a day (numpy's own
+    formatting of datetimes costs three times more)."""
+    if seconds.size == 0:
+        return []
+    days, within = np.divmod(seconds, 86_400)
+    first = int(days.min())
+    epoch = date(1970, 1, 1)
+    calendar = np.array(
+        [
+            (epoch + timedelta(days=first + k)).isoformat() + sep
+            for k in range(int(days.max()) - first + 1)
+        ],
+        dtype=object,
+    )
+    clock = _CLOCK if not suffix else _CLOCK + suffix
+    return list((calendar[days - first] + clock[within]).tolist())
+
+
 def _ints(values: npt.NDArray[np.int64]) -> list[str]:
     return list(map(str, values.tolist()))
 
@@ -797,8 +838,7 @@ class _Writer:
 
     def stamp(self, seconds: npt.NDArray[np.int64]) -> list[str]:
         """UTC instants as SQLAlchemy stores them on SQLite."""
-        text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
-        return [f"{t[:10]} {t[11:]}.000000" for t in text.tolist()]
+        return _stamps(seconds, " ", ".000000")
 
     def write(self, table: str, columns: Sequence[str], data: Sequence[Column]) -> None:
         marks = ", ".join("?" for _ in columns)
@@ -827,23 +867,51 @@ class _CopyWriter(_Writer):
     def __init__(self, connection: sa.Connection) -> None:
         super().__init__(connection)
         connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+        # The COPYs run in a thread, so that the server takes in one chunk while this
+        # process makes the next (the thread waits on the socket, not on the GIL).
+        self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue(maxsize=2)
+        self._failure: BaseException | None = None
+        self._thread: threading.Thread | None = None
 
     def stamp(self, seconds: npt.NDArray[np.int64]) -> list[str]:
-        text: list[str] = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s").tolist()
-        return text
+        return _stamps(seconds, " ", "")
 
     def write(self, table: str, columns: Sequence[str], data: Sequence[Column]) -> None:
+        lines = "\n".join(map("\t".join, zip(*(_copy_column(c) for c in data), strict=True)))
+        if not lines:
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._copy, name="simulate-copy", daemon=True)
+            self._thread.start()
+        self._check()
+        self._queue.put((f"COPY {table} ({', '.join(columns)}) FROM STDIN", lines + "\n"))
+
+    def _copy(self) -> None:
         raw = self.connection.connection.driver_connection
         assert raw is not None
-        lines = "\n".join(map("\t".join, zip(*(_copy_column(c) for c in data), strict=True)))
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-        ):
-            step = 1 << 24
-            body = lines + "\n" if lines else ""
-            for start in range(0, len(body), step):
-                copy.write(body[start : start + step])
+        while (item := self._queue.get()) is not None:
+            if self._failure is not None:
+                continue  # drain: the load has failed, the caller is told at its next step
+            statement, body = item
+            try:
+                with raw.cursor() as cursor, cursor.copy(statement) as copy:
+                    step = 1 << 24
+                    for start in range(0, len(body), step):
+                        copy.write(body[start : start + step])
+            except BaseException as exc:
+                self._failure = exc
+
+    def _check(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def flush(self) -> None:
+        """Wait for the COPYs queued so far; raise what failed in them."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._check()
 
     @contextmanager
     def deferred_indexes(self, visits: int) -> Iterator[None]:
@@ -870,7 +938,10 @@ class _CopyWriter(_Writer):
             self.connection.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         for name, _ in indexes:
             self.connection.exec_driver_sql(f"DROP INDEX {name}")
-        yield
+        try:
+            yield
+        finally:
+            self.flush()
         for _, definition in indexes:
             self.connection.exec_driver_sql(definition)
         for kind in ("u", "f"):
@@ -881,6 +952,7 @@ class _CopyWriter(_Writer):
                     )
 
     def finish(self) -> None:
+        self.flush()
         for table in _BULK:
             self.connection.exec_driver_sql(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from direkte.evaluation.panel import BoolArray, FloatArray, Panel
 
@@ -38,7 +39,9 @@ MIN_CONTROL_CENTERS = 5
 MIN_PRE_WEEKS = 4  # untreated weeks a treated center needs to estimate its own level
 MIN_TREATED_WEEKS = 2  # distinct weeks with treated centers in them
 PRE_TREND_WEEKS = 8  # event times shown before entry (and after it, in the event study)
+MIN_BOOT = 99
 _CHUNK = 128  # bootstrap replicates per batched solve
+_OUTER_CELLS = 30_000_000  # centers x weeks x weeks: up to this, via the outer products
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +93,40 @@ def evaluate(
     ``higher_is_better`` is False for figures where lower is better (escalation
     rate): the recommendation then asks the interval to lie below zero.
     """
+    # One BLAS thread: the work is many small solves, and a threaded BLAS on a busy
+    # machine (or inside a server's threads) spins on them, 20 times slower.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _evaluate(
+            panel,
+            seed=seed,
+            n_boot=n_boot,
+            level=level,
+            higher_is_better=higher_is_better,
+            worse_gates=worse_gates,
+            min_treated_centers=min_treated_centers,
+            min_control_centers=min_control_centers,
+            min_pre_weeks=min_pre_weeks,
+            min_treated_weeks=min_treated_weeks,
+        )
+
+
+def _evaluate(
+    panel: Panel,
+    *,
+    seed: int,
+    n_boot: int,
+    level: float,
+    higher_is_better: bool,
+    worse_gates: Sequence[str],
+    min_treated_centers: int,
+    min_control_centers: int,
+    min_pre_weeks: int,
+    min_treated_weeks: int,
+) -> Evaluation:
     if not 0 < level < 1:
         raise ValueError("level must lie between 0 and 1")
-    if n_boot < 1:
-        raise ValueError("n_boot must be at least 1")
+    if n_boot < MIN_BOOT:
+        raise ValueError(f"n_boot must be at least {MIN_BOOT}: a percentile interval needs them")
     design = _Design.of(panel, min_pre_weeks)
     pre, post = _event_gaps(panel, design)
     base = Evaluation(
@@ -212,7 +245,11 @@ class _Design:
         treated = observed & panel.treated & has_pre[:, None] & week_has_controls[None, :]
         treated_weeks: BoolArray = np.asarray(treated.any(axis=0))
         controls = (untreated & treated_weeks[None, :]).any(axis=1)
-        first = np.where(panel.treated.any(axis=1), panel.treated.argmax(axis=1), -1)
+        first = (
+            np.where(panel.treated.any(axis=1), panel.treated.argmax(axis=1), -1)
+            if panel.treated.shape[1]
+            else np.full(panel.treated.shape[0], -1)
+        )
         entry = np.where(first >= 0, first.astype(np.float64), np.nan)
         return cls(
             values=np.where(observed, panel.values, 0.0),
@@ -238,8 +275,14 @@ class _Design:
         # Normal equations for the week effects once the center effects are concentrated
         # out: (diag(m) - U' diag(g) U) b = r; the system fixes b only up to a constant,
         # so add (1/W) 11' (sum of b = 0), and pin weeks without untreated cells to 0.
-        a_mat = -np.matmul(u.T[None, :, :] * g[:, None, :], u[None, :, :])
+        # U' diag(g) U for every replicate at once: one product with the centers' outer
+        # products (one large BLAS call; a batch of small ones stalls on a busy machine).
         weeks = u.shape[1]
+        if u.shape[0] * weeks * weeks <= _OUTER_CELLS:
+            outer = (u[:, :, None] * u[:, None, :]).reshape(u.shape[0], weeks * weeks)
+            a_mat = -(g @ outer).reshape(-1, weeks, weeks)
+        else:  # long windows: the outer products would not fit; a batch of products
+            a_mat = -np.matmul(u.T[None, :, :] * g[:, None, :], u[None, :, :])
         idx = np.arange(weeks)
         identified = (m > 0).astype(np.float64)
         a_mat[:, idx, idx] += np.where(m > 0, m, 1.0)
