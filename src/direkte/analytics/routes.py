@@ -18,7 +18,7 @@ from direkte.analytics.schemas import (
 )
 from direkte.auth.deps import CurrentUser, authenticated_router, current_ops
 from direkte.kit.deps import ClockDep, SessionDep
-from direkte.kit.errors import ERROR_RESPONSES
+from direkte.kit.errors import ERROR_RESPONSES, REFUSED
 from direkte.policy.schemas import BacktestCreate, BacktestOut
 
 router = authenticated_router(
@@ -47,7 +47,8 @@ def backtest_policy(body: BacktestCreate, session: SessionDep) -> BacktestOut:
 
 # ---- figures and rollout (API.md "Ops") ----------------------------------------------
 
-ops = authenticated_router(tags=["figures"], responses=ERROR_RESPONSES)
+# Metrics: staff within their scope; rollout and evaluation: ops (refused with 403).
+ops = authenticated_router(tags=["figures"], responses={**ERROR_RESPONSES, **REFUSED})
 
 
 @ops.get(

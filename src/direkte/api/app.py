@@ -90,7 +90,8 @@ def create_app(
         )
     # Before admission: an oversized body never waits for a slot, nor is read.
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(UnexpectedErrorMiddleware)  # a 500 that keeps the connection
+    # A 500 that keeps the connection, answered by the app's handler (pages or JSON).
+    app.add_middleware(UnexpectedErrorMiddleware, handler=app.exception_handlers[Exception])
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every answer
     routers = (
         auth_router,

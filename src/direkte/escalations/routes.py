@@ -98,7 +98,7 @@ def open_escalation(
     )
 
 
-@router.post("/visits/{visit_id}/escalations/preview", response_model=PreviewOut)
+@router.post("/visits/{visit_id}/escalations/preview", response_model=PreviewOut, responses=REFUSED)
 def preview_escalation(
     visit_id: RowId,
     body: EscalationPreviewIn,
@@ -187,7 +187,7 @@ def appeal_escalation(
     return escalation_out(appealed.escalation, now=clock.now(), viewer=user)
 
 
-@router.post("/escalations/{escalation_id}/appeal/preview")
+@router.post("/escalations/{escalation_id}/appeal/preview", responses=REFUSED)
 def preview_appeal(
     escalation_id: RowId, session: SessionDep, clock: ClockDep, user: CurrentUser
 ) -> AppealPreviewOut:

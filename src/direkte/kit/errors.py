@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -44,8 +46,15 @@ def request_id_of(request: Request) -> str:
 class RequestIdMiddleware:
     """Give each request an id (or keep the caller's X-Request-ID) and echo it back."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        handler: Callable[[Request, Any], Response | Awaitable[Response]] | None = None,
+    ) -> None:
+        # ``handler``: the app's own handler for ``Exception`` (it logs and answers: the
+        # web app's paths get an error page), else the JSON answer here.
         self.app = app
+        self.handler = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -167,8 +176,15 @@ class UnexpectedErrorMiddleware:
     clean. Starlette's handler stays behind this for errors in the outer middleware.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        handler: Callable[[Request, Any], Response | Awaitable[Response]] | None = None,
+    ) -> None:
+        # ``handler``: the app's own handler for ``Exception`` (it logs and answers: the
+        # web app's paths get an error page), else the JSON answer here.
         self.app = app
+        self.handler = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -185,6 +201,12 @@ class UnexpectedErrorMiddleware:
         try:
             await self.app(scope, receive, watch)
         except Exception as exc:
+            if self.handler is not None and not started:
+                answer = self.handler(Request(scope, receive), exc)
+                if inspect.isawaitable(answer):
+                    answer = await answer
+                await answer(scope, receive, send)
+                return
             request_id = str(scope.get("state", {}).get("request_id") or "-")
             log_unexpected(scope.get("method", "-"), scope.get("path", "-"), request_id, exc)
             if not started:
