@@ -26,7 +26,7 @@ from direkte.demo.escalations import load_demo_escalations
 from direkte.demo.rollout import load_demo_rollout
 from direkte.fields import vin_check_digit
 from direkte.network import service as network_service
-from direkte.network.models import Center, Role, User
+from direkte.network.models import Center, Program, Role, User
 from direkte.visits import service as visits
 from direkte.visits.models import Estimate, VisitStatus
 from direkte.visits.schemas import (
@@ -493,10 +493,24 @@ def _revise(
 def demo_logins(session: Session) -> list[tuple[str, str]]:
     """One demo log-in per role: the people with the most live cases, so every inbox shows some."""
     from direkte.escalations.models import ACTIVE, Escalation
+    from direkte.visits.models import Visit, VisitStatus
 
+    # The customer shown first has a car in the workshop now at a center where the
+    # program runs, so the app shows the managers and the escalate button.
+    in_workshop = (
+        sa.select(Visit.id)
+        .join(Center, Center.id == Visit.center_id)
+        .where(
+            Visit.customer_id == User.id,
+            Visit.status.not_in([VisitStatus.closed, VisitStatus.cancelled, VisitStatus.scheduled]),
+            Center.program != Program.off,
+        )
+        .exists()
+    )
     found = []
     for role in (Role.customer, Role.service_advisor, Role.local_manager, Role.regional_manager):
         person = Escalation.customer_id if role == Role.customer else Escalation.assignee_id
+        first = [sa.case((in_workshop, 0), else_=1)] if role == Role.customer else []
         busiest = session.scalar(
             sa.select(User.email)
             .join(Escalation, person == User.id)
@@ -506,7 +520,7 @@ def demo_logins(session: Session) -> list[tuple[str, str]]:
                 Escalation.status.in_(ACTIVE),
             )
             .group_by(User.id, User.email)
-            .order_by(sa.func.count(Escalation.id).desc(), User.id)
+            .order_by(*first, sa.func.count(Escalation.id).desc(), User.id)
             .limit(1)
         ) or session.scalar(
             sa.select(User.email)
