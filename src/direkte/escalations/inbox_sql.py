@@ -20,6 +20,7 @@ SQLite keeps the Python path (``inbox.list_inbox``, serialized from plain values
 from __future__ import annotations
 
 import functools
+from datetime import UTC
 from typing import Any
 
 import orjson
@@ -38,6 +39,7 @@ from direkte.network.models import Role, User
 from direkte.visits.models import Visit
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+_PSYCOPG = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
 
 
 def _sql(expression: sa.ColumnElement[Any]) -> str:
@@ -259,7 +261,7 @@ def inbox_items_json(
             session, clock, viewer=viewer, limit=limit, offset=offset, status=status, center=center
         )
         return [inbox_item_json(entry, now=now, viewer=viewer) for entry in entries]
-    statement = page_statement(viewer.role, viewer.id, viewer.center_id, viewer.region_id)
+    sql = _page_sql(viewer.role, viewer.id, viewer.center_id, viewer.region_id)
     params = {
         "tier": access.inbox_tier(viewer),
         "now": now,
@@ -268,21 +270,34 @@ def inbox_items_json(
         "status": status.value if status else None,
         "center": center,
     }
+    # On the session's connection (its transaction), never as a prepared statement:
+    # after psycopg's fifth run PostgreSQL would switch to a generic plan, which for
+    # this statement took 26 ms where each run's own plan takes 9 (measured).
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    rows = driver.execute(sql, params, prepare=False).fetchall()
     return [
         b'{"guardrail":%b,"due_in_business_minutes":%b,%b'
         % (
-            orjson.dumps(shown_guardrail(viewer, orjson.loads(row.guardrail))),
+            orjson.dumps(shown_guardrail(viewer, orjson.loads(guardrail))),
             orjson.dumps(
                 business_minutes_to(
-                    row.sla_next_due,
+                    due.astimezone(UTC) if due else None,
                     now,
-                    row.time_zone,
-                    row.country,
-                    row.business_hours,
-                    row.closed_dates,
+                    time_zone,
+                    country,
+                    business_hours,
+                    closed_dates,
                 )
             ),
-            row.item[1:].encode(),
+            item[1:].encode(),
         )
-        for row in session.execute(statement, params)
+        for guardrail, due, time_zone, country, business_hours, closed_dates, item in rows
     ]
+
+
+@functools.lru_cache(maxsize=1024)
+def _page_sql(role: Role, user_id: int, center_id: int | None, region_id: int | None) -> str:
+    """``page_statement`` as psycopg's SQL text (named parameters), built once per viewer."""
+    statement = page_statement(role, user_id, center_id, region_id)
+    return str(statement.compile(dialect=_PSYCOPG))
