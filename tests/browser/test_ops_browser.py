@@ -1,5 +1,5 @@
-"""Ops in chromium: releasing a held request, the policy editor and backtest, and the
-pages that wait for the figures and rollout API."""
+"""Ops in chromium: releasing a held request, the policy editor and backtest, the figures
+form, and the rollout page's advance and override."""
 
 from __future__ import annotations
 
@@ -69,12 +69,75 @@ def test_policy_editor_checks_and_backtests_a_candidate(
     assert_accessible(page)
 
 
-def test_rollout_and_figures_say_they_are_not_available_yet(
-    server: LiveServer, make_tab: MakeTab
-) -> None:
+def test_figures_form_shows_the_table_and_its_errors(server: LiveServer, make_tab: MakeTab) -> None:
     page = make_tab().context.new_page()
     log_in(page, OPS)
-    for path in ("/app/ops/rollout", "/app/ops/figures"):
-        page.goto(path)
-        expect(page.locator("main")).to_contain_text("Not available yet")
+    page.get_by_role("link", name="Figures").click()
+    expect(page.locator("h1")).to_contain_text("Figures")
+    expect(page.locator("#figures-table")).to_contain_text("All")
+    page.select_option("#group_by", "center")
+    page.get_by_role("button", name="Show figures").click()
+    expect(page.locator("#figures-table tbody th", has_text="TST-01")).to_have_count(1)
+    assert_accessible(page)
+    page.fill("#from", "2026-11-10")
+    page.fill("#to", "2026-11-01")
+    page.get_by_role("button", name="Show figures").click()
+    expect(page.locator("#to-problem")).to_contain_text("must not be before the start date")
+    expect(page.locator("#to")).to_have_attribute("aria-invalid", "true")
+    assert_accessible(page)
+
+
+def test_rollout_refuses_a_failing_gate_then_an_override_moves_the_center(
+    server: LiveServer, make_tab: MakeTab
+) -> None:
+    ops = server.token(OPS)
+    gate = [{"figure": "satisfaction", "op": ">=", "value": 4.5}]  # no ratings: it fails
+    with server.api() as api:
+        planned = api.put(
+            "/api/v1/rollout",
+            headers=ops,
+            json={
+                "waves": [
+                    {
+                        "name": "Full program",
+                        "date": "2026-01-05",
+                        "program": "on",
+                        "centers": ["TST-01"],
+                        "gate": gate,
+                    }
+                ]
+            },
+        )
+        assert planned.status_code == 200, planned.text
+    try:
+        page = make_tab().context.new_page()
+        log_in(page, OPS)
+        page.goto("/app/ops/rollout")
+        wave = page.locator("article", has_text="Full program")
+        expect(wave).to_contain_text("Blocked")
+        expect(page.locator("#evaluation")).to_contain_text("Insufficient data")
         assert_accessible(page)
+        wave.get_by_role("button", name="Advance Full program", exact=True).click()
+        alert = page.locator("#refused")
+        expect(alert).to_contain_text("its gate does not hold")
+        expect(alert).to_contain_text("Satisfaction (mean): measured no data, needs >= 4.5")
+        assert_accessible(page)
+        wave = page.locator("article", has_text="Full program")
+        wave.get_by_label("Reason for the override").fill("Agreed at the program board.")
+        wave.get_by_role("button", name="Advance Full program despite the gate").click()
+        expect(page.locator("[role=status]")).to_contain_text("Wave Full program advanced")
+        centers = page.locator("section[aria-labelledby=centers-title] tr", has_text="TST-01")
+        expect(centers).to_contain_text("On")
+        with server.api() as api:
+            state = api.get("/api/v1/rollout", headers=ops).json()
+        assert {c["code"]: c["program"] for c in state["centers"]}["TST-01"] == "on"
+        (done,) = [w for w in state["waves"] if w["name"] == "Full program"]
+        assert done["forced"] is True
+    finally:  # the other tests' center stays in the pilot
+        with server.api() as api:
+            reset = api.put(
+                "/api/v1/rollout",
+                headers=ops,
+                json={"centers": [{"code": "TST-01", "program": "pilot"}], "waves": []},
+            )
+            assert reset.status_code == 200, reset.text

@@ -241,14 +241,7 @@ class TestOps:
         assert stale.status_code == 409
         assert "Someone published a newer version" in stale.text
 
-    def test_rollout_and_figures_are_not_available_yet(self, web: WebWorld) -> None:
-        ops = web.browser("ops@example.no")
-        for path in ("/app/ops/rollout", "/app/ops/figures"):
-            page = ops.get(path + "?lang=en")
-            assert page.status_code == 200
-            assert "Not available yet" in page.text
-
     def test_staff_get_no_ops_pages(self, web: WebWorld) -> None:
         manager = web.browser("kari@example.no")
-        for path in ("/app/ops/moderation", "/app/ops/policy", "/app/ops/figures"):
+        for path in ("/app/ops/moderation", "/app/ops/policy", "/app/ops/rollout"):
             assert manager.get(path).status_code == 403

@@ -2,22 +2,24 @@
 rollout and the figures (``/app/ops/...``).
 
 Each calls the use case its API route calls: moderation ``escalations.service``, the
-policy ``policy.service`` and the backtest ``analytics.backtest``; the policy editor
-checks a candidate with the same validation ``PUT /policy`` applies.
+policy ``policy.service`` and the backtest ``analytics.backtest``, the figures, rollout,
+advance and evaluation ``analytics.service``; the policy editor checks a candidate with
+the same validation ``PUT /policy`` applies.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import Form, Path, Request
+from fastapi import Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from direkte import access
 from direkte.analytics import backtest
+from direkte.analytics import service as analytics
 from direkte.audit.service import Actor
 from direkte.auth.deps import SessionUser
 from direkte.errors import Conflict, DomainError
@@ -309,37 +311,165 @@ def publish_page(
     return RedirectResponse("/app/ops/policy?done=published", status_code=303)
 
 
-def _api_has(request: Request, path: str) -> bool:
-    """Whether this app serves an API path (the figures and rollout use cases are
-    another issue's; their pages say so until the API has them)."""
-    return any(getattr(route, "path", None) == path for route in request.app.routes) or any(
-        getattr(r, "path", None) == path
-        for route in request.app.routes
-        for r in getattr(getattr(route, "original_router", None), "routes", [])
+FIGURES_DAYS = 28
+Query32 = Annotated[str, Query(max_length=32)]
+
+
+def _problem(field: str, value: str, kind: str) -> dict[str, str]:
+    """A form problem the template words in the page's language (``kind``)."""
+    return {"field": field, "value": value, "kind": kind}
+
+
+def _use_case_problems(details: Any, asked: dict[str, str]) -> list[dict[str, str]]:
+    """The use case's 422 problems as form problems, keyed by the field they name."""
+    kinds = {"to": "before_from", "from": "too_long", "center": "unknown", "region": "unknown"}
+    problems = details if isinstance(details, list) else []
+    return [
+        _problem(
+            str(p.get("field", "")),
+            asked.get(str(p.get("field", "")), ""),
+            kinds.get(str(p.get("field", "")), "invalid"),
+        )
+        for p in problems
+        if isinstance(p, dict)
+    ]
+
+
+@router.get("/app/ops/figures")
+def figures_page(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    user: SessionUser,
+    date_from: Annotated[str, Query(alias="from", max_length=32)] = "",
+    date_to: Annotated[str, Query(alias="to", max_length=32)] = "",
+    region: Query32 = "",
+    center: Query32 = "",
+    group_by: Query32 = "",
+) -> Response:
+    """The §7 figures of a window (``GET /metrics``): ops any, staff their own center's or
+    region's, as the use case allows; bad input is shown in the form (422)."""
+    today = clock.now().date()
+    asked = {
+        "from": date_from.strip(),
+        "to": date_to.strip(),
+        "region": region.strip(),
+        "center": center.strip(),
+        "group_by": group_by.strip(),
+    }
+    problems: list[dict[str, str]] = []
+    days: dict[str, date | None] = {}
+    for field in ("from", "to"):
+        try:
+            days[field] = date.fromisoformat(asked[field]) if asked[field] else None
+        except ValueError:
+            problems.append(_problem(field, asked[field], "date"))
+    if asked["group_by"] and asked["group_by"] not in analytics.GROUP_BYS:
+        problems.append(_problem("group_by", asked["group_by"], "invalid"))
+    figures = None
+    if not problems:
+        try:
+            figures = analytics.read_metrics(
+                session,
+                clock,
+                user,
+                date_from=days["from"],
+                date_to=days["to"],
+                region=asked["region"] or None,
+                center=asked["center"] or None,
+                group_by=asked["group_by"] or None,
+            )
+        except analytics.FiguresInvalid as invalid:
+            problems = _use_case_problems(invalid.details, asked)
+    if figures is not None:
+        shown_from, shown_to = figures["from"].isoformat(), figures["to"].isoformat()
+    else:
+        last = today - timedelta(days=1)
+        shown_from = asked["from"] or (last - timedelta(days=FIGURES_DAYS - 1)).isoformat()
+        shown_to = asked["to"] or last.isoformat()
+    return render(
+        request,
+        "ops_figures.html",
+        {
+            "figures": figures,
+            "problems": problems,
+            "form": {**asked, "from": shown_from, "to": shown_to},
+            "group_bys": analytics.GROUP_BYS,
+            "max_days": analytics.MAX_WINDOW_DAYS,
+        },
+        user=user,
+        status_code=422 if problems else 200,
+    )
+
+
+def _rollout_page(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    user: User,
+    *,
+    extra: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    state = analytics.rollout_state(session, clock, user)
+    evaluation = analytics.evaluate_program(session, clock, user, figure="same_day_resolution")
+    return render(
+        request,
+        "ops_rollout.html",
+        {"state": state, "evaluation": evaluation, "refused": None, **(extra or {})},
+        user=user,
+        status_code=status_code,
     )
 
 
 @router.get("/app/ops/rollout")
-def rollout_page(request: Request, user: SessionUser) -> Response:
-    """The program's rollout: what the API has of it."""
-    access.require_ops(user)
-    available = _api_has(request, "/api/v1/rollout")
-    return render(
-        request,
-        "ops_pending.html",
-        {"kind": "rollout", "available": available, "api_path": "/api/v1/rollout"},
-        user=user,
-    )
+def rollout_page(
+    request: Request, session: SessionDep, clock: ClockDep, user: SessionUser
+) -> Response:
+    """Centers' program states, the waves with their gates (``GET /rollout``) and the
+    evaluation of same-day resolution (``GET /rollout/evaluation``)."""
+    return _rollout_page(request, session, clock, user)
 
 
-@router.get("/app/ops/figures")
-def figures_page(request: Request, user: SessionUser) -> Response:
-    """The figures: what the API has of them."""
-    access.require_ops(user)
-    available = _api_has(request, "/api/v1/metrics")
-    return render(
-        request,
-        "ops_pending.html",
-        {"kind": "figures", "available": available, "api_path": "/api/v1/metrics"},
-        user=user,
-    )
+@router.post("/app/ops/rollout/waves/{wave_id}/advance")
+def advance_page(
+    request: Request,
+    wave_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    user: SessionUser,
+    force: Annotated[bool, Form()] = False,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Advance a wave (``POST /rollout/waves/{id}/advance``); a failing gate is shown with
+    every failing condition, an override needs a reason."""
+    try:
+        analytics.advance_wave(
+            session,
+            clock,
+            user,
+            wave_id=wave_id,
+            force=force,
+            reason=reason.strip() or None,
+        )
+    except analytics.GateFailed as failed:
+        session.rollback()
+        details = failed.details if isinstance(failed.details, dict) else {}
+        refused = {"wave": wave_id, "kind": "gate_failed", "failing": details.get("failing", [])}
+        return _rollout_page(
+            request, session, clock, user, extra={"refused": refused}, status_code=409
+        )
+    except analytics.WaveDone:
+        session.rollback()
+        refused = {"wave": wave_id, "kind": "wave_done", "failing": []}
+        return _rollout_page(
+            request, session, clock, user, extra={"refused": refused}, status_code=409
+        )
+    except analytics.FiguresInvalid:
+        session.rollback()
+        refused = {"wave": wave_id, "kind": "reason", "failing": []}
+        return _rollout_page(
+            request, session, clock, user, extra={"refused": refused}, status_code=422
+        )
+    session.commit()
+    return RedirectResponse(f"/app/ops/rollout?done={wave_id}", status_code=303)
