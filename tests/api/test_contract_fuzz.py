@@ -75,6 +75,7 @@ REAL_IDS: dict[str, Callable[[Objects], Any]] = {
     "webhook_id": lambda o: o.webhook_id,
     "delivery_id": lambda o: o.delivery_id,
     "user_id": lambda o: o.customer_id,
+    "wave_id": lambda o: o.wave_id,
 }
 
 
