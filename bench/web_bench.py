@@ -111,7 +111,12 @@ def main() -> int:
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="direkte_web_bench")
     parser.add_argument("--keep-db", action="store_true")
-    parser.add_argument("--http", default="direkte.api.serving:NoDelayH11Protocol")
+    parser.add_argument(
+        "--stack",
+        default="uvicorn-uvloop-httptools",
+        choices=hb.STACKS,
+        help="the server stack, as http_bench.py --stack (default: what direkte serve runs)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench: wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
@@ -137,7 +142,7 @@ def main() -> int:
         prepared = hb.prepare_database(db_url)
         with tempfile.TemporaryDirectory(prefix="direkte-web-bench-") as tmp:
             tmpdir = Path(tmp)
-            proc = hb.start_server(db_url, 1, args.port, tmpdir / "uvicorn.log", args.http)
+            proc = hb.start_server(db_url, 1, args.port, tmpdir / "uvicorn.log", args.stack)
             base = f"http://127.0.0.1:{args.port}"
             tokens: dict[str, str] = {}
             need = hb.INBOX_CASES - prepared["inbox_cases_before"]

@@ -546,12 +546,6 @@ def inbox_item(entry: InboxEntry, *, now: datetime, viewer: User) -> InboxItem:
     return InboxItem.model_validate(_inbox_fields(entry, now=now, viewer=viewer))
 
 
-def inbox_item_values(entry: InboxEntry, *, now: datetime, viewer: User) -> dict[str, Any]:
-    """An ``InboxItem``'s fields as plain values, not validated (the inbox page renders a
-    page of them as the JSON route serializes them; ``inbox_item`` validates the same)."""
-    return _inbox_fields(entry, now=now, viewer=viewer)
-
-
 def _inbox_fields(entry: InboxEntry, *, now: datetime, viewer: User) -> dict[str, Any]:
     visit = entry.visit
     return {
