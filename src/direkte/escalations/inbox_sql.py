@@ -38,13 +38,12 @@ from direkte.money import currencies, minor_units
 from direkte.network.models import Role, User
 from direkte.visits.models import Visit
 
-_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 _PSYCOPG = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
 
 
 def _sql(expression: sa.ColumnElement[Any]) -> str:
     """An access filter as SQL text; its values are the viewer's ids (integers)."""
-    return str(expression.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
+    return str(expression.compile(dialect=_PSYCOPG, compile_kwargs={"literal_binds": True}))
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,12 +87,11 @@ _PERCENT = (
 
 
 @functools.lru_cache(maxsize=1024)
-def page_statement(
-    role: Role, user_id: int, center_id: int | None, region_id: int | None
-) -> sa.TextClause:
-    """The page for one viewer (built once per viewer): one JSON text per item, in order.
+def page_sql(role: Role, user_id: int, center_id: int | None, region_id: int | None) -> str:
+    """The page for one viewer as psycopg's SQL text (built once per viewer): per item
+    its stored decision, what its business minutes need, and its JSON, in order.
 
-    Parameters: ``tier``, ``now``, ``limit``, ``offset``.
+    Parameters: ``tier``, ``now``, ``limit``, ``offset``, ``status``, ``center``.
     """
     viewer = User(role=role, id=user_id, center_id=center_id, region_id=region_id)
     earlier = aliased(Visit, name="ev")
@@ -109,7 +107,7 @@ def page_statement(
     )
     # Each visit's lists are aggregated once for the whole page (grouped and hash
     # joined), not per item in correlated subqueries: a third of the time.
-    return sa.text(
+    statement = sa.text(
         f"""
 WITH c AS MATERIALIZED (
   SELECT * FROM escalations
@@ -241,6 +239,7 @@ LEFT JOIN ea ON ea.visit_id = c.visit_id
 ORDER BY {order.format(t="c")}
 """
     )
+    return str(statement.compile(dialect=_PSYCOPG))
 
 
 def inbox_items_json(
@@ -261,7 +260,7 @@ def inbox_items_json(
             session, clock, viewer=viewer, limit=limit, offset=offset, status=status, center=center
         )
         return [inbox_item_json(entry, now=now, viewer=viewer) for entry in entries]
-    sql = _page_sql(viewer.role, viewer.id, viewer.center_id, viewer.region_id)
+    sql = page_sql(viewer.role, viewer.id, viewer.center_id, viewer.region_id)
     params = {
         "tier": access.inbox_tier(viewer),
         "now": now,
@@ -294,10 +293,3 @@ def inbox_items_json(
         )
         for guardrail, due, time_zone, country, business_hours, closed_dates, item in rows
     ]
-
-
-@functools.lru_cache(maxsize=1024)
-def _page_sql(role: Role, user_id: int, center_id: int | None, region_id: int | None) -> str:
-    """``page_statement`` as psycopg's SQL text (named parameters), built once per viewer."""
-    statement = page_statement(role, user_id, center_id, region_id)
-    return str(statement.compile(dialect=_PSYCOPG))

@@ -35,14 +35,14 @@ from direkte.visits.models import (
 )
 
 
-def json_object(pg: bool, fields: dict[str, Any]) -> ColumnElement[Any]:
+def _obj(pg: bool, fields: dict[str, Any]) -> ColumnElement[Any]:
     args: list[Any] = []
     for key, value in fields.items():
         args += [sa.literal(key), value]
     return sa.func.json_build_object(*args) if pg else sa.func.json_object(*args)
 
 
-def json_list(pg: bool, item: ColumnElement[Any], *, where: Any, order_by: Any) -> Any:
+def _list(pg: bool, item: ColumnElement[Any], *, where: Any, order_by: Any) -> Any:
     """A correlated JSON array of ``item`` (``[]`` when there are none)."""
     if pg:
         agg: Any = sa.func.coalesce(
@@ -53,12 +53,12 @@ def json_list(pg: bool, item: ColumnElement[Any], *, where: Any, order_by: Any) 
     return sa.select(sa.func.json_group_array(sa.func.json(item))).where(where).scalar_subquery()
 
 
-def json_nested(pg: bool, value: Any) -> Any:
+def _nested(pg: bool, value: Any) -> Any:
     """JSON from a subquery or a JSON column, kept as JSON (SQLite loses its JSON subtype)."""
     return value if pg else sa.func.json(value)
 
 
-def as_text(column: Any) -> Any:
+def _text(column: Any) -> Any:
     return sa.cast(column, sa.Text)
 
 
@@ -69,17 +69,17 @@ def visit_documents(pg: bool) -> Any:
     Long because it is one statement: each revision list is a correlated JSON
     aggregate beside the visit's columns, so a page of visits is one round trip.
     """
-    lines = json_list(
+    lines = _list(
         pg,
-        json_object(
+        _obj(
             pg,
             {
                 "position": EstimateLine.position,
                 "kind": EstimateLine.kind,
                 "description": EstimateLine.description,
-                "quantity": as_text(EstimateLine.quantity),
-                "unit_price": as_text(EstimateLine.unit_price),
-                "amount": as_text(EstimateLine.amount),
+                "quantity": _text(EstimateLine.quantity),
+                "unit_price": _text(EstimateLine.unit_price),
+                "amount": _text(EstimateLine.amount),
             },
         ),
         where=EstimateLine.estimate_id == Estimate.id,
@@ -112,9 +112,9 @@ def visit_documents(pg: bool) -> Any:
             Vehicle.model_year,
             Vehicle.odometer_km,
             Vehicle.delivery_date,
-            json_list(
+            _list(
                 pg,
-                json_object(
+                _obj(
                     pg,
                     {
                         "kind": WarrantyCoverage.kind,
@@ -125,9 +125,9 @@ def visit_documents(pg: bool) -> Any:
                 where=WarrantyCoverage.vehicle_id == Vehicle.id,
                 order_by=WarrantyCoverage.kind,
             ).label("coverages"),
-            json_list(
+            _list(
                 pg,
-                json_object(
+                _obj(
                     pg,
                     {
                         "id": VisitStatusChange.id,
@@ -139,15 +139,15 @@ def visit_documents(pg: bool) -> Any:
                 where=VisitStatusChange.visit_id == Visit.id,
                 order_by=VisitStatusChange.id,
             ).label("status_history"),
-            json_list(
+            _list(
                 pg,
-                json_object(
+                _obj(
                     pg,
                     {
                         "id": Diagnosis.id,
                         "revision": Diagnosis.seq,
                         "findings": Diagnosis.findings,
-                        "codes": json_nested(pg, Diagnosis.codes),
+                        "codes": _nested(pg, Diagnosis.codes),
                         "safety_related": Diagnosis.safety_related,
                         "author": Diagnosis.author,
                         "created_at": Diagnosis.created_at,
@@ -156,36 +156,36 @@ def visit_documents(pg: bool) -> Any:
                 where=Diagnosis.visit_id == Visit.id,
                 order_by=Diagnosis.seq,
             ).label("diagnoses"),
-            json_list(
+            _list(
                 pg,
-                json_object(
+                _obj(
                     pg,
                     {
                         "id": Estimate.id,
                         "revision": Estimate.seq,
                         "currency": Estimate.currency,
-                        "total": as_text(Estimate.total),
+                        "total": _text(Estimate.total),
                         "reason": Estimate.reason,
                         "author": Estimate.author,
                         "created_at": Estimate.created_at,
                         "approved_at": Estimate.approved_at,
-                        "lines": json_nested(pg, lines),
+                        "lines": _nested(pg, lines),
                     },
                 ),
                 where=Estimate.visit_id == Visit.id,
                 order_by=Estimate.seq,
             ).label("estimates"),
-            json_list(
+            _list(
                 pg,
-                json_object(
+                _obj(
                     pg,
                     {
                         "id": WarrantyDecision.id,
                         "revision": WarrantyDecision.seq,
                         "decision": WarrantyDecision.decision,
                         "currency": WarrantyDecision.currency,
-                        "claimed": as_text(WarrantyDecision.claimed),
-                        "covered": as_text(WarrantyDecision.covered),
+                        "claimed": _text(WarrantyDecision.claimed),
+                        "covered": _text(WarrantyDecision.covered),
                         "reason_code": WarrantyDecision.reason_code,
                         "safety_related": WarrantyDecision.safety_related,
                         "estimate_id": WarrantyDecision.estimate_id,
