@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import sqlalchemy as sa
@@ -47,8 +47,14 @@ def put(world: World, body: dict[str, Any]) -> Any:
     return world.client.put("/api/v1/rollout", json=body, headers=world.as_(OPS))
 
 
+class PushesVisits(Protocol):
+    """The HTTP world of these tests or of the web app's: pushes a visit as the dealer."""
+
+    def visit(self, external_id: str = "RO-1", **overrides: Any) -> int: ...
+
+
 def history_visits(
-    world: World, session: Session, clock: FixedClock, *, same_day: int, of: int
+    world: PushesVisits, session: Session, clock: FixedClock, *, same_day: int, of: int
 ) -> None:
     """``of`` visits at the program center OSL-01 over the last days, ``same_day`` of them
     ready the day they came in; then the worker's round."""

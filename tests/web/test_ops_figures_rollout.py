@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
-from direkte.analytics.service import refresh_dirty
-from tests.factories import login, make_vin
+from tests.analytics.test_rollout import history_visits
+from tests.factories import login
 from tests.web.conftest import WebWorld
 
 OPS = "ops@example.no"
@@ -27,26 +26,7 @@ GATE = [
 def history(web: WebWorld, session: Session, *, same_day: int, of: int) -> None:
     """``of`` visits at OSL-01 (a pilot center) over the last days, ``same_day`` of them
     ready the day they came in; then the worker's round of roll-ups."""
-    today = web.clock.now().date()
-    for i in range(of):
-        day = today - timedelta(days=2 + i % 20)
-        checked_in = datetime(day.year, day.month, day.day, 8, 0, tzinfo=UTC)
-        ready = checked_in + (timedelta(hours=4) if i < same_day else timedelta(days=1))
-        web.visit(
-            f"H-{i}",
-            vehicle={
-                "vin": make_vin(100 + i),
-                "model": "Model Y",
-                "model_year": 2022,
-                "odometer_km": 1000,
-                "delivery_date": "2022-01-01",
-            },
-            status="ready",
-            checked_in_at=checked_in.isoformat(),
-            ready_at=ready.isoformat(),
-        )
-    refresh_dirty(session, now=web.clock.now())
-    session.flush()
+    history_visits(web, session, web.clock, same_day=same_day, of=of)
 
 
 def cells(page: str, row_label: str) -> list[str]:
