@@ -46,15 +46,8 @@ def request_id_of(request: Request) -> str:
 class RequestIdMiddleware:
     """Give each request an id (or keep the caller's X-Request-ID) and echo it back."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        handler: Callable[[Request, Any], Response | Awaitable[Response]] | None = None,
-    ) -> None:
-        # ``handler``: the app's own handler for ``Exception`` (it logs and answers: the
-        # web app's paths get an error page), else the JSON answer here.
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.handler = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -179,10 +172,10 @@ class UnexpectedErrorMiddleware:
     def __init__(
         self,
         app: ASGIApp,
-        handler: Callable[[Request, Any], Response | Awaitable[Response]] | None = None,
+        handler: Callable[[Request, Any], Response | Awaitable[Response]] = _unexpected,
     ) -> None:
         # ``handler``: the app's own handler for ``Exception`` (it logs and answers: the
-        # web app's paths get an error page), else the JSON answer here.
+        # web app's paths get an error page), by default the API's JSON answer.
         self.app = app
         self.handler = handler
 
@@ -201,16 +194,14 @@ class UnexpectedErrorMiddleware:
         try:
             await self.app(scope, receive, watch)
         except Exception as exc:
-            if self.handler is not None and not started:
-                answer = self.handler(Request(scope, receive), exc)
-                if inspect.isawaitable(answer):
-                    answer = await answer
-                await answer(scope, receive, send)
+            if started:  # too late to answer: only log it
+                request_id = str(scope.get("state", {}).get("request_id") or "-")
+                log_unexpected(scope.get("method", "-"), scope.get("path", "-"), request_id, exc)
                 return
-            request_id = str(scope.get("state", {}).get("request_id") or "-")
-            log_unexpected(scope.get("method", "-"), scope.get("path", "-"), request_id, exc)
-            if not started:
-                await _internal_error(request_id)(scope, receive, send)
+            answer = self.handler(Request(scope, receive), exc)
+            if inspect.isawaitable(answer):
+                answer = await answer
+            await answer(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
