@@ -25,7 +25,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -34,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from one_center import network, throwaway_database
 
 from direkte.audit.service import Actor
-from direkte.db import make_engine, make_sessionmaker, upgrade_database
+from direkte.db import make_engine, make_sessionmaker
 from direkte.jobs.sending import Outbound, send_due
 from direkte.jobs.sweeps import deliver_outbox
 from direkte.network.service import load_network
@@ -44,62 +44,18 @@ from direkte.notifications.models import OutboxEvent, Webhook
 from direkte.notifications.service import IN_APP_ONLY, emit, outbox_row
 from direkte.notifications.webhooks import new_secret
 
-BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
-
-
-def _network() -> dict[str, object]:
-    hours = {d: ["08:00-16:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
-    return {
-        "regions": [{"code": "R", "name": "R", "countries": ["NO"], "time_zone": "Europe/Oslo"}],
-        "centers": [
-            {
-                "code": "C",
-                "name": "C",
-                "region": "R",
-                "country": "NO",
-                "time_zone": "Europe/Oslo",
-                "lat": 59.9,
-                "lon": 10.8,
-                "business_hours": hours,
-                "program": "on",
-            }
-        ],
-        "staff": [
-            {
-                "email": "lm@bench.example.com",
-                "password": "bench-password",
-                "role": "local_manager",
-                "center": "C",
-                "name": "LM",
-                "on_duty": True,
-            }
-        ],
-        "customers": [
-            {"email": "cu@bench.example.com", "password": "bench-password", "name": "Cu"}
-        ],
-    }
 
 
 @contextmanager
 def database() -> Iterator[str]:
-    admin = sa.create_engine(BASE, isolation_level="AUTOCOMMIT")
-    name = f"direkte_notify_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
-        upgrade_database(url)
+    with throwaway_database("direkte_notify") as url:
         engine = make_engine(url)
         with make_sessionmaker(engine)() as session:
-            load_network(session, _clock(), raw=_network(), actor=Actor.system("bench"))
+            load_network(session, _clock(), raw=network(), actor=Actor.system("bench"))
             session.commit()
         engine.dispose()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def _clock() -> Any:

@@ -14,61 +14,20 @@ from __future__ import annotations
 import argparse
 import json
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from one_center import network, throwaway_database
 
 from direkte.audit.service import Actor
 from direkte.auth.service import create_api_key
 from direkte.clock import FixedClock
-from direkte.db import make_engine, make_sessionmaker, upgrade_database
+from direkte.db import make_engine, make_sessionmaker
 from direkte.jobs.sweeps import sla_sweep
 from direkte.network.service import load_network
 
-BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
-
-
-def _network() -> dict[str, object]:
-    hours = {d: ["08:00-16:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
-    return {
-        "regions": [{"code": "R", "name": "R", "countries": ["NO"], "time_zone": "Europe/Oslo"}],
-        "centers": [
-            {
-                "code": "C",
-                "name": "C",
-                "region": "R",
-                "country": "NO",
-                "time_zone": "Europe/Oslo",
-                "lat": 59.9,
-                "lon": 10.8,
-                "business_hours": hours,
-                "program": "on",
-            }
-        ],
-        "staff": [
-            {
-                "email": "lm@bench.example.com",
-                "password": "bench-password",
-                "role": "local_manager",
-                "center": "C",
-                "name": "LM",
-                "on_duty": True,
-            },
-            {
-                "email": "rm@bench.example.com",
-                "password": "bench-password",
-                "role": "regional_manager",
-                "region": "R",
-                "name": "RM",
-            },
-        ],
-        "customers": [
-            {"email": "cu@bench.example.com", "password": "bench-password", "name": "Cu"}
-        ],
-    }
 
 
 def _fill(url: str, open_cases: int, breached: int) -> None:
@@ -76,7 +35,9 @@ def _fill(url: str, open_cases: int, breached: int) -> None:
     factory = make_sessionmaker(engine)
     clock = FixedClock(NOW - timedelta(days=3))
     with factory() as session:
-        load_network(session, clock, raw=_network(), actor=Actor.system("bench"))
+        load_network(
+            session, clock, raw=network(regional_manager=True), actor=Actor.system("bench")
+        )
         create_api_key(session, clock, name="bench")
         session.commit()
     with engine.begin() as conn:
@@ -127,13 +88,7 @@ def _fill(url: str, open_cases: int, breached: int) -> None:
 
 
 def run(open_cases: int, breached: int) -> dict[str, object]:
-    admin = sa.create_engine(BASE, isolation_level="AUTOCOMMIT")
-    name = f"direkte_sweep_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
-        upgrade_database(url)
+    with throwaway_database("direkte_sweep") as url:
         started = time.perf_counter()
         _fill(url, open_cases, breached)
         fill_s = time.perf_counter() - started
@@ -155,10 +110,6 @@ def run(open_cases: int, breached: int) -> dict[str, object]:
         again = sla_sweep(factory, now=NOW)
         empty_s = time.perf_counter() - started
         engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
     assert moved == breached, (moved, breached)
     assert again == 0
     return {
