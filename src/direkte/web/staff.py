@@ -8,7 +8,6 @@ is refused here for the reason the API gives.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -20,7 +19,7 @@ from direkte import access
 from direkte.auth.deps import SessionUser
 from direkte.errors import Conflict, DomainError
 from direkte.escalations import service
-from direkte.escalations.models import ACTIVE, Category, EscalationStatus
+from direkte.escalations.models import ACTIVE, EscalationStatus
 from direkte.escalations.schemas import (
     CallCreate,
     MessageCreate,
@@ -69,9 +68,9 @@ def inbox_page(
         center=center or None,
     )
     load = service.list_manager_load(session, clock, viewer=user) if _manages(user) else []
-    # The items exactly as GET /inbox answers them (built by the database there), with
-    # the few values the page formats read back as their types.
-    items = [_shown(orjson.loads(item)) for item in raw[:INBOX_PAGE]]
+    # The items exactly as GET /inbox answers them (built by the database there); the
+    # template formats their times and money and looks their words up by value.
+    items = [orjson.loads(item) for item in raw[:INBOX_PAGE]]
     centers = sorted({i["center"]["code"] for i in items} | ({center} if center else set()))
     return render(
         request,
@@ -88,14 +87,6 @@ def inbox_page(
         },
         user=user,
     )
-
-
-def _shown(item: dict[str, Any]) -> dict[str, Any]:
-    """An inbox item from its JSON, with what the page formats as typed values."""
-    item["category"] = Category(item["category"])
-    item["status"] = EscalationStatus(item["status"])
-    item["created_at"] = datetime.fromisoformat(item["created_at"])
-    return item
 
 
 def _manages(user: User) -> bool:
