@@ -46,6 +46,9 @@ env = Environment(
     extensions=["jinja2.ext.i18n"],
     trim_blocks=True,
     lstrip_blocks=True,
+    # The templates are part of the package: a restart loads new ones (no stat of each
+    # template and import on every page).
+    auto_reload=False,
 )
 # New-style gettext: ``{% trans %}`` and ``_()`` look ``gettext`` up in the page's
 # context, where ``render`` puts the page's catalog (the environment is shared by
