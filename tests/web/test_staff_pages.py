@@ -130,6 +130,11 @@ class TestInbox:
         row = page.text.split("Kari Nordmann</th>")[1].split("</tr>")[0]
         assert "OSL-01" in row
         assert '<td class="num">1</td>' in row
+        assert '<td class="num">0</td>' in row  # none overdue yet
+        web.clock.advance(timedelta(days=3))  # past the first response's due time
+        later = web.browser("lars@example.no").get("/app/inbox?lang=en").text
+        row = later.split("Kari Nordmann</th>")[1].split("</tr>")[0]
+        assert '<strong class="overdue">1</strong>' in row
 
     def test_a_customer_gets_no_inbox(self, web: WebWorld) -> None:
         page = web.browser("ola@example.no").get("/app/inbox")
