@@ -275,6 +275,7 @@ class TestEvaluation:
         assert body["estimate"] is None
         assert body["ci"] is None
         assert body["reason"]
+        assert "why" not in body  # the web app's worded reason stays out of the API
         assert body["level"] == 0.95
 
     @pytest.mark.parametrize(

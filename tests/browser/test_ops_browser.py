@@ -115,6 +115,8 @@ def test_rollout_refuses_a_failing_gate_then_an_override_moves_the_center(
         page.goto("/app/ops/rollout")
         wave = page.locator("article", has_text="Full program")
         expect(wave).to_contain_text("Blocked")
+        expect(page.locator("#evaluation")).to_have_count(0)  # computed when asked for
+        page.get_by_role("button", name="Run the evaluation").click()
         expect(page.locator("#evaluation")).to_contain_text("Insufficient data")
         assert_accessible(page)
         wave.get_by_role("button", name="Advance Full program", exact=True).click()

@@ -133,7 +133,32 @@ class TestRollout:
         assert cells(page.text, "OSL-01")[0] == "Pilot"
         assert cells(page.text, "OSL-02")[0] == "Off"
         assert "Evaluation: same-day resolution" in text
-        assert "Insufficient data" in text
+        # The evaluation is computed only when asked for: a button on the page.
+        assert "Run the evaluation" in text
+        assert 'id="evaluation"' not in text
+        asked = web.browser(OPS).get("/app/ops/rollout?lang=en&evaluate=1")
+        assert 'id="evaluation"' in asked.text
+        assert "Insufficient data" in html.unescape(asked.text)
+
+    def test_the_evaluation_on_demand_says_why_in_the_users_language(
+        self, web: WebWorld, session: Session
+    ) -> None:
+        history(web, session, same_day=3, of=4)
+        api = web.api.get("/api/v1/rollout/evaluation", headers=login(web.api, OPS)).json()
+        assert api["reason"].startswith("0 treated centers with at least 4 weeks before entry")
+        ops = web.browser(OPS)
+        for lang, why in (
+            ("en", "0 program centers with at least 4 weeks before they joined; at least 5"),
+            ("nb", "0 verksteder i programmet med minst 4 uker før de ble med; minst 5 trengs."),
+            ("de", "0 Werkstätten im Programm mit mindestens 4 Wochen vor ihrem Eintritt"),
+        ):
+            part = ops.get(f"/app/ops/rollout/evaluation?lang={lang}")
+            assert part.status_code == 200
+            text = html.unescape(part.text)
+            assert '<dl id="evaluation"' in text
+            assert why in text
+            assert "<html" not in text  # the part alone, for htmx
+        assert web.browser("lars@example.no").get("/app/ops/rollout/evaluation").status_code == 403
 
     def test_advance_refused_shows_the_failing_conditions(
         self, web: WebWorld, session: Session

@@ -5,8 +5,19 @@ shows what the API says."""
 from __future__ import annotations
 
 import html
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import orjson
+import pytest
+from babel.dates import format_datetime
+from babel.numbers import format_currency
+
+from direkte.i18n import LANGUAGES
+from direkte.web import staff
+from direkte.web.language import BABEL_LOCALES, catalog
 from tests.factories import login
 from tests.web.conftest import WebWorld
 
@@ -74,6 +85,43 @@ class TestInbox:
         assert "6,000.00" in page.text
         assert f"/app/cases/{case['id']}" not in manager.get("/app/inbox?status=acknowledged").text
 
+    @pytest.mark.parametrize("lang", LANGUAGES)
+    def test_each_card_in_every_language(self, web: WebWorld, lang: str) -> None:
+        """Category, customer, status, countdown in business time, center, amount and the
+        opening time, in the page's language with Babel's formats; overdue in red."""
+        case = _open_case(web)
+        manager = web.browser("kari@example.no")
+        words = catalog(lang)
+        locale = BABEL_LOCALES[lang]
+        text = html.unescape(manager.get(f"/app/inbox?lang={lang}").text)
+        card = text.split(f'<a href="/app/cases/{case["id"]}">')[1].split("</li>")[0]
+        assert card.startswith(f"{words.gettext('Estimate')} · Ola Hansen</a>")
+        two_hours = words.gettext("%(hours)d h %(minutes)d min") % {"hours": 2, "minutes": 0}
+        assert words.gettext("%(time)s left") % {"time": two_hours} in card
+        assert words.gettext("in business hours") in card
+        assert f'<span class="badge warn">{words.gettext("Open")}</span>' in card
+        assert "Oslo Alnabru (OSL-01)" in card
+        assert format_currency(Decimal("6000"), "NOK", locale=locale) in card
+        opened = datetime.fromisoformat(case["created_at"])
+        assert (
+            format_datetime(opened, "short", tzinfo=ZoneInfo("Europe/Oslo"), locale=locale) in card
+        )
+        assert 'class="card breached"' not in text
+        web.clock.advance(timedelta(days=3))  # well past the first response's 2 business hours
+        manager = web.browser("kari@example.no")  # the first session has expired
+        late = html.unescape(manager.get(f"/app/inbox?lang={lang}").text)
+        card = late.split(f'<a href="/app/cases/{case["id"]}">')[1].split("</li>")[0]
+        assert '<li class="card breached">' in late
+        overdue = card.split('<strong class="overdue">')[1].split("</strong>")[0]
+        assert overdue.startswith(words.gettext("Overdue by %(time)s").split("%(time)s")[0])
+
+    def test_a_card_reads_the_item_without_its_guardrail(self) -> None:
+        item = {"id": 7, "reason": 'says ,"due_in_business_minutes": 1 twice', "status": "open"}
+        shown = {"guardrail": {"rules": [{"note": ',"due_in_business_minutes":'}]}}
+        raw = orjson.dumps(shown | {"due_in_business_minutes": -5} | item)
+        assert staff._card(raw) == {"due_in_business_minutes": -5, **item}
+        assert staff._card(orjson.dumps(item)) == item  # no guardrail first: all of it
+
     def test_the_regional_manager_sees_each_local_managers_load(self, web: WebWorld) -> None:
         _open_case(web)
         page = web.browser("lars@example.no").get("/app/inbox?lang=en")
@@ -82,6 +130,11 @@ class TestInbox:
         row = page.text.split("Kari Nordmann</th>")[1].split("</tr>")[0]
         assert "OSL-01" in row
         assert '<td class="num">1</td>' in row
+        assert '<td class="num">0</td>' in row  # none overdue yet
+        web.clock.advance(timedelta(days=3))  # past the first response's due time
+        later = web.browser("lars@example.no").get("/app/inbox?lang=en").text
+        row = later.split("Kari Nordmann</th>")[1].split("</tr>")[0]
+        assert '<strong class="overdue">1</strong>' in row
 
     def test_a_customer_gets_no_inbox(self, web: WebWorld) -> None:
         page = web.browser("ola@example.no").get("/app/inbox")

@@ -148,6 +148,9 @@ def evaluate_program(
         "weeks": result.weeks,
         "recommendation": result.recommendation,
         "reason": result.reason,
+        # The reason as a key and its values, for the web app to word in the page's
+        # language (not in the API's answer: EvaluationOut has no such field).
+        "why": {"key": result.why.key, "values": result.why.values} if result.why else None,
         "from": first,
         "to": last,
         "pre_trend": [

@@ -126,10 +126,21 @@ def list_manager_load(session: Session, clock: Clock, *, viewer: User) -> list[M
     access.require_manager(viewer)
     if viewer.role != Role.regional_manager:
         return []
-    now = clock.now()
+    statement = _load_statement(viewer.region_id)
+    rows = session.execute(statement, {"now": clock.now()})
+    return [ManagerLoad(r[0], r[1], bool(r[2]), int(r[3]), int(r[4])) for r in rows]
+
+
+@functools.lru_cache(maxsize=256)
+def _load_statement(region_id: int | None) -> sa.Select[str, str, bool, int, int]:
+    """The load statement for a region's regional managers, built once (building it
+    cost more than running it); the time is its ``now`` parameter."""
+    viewer = User(role=Role.regional_manager, center_id=None, region_id=region_id)
     open_cases = sa.func.count(Escalation.id)
-    breached = sa.func.count(Escalation.id).filter(Escalation.sla_next_due <= now)
-    rows = session.execute(
+    breached = sa.func.count(Escalation.id).filter(
+        Escalation.sla_next_due <= sa.bindparam("now", type_=Escalation.sla_next_due.type)
+    )
+    return (
         sa.select(User.name, Center.code, User.on_duty, open_cases, breached)
         .join(Center, Center.id == User.center_id)
         .outerjoin(
@@ -147,7 +158,6 @@ def list_manager_load(session: Session, clock: Clock, *, viewer: User) -> list[M
         .group_by(User.id, User.name, Center.code, User.on_duty)
         .order_by(open_cases.desc(), Center.code, User.name)
     )
-    return [ManagerLoad(r[0], r[1], bool(r[2]), int(r[3]), int(r[4])) for r in rows]
 
 
 def _earlier_visits(

@@ -43,6 +43,45 @@ MIN_BOOT = 99
 _CHUNK = 128  # bootstrap replicates per batched solve
 _OUTER_CELLS = 30_000_000  # centers x weeks x weeks: up to this, via the outer products
 
+# Why the recommendation is what it is: a key and its values (``Evaluation.why``),
+# worded here in English (``Evaluation.reason``, the API's) and by the web app in the
+# page's language.
+REASONS = {
+    "worse": "the interval lies on the side of a worse figure: the program hurt it",
+    "gates_worse": (
+        "the figure improved, but gate figures got worse beyond their limit: {figures}"
+    ),
+    "better": "the interval lies on the side of a better figure, and no gate got worse",
+    "includes_zero": "the interval includes zero: no effect can be told from noise",
+    "few_treated_centers": (
+        "{count} treated centers with at least {weeks} weeks before entry; "
+        "at least {needed} are needed"
+    ),
+    "few_control_centers": (
+        "{count} comparison centers (off while others were treated); at least {needed} are needed"
+    ),
+    "few_treated_weeks": (
+        "{count} weeks with treated centers to compare; at least {needed} are needed"
+    ),
+    "few_replicates": "most bootstrap samples held no treated center: too few treated centers",
+}
+WhyValues = dict[str, int | tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Why:
+    """Why the recommendation is what it is: a key of ``REASONS`` and its values (the
+    gate figures that got worse are ``figures``, a tuple of their names)."""
+
+    key: str
+    values: WhyValues
+
+    @property
+    def text(self) -> str:
+        """The reason in English."""
+        shown = {k: ", ".join(v) if isinstance(v, tuple) else v for k, v in self.values.items()}
+        return REASONS[self.key].format(**shown)
+
 
 @dataclass(frozen=True, slots=True)
 class EventTimeGap:
@@ -68,9 +107,14 @@ class Evaluation:
     pre_trend: tuple[EventTimeGap, ...]
     post_trend: tuple[EventTimeGap, ...]
     recommendation: Recommendation
-    reason: str
+    why: Why | None
     n_boot: int
     seed: int
+
+    @property
+    def reason(self) -> str:
+        """Why, in English ("" before anything was decided)."""
+        return self.why.text if self.why is not None else ""
 
 
 def evaluate(
@@ -142,7 +186,7 @@ def _evaluate(
         pre_trend=pre,
         post_trend=post,
         recommendation="insufficient_data",
-        reason="",
+        why=None,
         n_boot=n_boot,
         seed=seed,
     )
@@ -154,7 +198,7 @@ def _evaluate(
         min_treated_weeks=min_treated_weeks,
     )
     if short is not None:
-        return replace(base, reason=short)
+        return replace(base, why=short)
     estimate = float(design.fit(np.ones((1, design.n_centers)))[0])
     rng = np.random.default_rng(seed)
     draws = rng.multinomial(
@@ -165,31 +209,25 @@ def _evaluate(
     )
     replicates = replicates[np.isfinite(replicates)]
     if replicates.size < max(2, n_boot // 2):
-        return replace(
-            base, reason="most bootstrap samples held no treated center: too few treated centers"
-        )
+        return replace(base, why=Why("few_replicates", {}))
     alpha = (1 - level) / 2
     lo, hi = (float(q) for q in np.quantile(replicates, [alpha, 1 - alpha]))
-    recommendation, reason = _recommend(lo, hi, higher_is_better, worse_gates)
-    return replace(
-        base, estimate=estimate, ci=(lo, hi), recommendation=recommendation, reason=reason
-    )
+    recommendation, why = _recommend(lo, hi, higher_is_better, worse_gates)
+    return replace(base, estimate=estimate, ci=(lo, hi), recommendation=recommendation, why=why)
 
 
 def _recommend(
     lo: float, hi: float, higher_is_better: bool, worse_gates: Sequence[str]
-) -> tuple[Recommendation, str]:
+) -> tuple[Recommendation, Why]:
     better = lo > 0 if higher_is_better else hi < 0
     worse = hi < 0 if higher_is_better else lo > 0
     if worse:
-        return "no_go", "the interval lies on the side of a worse figure: the program hurt it"
+        return "no_go", Why("worse", {})
     if better and worse_gates:
-        return "no_go", "the figure improved, but gate figures got worse beyond their limit: " + (
-            ", ".join(worse_gates)
-        )
+        return "no_go", Why("gates_worse", {"figures": tuple(worse_gates)})
     if better:
-        return "go", "the interval lies on the side of a better figure, and no gate got worse"
-    return "insufficient_data", "the interval includes zero: no effect can be told from noise"
+        return "go", Why("better", {})
+    return "insufficient_data", Why("includes_zero", {})
 
 
 def _shortfall(
@@ -199,21 +237,24 @@ def _shortfall(
     min_control_centers: int,
     min_pre_weeks: int,
     min_treated_weeks: int,
-) -> str | None:
+) -> Why | None:
     if design.treated_centers < min_treated_centers:
-        return (
-            f"{design.treated_centers} treated centers with at least {min_pre_weeks} weeks "
-            f"before entry; at least {min_treated_centers} are needed"
+        return Why(
+            "few_treated_centers",
+            {
+                "count": design.treated_centers,
+                "weeks": min_pre_weeks,
+                "needed": min_treated_centers,
+            },
         )
     if design.control_centers < min_control_centers:
-        return (
-            f"{design.control_centers} comparison centers (off while others were treated); "
-            f"at least {min_control_centers} are needed"
+        return Why(
+            "few_control_centers",
+            {"count": design.control_centers, "needed": min_control_centers},
         )
     if design.treated_weeks < min_treated_weeks:
-        return (
-            f"{design.treated_weeks} weeks with treated centers to compare; "
-            f"at least {min_treated_weeks} are needed"
+        return Why(
+            "few_treated_weeks", {"count": design.treated_weeks, "needed": min_treated_weeks}
         )
     return None
 

@@ -410,9 +410,10 @@ def _rollout_page(
     *,
     extra: dict[str, Any] | None = None,
     status_code: int = 200,
+    evaluate: bool = False,
 ) -> Response:
     state = analytics.rollout_state(session, clock, user)
-    evaluation = analytics.evaluate_program(session, clock, user, figure="same_day_resolution")
+    evaluation = _evaluation(session, clock, user) if evaluate else None
     return render(
         request,
         "ops_rollout.html",
@@ -422,13 +423,32 @@ def _rollout_page(
     )
 
 
+def _evaluation(session: SessionDep, clock: ClockDep, user: User) -> dict[str, Any]:
+    return analytics.evaluate_program(session, clock, user, figure="same_day_resolution")
+
+
 @router.get("/app/ops/rollout")
 def rollout_page(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    user: SessionUser,
+    evaluate: Annotated[bool, Query()] = False,
+) -> Response:
+    """Centers' program states and the waves with their gates (``GET /rollout``); with
+    ``evaluate``, the evaluation of same-day resolution (``GET /rollout/evaluation``),
+    which is computed only when asked for (it takes seconds)."""
+    return _rollout_page(request, session, clock, user, evaluate=evaluate)
+
+
+@router.get("/app/ops/rollout/evaluation")
+def rollout_evaluation_part(
     request: Request, session: SessionDep, clock: ClockDep, user: SessionUser
 ) -> Response:
-    """Centers' program states, the waves with their gates (``GET /rollout``) and the
-    evaluation of same-day resolution (``GET /rollout/evaluation``)."""
-    return _rollout_page(request, session, clock, user)
+    """The evaluation of same-day resolution alone (``GET /rollout/evaluation``): the
+    rollout page's "Run the evaluation" (htmx)."""
+    evaluation = _evaluation(session, clock, user)
+    return render(request, "_evaluation.html", {"evaluation": evaluation}, user=user)
 
 
 @router.post("/app/ops/rollout/waves/{wave_id}/advance")

@@ -7,6 +7,7 @@ CSRF token, the user and the Babel filters, and remembers a ``?lang=`` switch.
 
 from __future__ import annotations
 
+import functools
 import gettext as gettext_module
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -33,7 +34,7 @@ from markupsafe import Markup
 from direkte import __version__
 from direkte.kit.errors import request_id_of
 from direkte.network.models import Role, User
-from direkte.web import language
+from direkte.web import labels, language
 from direkte.web.security import csrf_token, set_anonymous_cookie
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -45,6 +46,9 @@ env = Environment(
     extensions=["jinja2.ext.i18n"],
     trim_blocks=True,
     lstrip_blocks=True,
+    # The templates are part of the package: a restart loads new ones (no stat of each
+    # template and import on every page).
+    auto_reload=False,
 )
 # New-style gettext: ``{% trans %}`` and ``_()`` look ``gettext`` up in the page's
 # context, where ``render`` puts the page's catalog (the environment is shared by
@@ -52,12 +56,24 @@ env = Environment(
 env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 
-def _locale(ctx: Context) -> str:
-    return language.BABEL_LOCALES[str(ctx.get("lang", "en"))]
+# Babel's locales parsed once (parsing a locale's name on each use cost as much as
+# formatting the value).
+_LOCALES = {lang: Locale.parse(name) for lang, name in language.BABEL_LOCALES.items()}
+
+
+def _locale(ctx: Context) -> Locale:
+    return _LOCALES[str(ctx.get("lang", "en"))]
 
 
 def _aware(value: datetime | str) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+# Formatting with Babel costs more than rendering the rest of a card (the inbox has
+# 50): a value's text is kept for its next showing (the same cases are on each load of
+# a manager's inbox). Keyed by the value, the zone, the language and the format, so a
+# kept text is exactly what Babel would give again.
+FORMATTED_KEPT = 8192
 
 
 @pass_context
@@ -70,7 +86,12 @@ def datetime_filter(
     them."""
     if value is None:
         return ""
-    instant, tzinfo, locale = _aware(value), ZoneInfo(zone), Locale.parse(_locale(ctx))
+    return _datetime_text(value, zone, str(ctx.get("lang", "en")), fmt)
+
+
+@functools.lru_cache(maxsize=FORMATTED_KEPT)
+def _datetime_text(value: datetime | str, zone: str, lang: str, fmt: str) -> str:
+    instant, tzinfo, locale = _aware(value), ZoneInfo(zone), _LOCALES[lang]
     if fmt == "short":
         return format_datetime(instant, "short", tzinfo=tzinfo, locale=locale)
     day = format_skeleton(fmt, instant, tzinfo=tzinfo, locale=locale)
@@ -111,8 +132,13 @@ def money_filter(ctx: Context, value: Any, signed: bool = False) -> str:
     if found is None:
         return ""
     amount, currency = found
-    text = format_currency(amount, currency, locale=_locale(ctx))
+    text = _money_text(amount, currency, str(ctx.get("lang", "en")))
     return f"+{text}" if signed and amount > 0 else text
+
+
+@functools.lru_cache(maxsize=FORMATTED_KEPT)
+def _money_text(amount: Decimal, currency: str, lang: str) -> str:
+    return format_currency(amount, currency, locale=_LOCALES[lang])
 
 
 @pass_context
@@ -202,6 +228,7 @@ def page_context(request: Request, user: User | None) -> dict[str, Any]:
         "gettext": gettext,
         "_": gettext,
         "ngettext": _ngettext(catalog),
+        "labels": labels.for_language(lang),
         "csrf_token": csrf_token(request),
         "request_id": request_id_of(request),
         "version": __version__,
