@@ -33,8 +33,13 @@ from direkte.clock import Clock
 from direkte.escalations.inbox import EARLIER_VISITS_SHOWN, list_inbox
 from direkte.escalations.kernel import visible_cases
 from direkte.escalations.models import ACTIVE, EscalationStatus
-from direkte.escalations.schemas import business_minutes_to, inbox_item_json, shown_guardrail
+from direkte.escalations.schemas import (
+    business_minutes_within,
+    inbox_item_json,
+    shown_guardrail,
+)
 from direkte.money import currencies, minor_units
+from direkte.network.hours import OpeningHours, opening_hours
 from direkte.network.models import Role, User
 from direkte.visits.models import Visit
 
@@ -179,7 +184,7 @@ ea AS MATERIALIZED (
   GROUP BY x.current_id
 )
 SELECT c.guardrail::text AS guardrail, c.sla_next_due, ce.time_zone, ce.country,
-       ce.business_hours, ce.closed_dates, json_build_object(
+       ce.business_hours::text, ce.closed_dates::text, json_build_object(
   'id', c.id, 'visit_id', c.visit_id, 'category', c.category, 'subject_id', c.subject_id,
   'status', c.status, 'tier', c.tier,
   'assignee', CASE WHEN a.id IS NULL THEN NULL
@@ -284,17 +289,22 @@ def inbox_items_json(
         b'{"guardrail":%b,"due_in_business_minutes":%b,%b'
         % (
             orjson.dumps(shown_guardrail(viewer, orjson.loads(guardrail))),
-            orjson.dumps(
-                business_minutes_to(
-                    due.astimezone(UTC) if due else None,
-                    now,
-                    time_zone,
-                    country,
-                    business_hours,
-                    closed_dates,
-                )
+            b"null"
+            if due is None
+            else b"%d"
+            % business_minutes_within(
+                _hours(time_zone, country, business_hours, closed_dates), due.astimezone(UTC), now
             ),
             item[1:].encode(),
         )
         for guardrail, due, time_zone, country, business_hours, closed_dates, item in rows
     ]
+
+
+@functools.lru_cache(maxsize=256)
+def _hours(time_zone: str, country: str, business_hours: str, closed_dates: str) -> OpeningHours:
+    """A center's opening hours from its stored JSON texts, built once per distinct texts
+    (``opening_hours`` keys its memo on the parsed values: a dump per call, per item)."""
+    return opening_hours(
+        time_zone, country, orjson.loads(business_hours), orjson.loads(closed_dates)
+    )
