@@ -287,6 +287,19 @@ class TestInboxStatements:
 
 
 class TestInboxPageJson:
+    @pytest.mark.parametrize("microsecond", [0, 500000, 1, 123456])
+    def test_the_page_sql_writes_times_as_orjson_does(
+        self, session: Session, microsecond: int
+    ) -> None:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("the page's SQL is PostgreSQL's")
+        instant = (T0 + timedelta(hours=5)).replace(microsecond=microsecond)
+        built = session.execute(
+            sa.text(f"SELECT {inbox_sql._time('CAST(:instant AS timestamptz)')}"),
+            {"instant": instant},
+        ).scalar_one()
+        assert built == orjson.dumps(instant, option=orjson.OPT_UTC_Z).decode().strip('"')
+
     @pytest.mark.parametrize(
         ("amount", "currency"),
         [
