@@ -39,8 +39,9 @@ an inbox that is not 50 items, or a bare endpoint that is not faster with 2
 workers than with 1, makes the run FAILED: no ratio is printed and the exit
 status is 1. Otherwise it prints requests/s, p50, p99, non-2xx, the server's CPU
 per request and its database back-ends' (``db ms/req``: PostgreSQL shares the
-cores) per scenario and worker count, and the ratios against the targets. The whole result goes as JSON to bench/results/ (gitignored). The
-database is dropped at the end unless --keep-db is given. See docs/performance.md.
+cores) per scenario and worker count, and the ratios against the targets. The
+whole result goes as JSON to bench/results/ (gitignored). The database is
+dropped at the end unless --keep-db is given. See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -1622,6 +1623,7 @@ def main() -> int:
                         proc: subprocess.Popen[bytes] = proc,
                         workers: int = workers,
                         common: dict[str, int] = common,
+                        database_cpu: DatabaseCpu = database_cpu,
                     ) -> dict[str, Any]:
                         """One measured wrk run of a scenario (after a warm-up in round 1)."""
                         script = tmpdir / f"{name}.lua"
