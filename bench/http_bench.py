@@ -37,10 +37,11 @@ Nothing flatters: any non-2xx answer, socket error or timeout in any run (warm-u
 or measured), any create that is not a new open case (folded, held, exhausted),
 an inbox that is not 50 items, or a bare endpoint that is not faster with 2
 workers than with 1, makes the run FAILED: no ratio is printed and the exit
-status is 1. Otherwise it prints requests/s, p50, p99, non-2xx and the server's
-CPU per request per scenario and worker count, and the ratios against the
-targets. The whole result goes as JSON to bench/results/ (gitignored). The
-database is dropped at the end unless --keep-db is given. See docs/performance.md.
+status is 1. Otherwise it prints requests/s, p50, p99, non-2xx, the server's CPU
+per request and its database back-ends' (``db ms/req``: PostgreSQL shares the
+cores) per scenario and worker count, and the ratios against the targets. The
+whole result goes as JSON to bench/results/ (gitignored). The database is
+dropped at the end unless --keep-db is given. See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -1127,6 +1128,47 @@ def server_cpu_seconds(pid: int) -> tuple[float, float]:
     return total / tick, system / tick
 
 
+class DatabaseCpu:
+    """CPU time used so far by the PostgreSQL back-ends serving the bench database (the
+    app's pool and the rate counter's), read from ``/proc`` as for the server: on this
+    machine PostgreSQL shares the cores with the server and wrk, so a page that costs
+    the database 5 ms costs the throughput as much as 5 ms of Python. Needs the database
+    on this host (back-ends not visible in ``/proc`` count as zero)."""
+
+    def __init__(self, db_url: str) -> None:
+        import sqlalchemy as sa
+
+        self._engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
+        self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self._query = sa.text(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid != pg_backend_pid()"
+        )
+
+    def seconds(self) -> dict[int, float]:
+        """Each back-end's CPU seconds so far, by process id."""
+        tick = os.sysconf("SC_CLK_TCK")
+        used: dict[int, float] = {}
+        for pid in self._conn.execute(self._query).scalars():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            used[pid] = (int(fields[11]) + int(fields[12])) / tick
+        return used
+
+    @staticmethod
+    def spent(before: dict[int, float], after: dict[int, float]) -> float:
+        """CPU seconds between two readings (a back-end started meanwhile from zero)."""
+        return sum(
+            t - before.get(pid, 0.0) for pid, t in after.items() if t >= before.get(pid, 0.0)
+        )
+
+    def close(self) -> None:
+        self._conn.close()
+        self._engine.dispose()
+
+
 def wait_idle(pid: int, *, limit: float = 120.0) -> float:
     """Wait until the server is idle (under 5 % of a core over a quarter second); returns
     the seconds waited. When wrk stops, the server may still be answering the
@@ -1279,7 +1321,7 @@ def render(results: dict[str, Any], problems: list[str]) -> str:
     """The table; the ratios only when ``problems`` is empty."""
     lines = [
         f"{'workers':>7}  {'scenario':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'non-2xx':>8} {'errors':>7} {'cpu ms/req':>10}  rounds req/s"
+        f"{'non-2xx':>8} {'errors':>7} {'cpu ms/req':>10} {'db ms/req':>9}  rounds req/s"
     ]
     creates: list[str] = []
     for run in results["runs"]:
@@ -1290,7 +1332,8 @@ def render(results: dict[str, Any], problems: list[str]) -> str:
             lines.append(
                 f"{run['workers']:>7}  {name:<22} {r['rps']:>8.0f} {r['p50_us'] / 1000:>8.1f} "
                 f"{r['p99_us'] / 1000:>8.1f} {r['non2xx']:>8} {_errors(r):>7} "
-                f"{r.get('server_cpu_ms', float('nan')):>10.2f}  "
+                f"{r.get('server_cpu_ms', float('nan')):>10.2f} "
+                f"{r.get('db_cpu_ms', float('nan')):>9.2f}  "
                 + " / ".join(f"{v:.0f}" for v in r["rounds_rps"])
             )
             if name in ESCALATION_SCENARIOS:
@@ -1547,6 +1590,7 @@ def main() -> int:
                     )
                 print(f"bench: starting uvicorn with {workers} worker(s) …", flush=True)
                 proc = start_server(db_url, workers, args.port, log_path, args.stack)
+                database_cpu = DatabaseCpu(db_url)
                 base = f"http://127.0.0.1:{args.port}"
                 run_problems = problems_by_workers.setdefault(workers, [])
                 try:
@@ -1579,6 +1623,7 @@ def main() -> int:
                         proc: subprocess.Popen[bytes] = proc,
                         workers: int = workers,
                         common: dict[str, int] = common,
+                        database_cpu: DatabaseCpu = database_cpu,
                     ) -> dict[str, Any]:
                         """One measured wrk run of a scenario (after a warm-up in round 1)."""
                         script = tmpdir / f"{name}.lua"
@@ -1601,15 +1646,18 @@ def main() -> int:
                             script = escalation_script(args.duration, tokens, base)
                         spy = start_profile(proc, name, workers, args.duration, stamp, args)
                         cpu_before, sys_before = server_cpu_seconds(proc.pid)
+                        db_before = database_cpu.seconds()
                         result = run_wrk(
                             script, url, seconds=args.duration, tag=f"{stamp}w{workers}m", **common
                         )
                         cpu_after, sys_after = server_cpu_seconds(proc.pid)
+                        db_spent = database_cpu.spent(db_before, database_cpu.seconds())
                         if name in ESCALATION_SCENARIOS or name == "bare_insert":
                             escalation_pool.rates.append(result["rps"])
                         per_request = 1000 / max(result["requests"], 1)
                         result["server_cpu_ms"] = (cpu_after - cpu_before) * per_request
                         result["server_sys_ms"] = (sys_after - sys_before) * per_request
+                        result["db_cpu_ms"] = db_spent * per_request
                         if spy is not None:
                             spy.wait()
                             result["profile"] = str(spy.args[-1])
@@ -1627,7 +1675,8 @@ def main() -> int:
                             f"p50 {result['p50_us'] / 1000:.1f} ms  "
                             f"p99 {result['p99_us'] / 1000:.1f} ms  "
                             f"cpu {result['server_cpu_ms']:.2f} ms/req "
-                            f"(sys {result['server_sys_ms']:.2f})  non-2xx {result['non2xx']}"
+                            f"(sys {result['server_sys_ms']:.2f})  "
+                            f"db cpu {result['db_cpu_ms']:.2f} ms/req  non-2xx {result['non2xx']}"
                             + (
                                 f"  unexpected 2xx {result['unexpected_2xx']}"
                                 f"  exhausted {result['exhausted']}  held {result['held']}"
@@ -1658,6 +1707,7 @@ def main() -> int:
                                 "create_escalation_past", round_no
                             )
                 finally:
+                    database_cpu.close()
                     stop_server(proc)
             for workers in worker_counts:
                 run = combine_rounds(workers, rounds_by_workers[workers])

@@ -28,7 +28,7 @@ from direkte.guardrails.content import parse_match
 from direkte.guardrails.disclosure import customer_view
 from direkte.kit.errors import error_body
 from direkte.money import MoneyOut, quantize
-from direkte.network.hours import business_time_between, opening_hours
+from direkte.network.hours import OpeningHours, business_time_between, opening_hours
 from direkte.network.models import User
 from direkte.visits.read import VisitDoc
 from direkte.visits.revisions import estimate_baseline
@@ -599,6 +599,11 @@ def business_minutes_to(
     if due is None:
         return None
     hours = opening_hours(time_zone, country, business_hours, closed_dates)
+    return business_minutes_within(hours, due, now)
+
+
+def business_minutes_within(hours: OpeningHours, due: datetime, now: datetime) -> int:
+    """``business_minutes_to`` in hours already built (the inbox's page: once a center)."""
     if due >= now:
         return int(business_time_between(hours, now, due).total_seconds() // 60)
     return -int(business_time_between(hours, due, now).total_seconds() // 60)

@@ -114,6 +114,16 @@ def _local_interval(zone: ZoneInfo, day: date, start: time, end: time) -> tuple[
     return opens, closes
 
 
+@lru_cache(maxsize=4096)
+def _utc_intervals_on(hours: OpeningHours, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    """The day's open intervals in UTC, memoized: an inbox page's due times (one per
+    case) walk the same days of the same few centers."""
+    return tuple(
+        _local_interval(hours.zone, day, local_start, local_end)
+        for local_start, local_end in hours.intervals_on(day)
+    )
+
+
 def open_intervals(hours: OpeningHours, start: datetime) -> Iterator[tuple[datetime, datetime]]:
     """Open intervals in UTC, in order, from the local day of ``start`` on (clipped to it)."""
     day = start.astimezone(hours.zone).date()
@@ -159,8 +169,7 @@ def business_time_between(hours: OpeningHours, start: datetime, end: datetime) -
     day = start.astimezone(hours.zone).date()
     last = end.astimezone(hours.zone).date()
     while day <= last:
-        for local_start, local_end in hours.intervals_on(day):
-            opens, closes = _local_interval(hours.zone, day, local_start, local_end)
+        for opens, closes in _utc_intervals_on(hours, day):
             overlap = min(closes, end) - max(opens, start)
             if overlap > timedelta(0):
                 total += overlap
