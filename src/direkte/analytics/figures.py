@@ -484,6 +484,35 @@ def distinct_vehicles(
     return {cid: int(n or 0) for cid, n in session.execute(query)}
 
 
+def fleet_by_week(
+    session: Session, center_ids: Sequence[int], first: date, last: date
+) -> dict[tuple[int, date], int]:
+    """``distinct_vehicles`` at the end of each Monday-week of [first, last] (or at
+    ``last`` in the final one), per center: the fleet before ``first`` and the window's
+    ``new_vehicles`` per week, added up week by week; two statements for any number of
+    weeks."""
+    if not center_ids:
+        return {}
+    before = distinct_vehicles(session, center_ids, first, first - timedelta(days=1))
+    t = CenterDayFigures.__table__
+    week = _week_start(session.get_bind().dialect.name, t.c.day).label("week")
+    query = (
+        sa.select(t.c.center_id, week, sa.func.sum(t.c.new_vehicles))
+        .where(t.c.day.between(first, last), t.c.center_id.in_(center_ids))
+        .group_by(t.c.center_id, week)
+    )
+    added: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    for center_id, monday, n in session.execute(query):
+        added[center_id].append((_to_date(monday), int(n or 0)))
+    out: dict[tuple[int, date], int] = {}
+    for center_id in center_ids:
+        fleet = before.get(center_id, 0)
+        for monday, n in sorted(added[center_id]):
+            fleet += n
+            out[center_id, monday] = fleet
+    return out
+
+
 def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -525,6 +554,9 @@ def _groups(
     group_by: str,
 ) -> list[dict[str, Any]]:
     centers = {c.id: c for c in scope.centers}
+    fleets: dict[tuple[int, date], int] = {}
+    if group_by == "week":
+        fleets = fleet_by_week(session, list(centers), scope.first, scope.last)
     buckets: dict[Any, list[DayRow]] = defaultdict(list)
     hist_of: dict[Any, Any] = {}
     if group_by == "center":
@@ -548,9 +580,8 @@ def _groups(
         group_rows = buckets[key]
         if group_by == "week":
             first, last = max(key, scope.first), min(key + timedelta(days=6), scope.last)
-            in_group = sorted({r.center_id for r in group_rows})
-            week_vehicles = distinct_vehicles(session, in_group, first, last)
-            n_vehicles = sum(week_vehicles.values())
+            in_group = {r.center_id for r in group_rows}
+            n_vehicles = sum(fleets.get((c, key), 0) for c in in_group)
         else:
             first, last = scope.first, scope.last
             n_vehicles = sum(vehicles.get(c, 0) for c in {r.center_id for r in group_rows})
