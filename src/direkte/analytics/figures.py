@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from direkte import access
-from direkte.analytics.models import CenterDayBucket, CenterDayFigures
-from direkte.analytics.rollups import FIGURE_COUNTS, FIGURE_HISTOGRAMS
+from direkte.analytics.models import CenterDayBucket, CenterDayFigures, CenterWeekBucket
+from direkte.analytics.rollups import FIGURE_COUNTS, FIGURE_HISTOGRAMS, week_start
 from direkte.errors import RuleViolation
 from direkte.network.models import Center, CenterProgramChange, Program, Region, User
 
@@ -217,14 +217,6 @@ def _segments(
     return out
 
 
-def _week_start(dialect: str, column: Any) -> Any:
-    """The Monday of a date column's week, in SQL."""
-    if dialect == "postgresql":
-        return sa.cast(column - sa.cast(sa.func.extract("isodow", column), sa.Integer) + 1, sa.Date)
-    weekday = sa.cast(sa.func.strftime("%w", column), sa.Integer)
-    return sa.func.date(column, sa.literal("-") + sa.cast((weekday + 6) % 7, sa.String) + " days")
-
-
 def read_rows(
     session: Session, scope: Scope, *, programs: frozenset[Program] | None = None
 ) -> list[DayRow]:
@@ -286,7 +278,7 @@ def _read(
 
     where = where_on(t)
     dialect = session.get_bind().dialect.name
-    week = _week_start(dialect, t.c.day).label("week")
+    week = week_start(dialect, t.c.day).label("week")
     business = sa.case((t.c.business_day, 1), else_=0)
     counts = (
         sa.select(
@@ -312,26 +304,80 @@ def _read(
             # A quarter of 200 centers grouped by center sums ~400,000 bucket rows into
             # ~60,000: with the default 4 MB the hash spills to disk. For this read only.
             session.execute(sa.text("SET LOCAL work_mem = '32MB'"))
+        summed = _bucket_rows(b, CenterWeekBucket.__table__, dialect, scope, ids, spans)
         keys: list[Any] = []
-        query = sa.select()
         if hist_by == "center":
-            keys = [b.c.center_id]
+            keys = [summed.c.center_id]
         elif hist_by == "week":
-            keys = [_week_start(dialect, b.c.day).label("week")]
+            keys = [summed.c.week]
         elif hist_by == "region":
             keys = [Center.region_id]
-        query = (
-            sa.select(*keys, b.c.kind, b.c.key, sa.func.sum(b.c.n))
-            .where(*where_on(b))
-            .group_by(*keys, b.c.kind, b.c.key)
-        )
+        query = sa.select(*keys, summed.c.kind, summed.c.key, sa.func.sum(summed.c.n))
         if hist_by == "region":
-            query = query.join(Center, Center.id == b.c.center_id)
+            query = query.join(Center, Center.id == summed.c.center_id)
+        query = query.group_by(*keys, summed.c.kind, summed.c.key)
         for row in session.execute(query):
             *group, kind, key, n = row
             group_key = (_to_date(group[0]) if hist_by == "week" else group[0]) if group else None
             histograms[group_key][kind][str(key)] += int(n)
     return list(rows.values()), histograms
+
+
+def _whole_weeks(first: date, last: date) -> tuple[date, date] | None:
+    """The first and the last Monday of the whole Monday-weeks within [first, last]."""
+    monday = first + timedelta(days=-first.weekday() % 7)
+    last_monday = week_of(last + timedelta(days=1)) - timedelta(days=7)
+    return (monday, last_monday) if monday <= last_monday else None
+
+
+def _bucket_rows(
+    days: Any,
+    weeks: Any,
+    dialect: str,
+    scope: Scope,
+    ids: list[int] | None,
+    spans: list[tuple[int, date, date]] | None,
+) -> Any:
+    """The histogram buckets of the scope as (center_id, week, kind, key, n): the whole
+    weeks of each range from the week buckets, the days at its edges from the day
+    buckets."""
+    ranges = (
+        [(None, scope.first, scope.last)] if spans is None else [(cid, a, z) for cid, a, z in spans]
+    )
+    day_parts: list[Any] = []
+    week_parts: list[Any] = []
+    for cid, a, z in ranges:
+        whole = _whole_weeks(a, z)
+        edges = (
+            [(a, z)]
+            if whole is None
+            else [(a, whole[0] - timedelta(days=1)), (whole[1] + timedelta(days=7), z)]
+        )
+        for lo, hi in edges:
+            if lo <= hi:
+                cond = days.c.day.between(lo, hi)
+                day_parts.append(cond if cid is None else sa.and_(days.c.center_id == cid, cond))
+        if whole is not None:
+            cond = weeks.c.week.between(*whole)
+            week_parts.append(cond if cid is None else sa.and_(weeks.c.center_id == cid, cond))
+    selects: list[Any] = []
+    for table, parts, week in (
+        (days, day_parts, week_start(dialect, days.c.day)),
+        (weeks, week_parts, weeks.c.week),
+    ):
+        if not parts:
+            continue
+        where = [sa.or_(*parts)]
+        if ids is not None:
+            where.append(table.c.center_id.in_(ids))
+        selects.append(
+            sa.select(
+                table.c.center_id, week.label("week"), table.c.kind, table.c.key, table.c.n
+            ).where(*where)
+        )
+    if len(selects) == 1:
+        return selects[0].subquery("buckets")
+    return sa.union_all(*selects).subquery("buckets")
 
 
 def _to_date(value: Any) -> date:
@@ -499,7 +545,7 @@ def fleet_by_week(
         return {}
     before = distinct_vehicles(session, center_ids, first, first - timedelta(days=1))
     t = CenterDayFigures.__table__
-    week = _week_start(session.get_bind().dialect.name, t.c.day).label("week")
+    week = week_start(session.get_bind().dialect.name, t.c.day).label("week")
     query = (
         sa.select(t.c.center_id, week, sa.func.sum(t.c.new_vehicles))
         .where(t.c.day.between(first, last), t.c.center_id.in_(center_ids))

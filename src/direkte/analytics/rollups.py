@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -33,6 +33,7 @@ from direkte.analytics.models import (
     CenterDayBucket,
     CenterDayFigures,
     CenterOpenInterval,
+    CenterWeekBucket,
 )
 from direkte.db import UTCDateTime
 from direkte.marks import FigureDirtyMark
@@ -494,6 +495,44 @@ def store_days(session: Session, rows: list[dict[str, Any]], now: datetime) -> N
         conn.execute(sa.insert(CenterDayFigures), chunk)
     for chunk in _chunks(buckets, 2000):
         conn.execute(sa.insert(CenterDayBucket), chunk)
+    for center_id, days in by_center.items():
+        _store_weeks(session, center_id, days)
+
+
+def week_start(dialect: str, column: Any) -> Any:
+    """The Monday of a date column's week, in SQL."""
+    if dialect == "postgresql":
+        return sa.cast(column - sa.cast(sa.func.extract("isodow", column), sa.Integer) + 1, sa.Date)
+    weekday = sa.cast(sa.func.strftime("%w", column), sa.Integer)
+    return sa.func.date(column, sa.literal("-") + sa.cast((weekday + 6) % 7, sa.String) + " days")
+
+
+def _store_weeks(session: Session, center_id: int, days: Iterable[date]) -> None:
+    """Replace the center's week buckets of the weeks holding ``days`` by the sums of
+    their day buckets (one delete and one INSERT ... SELECT per run of weeks)."""
+    b = CenterDayBucket.__table__
+    w = cast(sa.Table, CenterWeekBucket.__table__)
+    week = week_start(session.get_bind().dialect.name, b.c.day)
+    conn = session.connection()
+    mondays = sorted({day - timedelta(days=day.weekday()) for day in days})
+    runs: list[list[date]] = []
+    for monday in mondays:
+        if runs and (monday - runs[-1][-1]).days == 7:
+            runs[-1].append(monday)
+        else:
+            runs.append([monday])
+    for run in runs:
+        first, last = run[0], run[-1]
+        conn.execute(sa.delete(w).where(w.c.center_id == center_id, w.c.week.between(first, last)))
+        summed = (
+            sa.select(b.c.center_id, week, b.c.kind, b.c.key, sa.func.sum(b.c.n))
+            .where(
+                b.c.center_id == center_id,
+                b.c.day.between(first, last + timedelta(days=6)),
+            )
+            .group_by(b.c.center_id, week, b.c.kind, b.c.key)
+        )
+        conn.execute(sa.insert(w).from_select(["center_id", "week", "kind", "key", "n"], summed))
 
 
 def _runs(days: Iterable[date]) -> Iterator[tuple[date, date]]:
