@@ -478,6 +478,20 @@ class TestWholeWeeks:
         one_week = metrics(world, **{**self.WINDOW, "from": "2026-11-09", "to": "2026-11-15"})
         assert self._p50(one_week) == 4
 
+    def test_a_group_equals_its_own_read(
+        self, world: World, leads: None, wednesday: dict[str, int]
+    ) -> None:
+        """A center's group (durations as count, p50 and p90 computed in SQL) says what
+        reading that center alone says (its histograms bucket by bucket)."""
+        window = {"from": "2026-11-01", "to": "2026-11-29"}
+        alone = metrics(world, center="OSL-01", **window)
+        (group,) = [
+            g for g in metrics(world, group_by="center", **window)["groups"] if g["key"] == "OSL-01"
+        ]
+        assert alone["resolution_business_minutes"]["count"] == 1
+        for name in ("first_response_business_minutes", "resolution_business_minutes", "access"):
+            assert group[name] == alone[name]
+
     def test_a_late_change_reaches_the_week(
         self, world: World, leads: None, session: Session, clock: FixedClock
     ) -> None:
