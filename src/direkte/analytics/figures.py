@@ -305,83 +305,22 @@ def _read(
             # ~60,000: with the default 4 MB the hash spills to disk. For this read only.
             session.execute(sa.text("SET LOCAL work_mem = '32MB'"))
         summed = _bucket_rows(b, CenterWeekBucket.__table__, dialect, scope, ids, spans)
-        # The whole scope's histograms, bucket by bucket (key None).
-        whole = sa.select(summed.c.kind, summed.c.key, sa.func.sum(summed.c.n)).group_by(
-            summed.c.kind, summed.c.key
-        )
-        for kind, key, n in session.execute(whole):
-            histograms[None][kind][str(key)] += int(n)
-        if hist_by != "all":
-            _group_histograms(session, summed, hist_by, histograms)
+        keys: list[Any] = []
+        if hist_by == "center":
+            keys = [summed.c.center_id]
+        elif hist_by == "week":
+            keys = [summed.c.week]
+        elif hist_by == "region":
+            keys = [Center.region_id]
+        query = sa.select(*keys, summed.c.kind, summed.c.key, sa.func.sum(summed.c.n))
+        if hist_by == "region":
+            query = query.join(Center, Center.id == summed.c.center_id)
+        query = query.group_by(*keys, summed.c.kind, summed.c.key)
+        for row in session.execute(query):
+            *group, kind, key, n = row
+            group_key = (_to_date(group[0]) if hist_by == "week" else group[0]) if group else None
+            histograms[group_key][kind][str(key)] += int(n)
     return list(rows.values()), histograms
-
-
-# The histograms of durations, read only for their count and percentiles.
-DURATIONS = ("first_response", "resolution", "booking_days")
-
-
-def _group_histograms(session: Session, summed: Any, hist_by: str, out: Histograms) -> None:
-    """The histograms of each group (center id, region id or Monday): the root causes
-    bucket by bucket; the durations as count, p50 and p90, computed in SQL (nearest
-    rank: the first key whose running count reaches q x count), so a quarter of 200
-    centers sends 600 rows instead of the ~55,000 distinct minute buckets."""
-    columns = {"center": summed.c.center_id, "week": summed.c.week}
-    group: Any = columns.get(hist_by, Center.region_id)
-
-    def grouped(query: Any) -> Any:
-        return query.join(Center, Center.id == summed.c.center_id) if hist_by == "region" else query
-
-    def key_of(value: Any) -> Any:
-        return _to_date(value) if hist_by == "week" else value
-
-    causes = grouped(
-        sa.select(group, summed.c.kind, summed.c.key, sa.func.sum(summed.c.n)).where(
-            summed.c.kind.not_in(DURATIONS)
-        )
-    ).group_by(group, summed.c.kind, summed.c.key)
-    for g, kind, key, n in session.execute(causes):
-        out[key_of(g)][kind][str(key)] += int(n)
-    minutes = sa.cast(summed.c.key, sa.Integer)
-    per_key = (
-        grouped(
-            sa.select(
-                group.label("g"),
-                summed.c.kind,
-                minutes.label("k"),
-                sa.func.sum(summed.c.n).label("n"),
-            ).where(summed.c.kind.in_(DURATIONS))
-        )
-        .group_by(group, summed.c.kind, minutes)
-        .subquery("per_key")
-    )
-    part = [per_key.c.g, per_key.c.kind]
-    running = (
-        sa.select(
-            *part,
-            per_key.c.k,
-            sa.func.sum(per_key.c.n).over(partition_by=part, order_by=per_key.c.k).label("cum"),
-            sa.func.sum(per_key.c.n).over(partition_by=part).label("total"),
-        )
-    ).subquery("running")
-    r = running.c
-    quantiles = sa.select(
-        r.g,
-        r.kind,
-        sa.func.max(r.total),
-        sa.func.min(sa.case((r.cum * 2 >= r.total, r.k))),
-        sa.func.min(sa.case((r.cum * 10 >= r.total * 9, r.k))),
-    ).group_by(r.g, r.kind)
-    for g, kind, total, p50, p90 in session.execute(quantiles):
-        out[key_of(g)][kind] = _quantile_histogram(int(total), int(p50), int(p90))
-
-
-def _quantile_histogram(total: int, p50: int, p90: int) -> Counter[str]:
-    """A histogram with the given count, p50 and p90 (nearest rank): half the count
-    (rounded up) at p50, the rest at p90, which is all ``figures_of`` reads of it."""
-    half = -(-total // 2)
-    histogram: Counter[str] = Counter({str(p50): half})
-    histogram[str(p90)] += total - half
-    return histogram
 
 
 def _whole_weeks(first: date, last: date) -> tuple[date, date] | None:
@@ -628,6 +567,14 @@ def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def _merged(parts: Iterable[dict[str, Counter[str]]]) -> dict[str, Counter[str]]:
+    total: dict[str, Counter[str]] = defaultdict(Counter)
+    for part in parts:
+        for kind, counter in part.items():
+            total[kind].update(counter)
+    return total
+
+
 def read_figures(session: Session, scope: Scope, *, group_by: str | None = None) -> dict[str, Any]:
     """The figures of the scope, with ``groups`` by center, region or week."""
     rows, histograms = _read(session, scope, hist_by=group_by or "all")
@@ -639,7 +586,7 @@ def read_figures(session: Session, scope: Scope, *, group_by: str | None = None)
         last=scope.last,
         centers=scope.centers,
         vehicles=sum(vehicles.get(c, 0) for c in {r.center_id for r in rows}),
-        histograms=histograms.get(None, {}),
+        histograms=_merged(histograms.values()),
     )
     out["program"] = scope.program.value if scope.program else None
     out["groups"] = (
