@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -316,7 +316,7 @@ def _read(
         if hist_by == "region":
             query = query.join(Center, Center.id == summed.c.center_id)
         query = query.group_by(*keys, summed.c.kind, summed.c.key)
-        for row in session.execute(query):
+        for row in session.execute(query).all():
             *group, kind, key, n = row
             group_key = (_to_date(group[0]) if hist_by == "week" else group[0]) if group else None
             histograms[group_key][kind][str(key)] += int(n)
@@ -395,16 +395,25 @@ def totals_of(rows: Iterable[DayRow]) -> dict[str, int]:
 
 def percentile(histogram: Counter[str], q: float) -> int | None:
     """The nearest-rank ``q`` percentile of a histogram of whole numbers."""
+    return percentiles(histogram, q)[0]
+
+
+def percentiles(histogram: Counter[str], *qs: float) -> list[int | None]:
+    """The nearest-rank percentiles ``qs`` (ascending) of a histogram of whole numbers,
+    from one pass over its sorted keys."""
     n = sum(histogram.values())
     if n == 0:
-        return None
-    rank = max(1, -(-int(q * n * 1000) // 1000))  # ceil(q * n), without float drift
+        return [None] * len(qs)
+    ranks = [max(1, -(-int(q * n * 1000) // 1000)) for q in qs]  # ceil(q * n), no float drift
+    out: list[int | None] = []
     seen = 0
     for key in sorted(histogram, key=int):
         seen += histogram[key]
-        if seen >= rank:
-            return int(key)
-    return None  # pragma: no cover
+        while len(out) < len(ranks) and seen >= ranks[len(out)]:
+            out.append(int(key))
+        if len(out) == len(ranks):
+            break
+    return out + [None] * (len(ranks) - len(out))
 
 
 def _rate(num: float, den: float) -> float | None:
@@ -418,22 +427,27 @@ def _top(counter: Counter[str], limit: int = 20) -> list[dict[str, Any]]:
     ]
 
 
+def _minutes(histogram: Counter[str]) -> dict[str, int | None]:
+    p50, p90 = percentiles(histogram, 0.5, 0.9)
+    return {"count": sum(histogram.values()), "p50": p50, "p90": p90}
+
+
 def figures_of(
     rows: list[DayRow],
     *,
     first: date,
     last: date,
-    centers: Sequence[Center],
+    codes: Mapping[int, str],
     vehicles: int,
     histograms: dict[str, Counter[str]],
 ) -> dict[str, Any]:
     """The §7 figures of these day rows (API.md's shape, plus manager load and root
-    causes); ``vehicles`` the distinct (center, vehicle) pairs checked in."""
+    causes); ``codes`` the centers' codes by id, ``vehicles`` the distinct (center,
+    vehicle) pairs checked in."""
     t = totals_of(rows)
     visits = t["visits_checked_in"]
     hist = {name: histograms.get(name, Counter()) for name in HISTOGRAMS}
     by_center: Counter[str] = Counter()
-    codes = {c.id: c.code for c in centers}
     for r in rows:
         if r.values["overturned"]:
             by_center[codes[r.center_id]] += r.values["overturned"]
@@ -475,16 +489,8 @@ def figures_of(
         "resolved": t["resolved"],
         "overturned": t["overturned"],
         "overturn_rate": RATIOS["overturn_rate"].of(t),
-        "first_response_business_minutes": {
-            "count": sum(hist["first_response"].values()),
-            "p50": percentile(hist["first_response"], 0.5),
-            "p90": percentile(hist["first_response"], 0.9),
-        },
-        "resolution_business_minutes": {
-            "count": sum(hist["resolution"].values()),
-            "p50": percentile(hist["resolution"], 0.5),
-            "p90": percentile(hist["resolution"], 0.9),
-        },
+        "first_response_business_minutes": _minutes(hist["first_response"]),
+        "resolution_business_minutes": _minutes(hist["resolution"]),
         "sla_met_rate": RATIOS["sla_met_rate"].of(t),
         "satisfaction": {
             "count": t["ratings"],
@@ -584,7 +590,7 @@ def read_figures(session: Session, scope: Scope, *, group_by: str | None = None)
         rows,
         first=scope.first,
         last=scope.last,
-        centers=scope.centers,
+        codes={c.id: c.code for c in scope.centers},
         vehicles=sum(vehicles.get(c, 0) for c in {r.center_id for r in rows}),
         histograms=_merged(histograms.values()),
     )
@@ -604,6 +610,7 @@ def _groups(
     group_by: str,
 ) -> list[dict[str, Any]]:
     centers = {c.id: c for c in scope.centers}
+    codes = {c.id: c.code for c in scope.centers}
     fleets: dict[tuple[int, date], int] = {}
     if group_by == "week":
         fleets = fleet_by_week(session, list(centers), scope.first, scope.last)
@@ -639,7 +646,7 @@ def _groups(
             group_rows,
             first=first,
             last=last,
-            centers=scope.centers,
+            codes=codes,
             vehicles=n_vehicles,
             histograms=histograms.get(hist_of.get(key), {}),
         )
