@@ -36,9 +36,11 @@ from direkte.analytics.models import (
     CenterWeekBucket,
 )
 from direkte.db import UTCDateTime
+from direkte.escalations.models import Escalation, EscalationRequest
 from direkte.marks import FigureDirtyMark
 from direkte.network.hours import OpeningHours, opening_hours
 from direkte.network.models import Center, Role, User
+from direkte.visits.models import Visit
 
 # How far before a computed day the calendar reaches: business time of a case is
 # counted from its creation, which may lie weeks before the day it is resolved.
@@ -653,6 +655,17 @@ def rebuild(
     for center in session.scalars(query).all():
         written += recompute(session, center, _days(first, last), now)
     return written
+
+
+def first_recorded_day(session: Session) -> date | None:
+    """The UTC date of the earliest check-in, request or case (None without any): a
+    rebuild of everything starts the day before it, which covers every local day."""
+    earliest = [
+        session.scalar(sa.select(sa.func.min(column)))
+        for column in (Visit.checked_in_at, EscalationRequest.created_at, Escalation.created_at)
+    ]
+    found = [at for at in earliest if at is not None]
+    return min(found).astimezone(UTC).date() if found else None
 
 
 def _days(first: date, last: date) -> Iterator[date]:
