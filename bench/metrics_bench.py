@@ -60,7 +60,8 @@ def _line(label: str, walls: list[float], mine: list[float], server: list[float]
     return (
         f"{label:<26} p50 {statistics.median(walls) * 1000:7.0f} ms, slowest "
         f"{max(walls) * 1000:6.0f} ms; CPU per run: this process "
-        f"{statistics.median(mine) * 1000:5.0f} ms, PostgreSQL {statistics.median(server) * 1000:5.0f} ms"
+        f"{statistics.median(mine) * 1000:5.0f} ms, "
+        f"PostgreSQL {statistics.median(server) * 1000:5.0f} ms"
         f" (load {os.getloadavg()[0]:.1f})"
     )
 
