@@ -7,7 +7,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -630,15 +630,27 @@ def figures() -> None:
 
 
 @figures.command("rebuild")
-@click.option("--from", "date_from", required=True, help="First local day.")
-@click.option("--to", "date_to", required=True, help="Last local day.")
-def figures_rebuild(date_from: str, date_to: str) -> None:
+@click.option(
+    "--from", "date_from", help="First local day (default: the day before the first recorded one)."
+)
+@click.option("--to", "date_to", help="Last local day (default: yesterday).")
+def figures_rebuild(date_from: str | None, date_to: str | None) -> None:
     """Recompute every center's daily figures in a window (after a bulk load that wrote
-    no dirty marks, or to repair)."""
-    from direkte.analytics.service import rebuild
+    no dirty marks, or to repair); without --from and --to, every day with data."""
+    from direkte.analytics.service import first_recorded_day, rebuild
 
-    first, last = _iso_day(date_from, "--from"), _iso_day(date_to, "--to")
+    now = SystemClock().now()
+    last = _iso_day(date_to, "--to") if date_to else now.date() - timedelta(days=1)
+    if date_from:
+        first = _iso_day(date_from, "--from")
+    else:
+        recorded = _run(first_recorded_day)
+        if recorded is None:
+            click.echo("0 center-days recomputed (nothing recorded)")
+            return
+        first = min(recorded - timedelta(days=1), last)
+        click.echo(f"from {first.isoformat()} to {last.isoformat()}", err=True)
     if last < first:
         raise click.BadParameter("must not be before --from", param_hint="--to")
-    written = _run(lambda s: rebuild(s, first=first, last=last, now=SystemClock().now()))
+    written = _run(lambda s: rebuild(s, first=first, last=last, now=now))
     click.echo(f"{written} center-days recomputed")

@@ -14,7 +14,12 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.orm import Session, sessionmaker
 
-from direkte.analytics.models import CenterDayFigures, RolloutWave
+from direkte.analytics.models import (
+    CenterDayBucket,
+    CenterDayFigures,
+    CenterWeekBucket,
+    RolloutWave,
+)
 from direkte.audit.service import Actor
 from direkte.cli import main
 from direkte.clock import FixedClock, SystemClock
@@ -23,6 +28,7 @@ from direkte.jobs.sweeps import run_once
 from direkte.marks import FigureDirtyMark
 from direkte.network.models import Center, Program
 from direkte.visits import service as visits
+from direkte.visits.models import Visit
 from direkte.visits.schemas import VisitUpsert
 from tests.factories import make_network, make_vin, visit_body
 
@@ -192,3 +198,27 @@ def test_figures_rebuild(factory: sessionmaker[Session]) -> None:
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "21 center-days recomputed"
+
+
+def test_figures_rebuild_without_a_window_covers_every_recorded_day(
+    factory: sessionmaker[Session],
+) -> None:
+    first = _history(factory)
+    with factory() as session:
+        session.execute(sa.delete(FigureDirtyMark))
+        session.execute(sa.delete(CenterDayBucket))
+        session.execute(sa.delete(CenterWeekBucket))
+        session.execute(sa.delete(CenterDayFigures))
+        session.commit()
+    result = CliRunner().invoke(main, ["figures", "rebuild"])
+    assert result.exit_code == 0, result.output
+    with factory() as session:
+        days = session.execute(
+            sa.select(sa.func.min(CenterDayFigures.day), sa.func.max(CenterDayFigures.day))
+        ).one()
+        visits = session.scalar(sa.select(sa.func.sum(CenterDayFigures.visits_checked_in)))
+        checked_in = session.scalar(sa.select(sa.func.count()).select_from(Visit))
+    # from the day before the first check-in to yesterday, every visit counted
+    assert days[0] == first - timedelta(days=1)
+    assert days[1] == SystemClock().now().date() - timedelta(days=1)
+    assert visits == checked_in

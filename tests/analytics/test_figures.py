@@ -15,7 +15,7 @@ from direkte.analytics import rollups
 from direkte.analytics.models import CenterDayFigures
 from direkte.analytics.service import refresh_dirty
 from direkte.clock import FixedClock
-from direkte.network.models import Center
+from direkte.network.models import Center, CenterProgramChange, Program
 from tests.escalations.conftest import World
 from tests.factories import make_api_key, make_network, make_vin
 
@@ -419,3 +419,106 @@ def test_window_default_is_the_last_28_days(world: World, clock: FixedClock) -> 
     today = clock.now().date()
     assert m["to"] == (today - timedelta(days=1)).isoformat()
     assert m["from"] == (today - timedelta(days=28)).isoformat()
+
+
+class TestWholeWeeks:
+    """A read sums the whole Monday-weeks of its window from the week buckets and the
+    days at its edges from the day buckets: the histograms come out the same as from
+    the days alone, also after a late change and within a program's days."""
+
+    # check-in day -> days from booking to appointment (OSL-01; 2026-11-02, -09 and
+    # -16 are Mondays)
+    LEADS = {
+        "2026-10-31": 1,  # before the window
+        "2026-11-01": 20,  # the window's first day, a Sunday: an edge
+        "2026-11-03": 2,
+        "2026-11-05": 3,
+        "2026-11-10": 4,
+        "2026-11-16": 30,  # the window's last day, a Monday: an edge
+        "2026-11-17": 1,  # after the window
+    }
+    WINDOW = {"from": "2026-11-01", "to": "2026-11-16", "center": "OSL-01"}
+
+    @pytest.fixture
+    def leads(self, world: World, session: Session, clock: FixedClock) -> None:
+        _set(clock, "2026-11-18T12:00:00" + OSLO)
+        for i, (day, lead) in enumerate(self.LEADS.items()):
+            self._push(world, i, day, lead)
+        _set(clock, "2026-11-20T09:00:00" + OSLO)
+        assert refresh(session, clock) > 0
+
+    @staticmethod
+    def _push(world: World, i: int, day: str, lead: int) -> None:
+        booked = date.fromisoformat(day) - timedelta(days=lead)
+        push(
+            world,
+            f"WK-{i}",
+            100 + i,
+            status="checked_in",
+            checked_in_at=f"{day}T10:00:00" + OSLO,
+            booked_at=f"{booked.isoformat()}T12:00:00" + OSLO,
+            appointment_date=day,
+        )
+
+    @staticmethod
+    def _p50(figures: dict[str, Any]) -> int | None:
+        return figures["access"]["booking_to_appointment_days_p50"]
+
+    def test_edges_and_whole_weeks(self, world: World, leads: None) -> None:
+        # [20, 2, 3, 4, 30]: the third of five is 4 (the whole weeks alone would say 3,
+        # the days around the window 3)
+        assert self._p50(metrics(world, **self.WINDOW)) == 4
+        weeks = metrics(world, group_by="week", **self.WINDOW)["groups"]
+        assert [(g["key"], self._p50(g)) for g in weeks] == [
+            ("2026-10-26", 20),
+            ("2026-11-02", 2),
+            ("2026-11-09", 4),
+            ("2026-11-16", 30),
+        ]
+        one_week = metrics(world, **{**self.WINDOW, "from": "2026-11-09", "to": "2026-11-15"})
+        assert self._p50(one_week) == 4
+
+    def test_a_group_equals_its_own_read(
+        self, world: World, leads: None, wednesday: dict[str, int]
+    ) -> None:
+        """A center's group (durations as count, p50 and p90 computed in SQL) says what
+        reading that center alone says (its histograms bucket by bucket)."""
+        window = {"from": "2026-11-01", "to": "2026-11-29"}
+        alone = metrics(world, center="OSL-01", **window)
+        (group,) = [
+            g for g in metrics(world, group_by="center", **window)["groups"] if g["key"] == "OSL-01"
+        ]
+        assert alone["resolution_business_minutes"]["count"] == 1
+        for name in ("first_response_business_minutes", "resolution_business_minutes", "access"):
+            assert group[name] == alone[name]
+
+    def test_a_late_change_reaches_the_week(
+        self, world: World, leads: None, session: Session, clock: FixedClock
+    ) -> None:
+        self._push(world, 2, "2026-11-03", 10)  # booked eight days earlier than sent first
+        assert refresh(session, clock) >= 1
+        # [20, 10, 3, 4, 30]
+        assert self._p50(metrics(world, **self.WINDOW)) == 10
+
+    def test_program_days_split_the_weeks(
+        self, world: World, leads: None, session: Session, clock: FixedClock
+    ) -> None:
+        from direkte.network.service import record_program_change
+
+        center = session.query(Center).filter_by(code="OSL-01").one()
+        pilot = CenterProgramChange(
+            center_id=center.id,
+            program=Program.pilot,
+            changed_at=at("2026-10-01T12:00:00" + OSLO),
+            actor="test",
+        )
+        session.add(pilot)
+        record_program_change(
+            session, center, Program.on, at=at("2026-11-09T12:00:00" + OSLO), actor="test"
+        )
+        session.flush()
+        window = {k: v for k, v in self.WINDOW.items() if k != "center"}
+        # pilot: 2026-11-01 (an edge) and the week of the 2nd: [20, 2, 3]
+        assert self._p50(metrics(world, program="pilot", **window)) == 3
+        # on: the week of the 9th and 2026-11-16 (an edge): [4, 30]
+        assert self._p50(metrics(world, program="on", **window)) == 4

@@ -4,7 +4,6 @@ difference-in-differences estimator (``direkte.evaluation.did``)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,7 +22,7 @@ from direkte.analytics.figures import (
 )
 from direkte.analytics.models import CenterDayFigures, RolloutWave
 from direkte.analytics.rollout import IN_PROGRAM, check_gate, program_totals
-from direkte.analytics.rollups import FIGURE_COUNTS
+from direkte.analytics.rollups import FIGURE_COUNTS, week_start
 from direkte.clock import Clock
 from direkte.evaluation.did import evaluate
 from direkte.evaluation.panel import Panel
@@ -34,6 +33,10 @@ LOWER_IS_BETTER = frozenset({"escalation_rate_per_100", "overturn_rate", "manage
 DEFAULT_WEEKS = 52
 SEED = 0
 N_BOOT = 999
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def build_panel(session: Session, figure: str, first: date, last: date) -> Panel:
@@ -50,27 +53,40 @@ def build_panel(session: Session, figure: str, first: date, last: date) -> Panel
         week += timedelta(days=7)
     index = {w: i for i, w in enumerate(weeks)}
     row_of = {c.id: i for i, c in enumerate(centers)}
-    t = CenterDayFigures
-    columns = [getattr(t, name) for name in FIGURE_COUNTS]
-    totals: dict[tuple[int, int], dict[str, int]] = defaultdict(
-        lambda: dict.fromkeys((*FIGURE_COUNTS, "manager_business_days", "business_days"), 0)
+    t = CenterDayFigures.__table__
+    monday_of = week_start(session.get_bind().dialect.name, t.c.day)
+    business = sa.case((t.c.business_day, 1), else_=0)
+    query = (
+        sa.select(
+            t.c.center_id,
+            monday_of,
+            sa.func.min(t.c.day),
+            sa.func.max(t.c.day),
+            sa.func.sum(business),
+            sa.func.sum(business * t.c.managers),
+            *(sa.func.sum(t.c[name]) for name in FIGURE_COUNTS),
+        )
+        .where(t.c.day.between(first, last))
+        .group_by(t.c.center_id, monday_of)
     )
-    states: dict[tuple[int, int], set[bool]] = defaultdict(set)
-    query = sa.select(t.center_id, t.day, t.business_day, t.managers, *columns).where(
-        t.day.between(first, last)
-    )
-    for row in session.execute(query):
-        center_id, day, business_day, managers, *counts = row
+    totals: dict[tuple[int, int], dict[str, int]] = {}
+    states: dict[tuple[int, int], set[bool]] = {}
+    for row in session.execute(query).all():
+        center_id, monday, day0, day1, business_days, manager_days, *counts = row
         if center_id not in row_of:
             continue
-        key = (row_of[center_id], index[week_of(day)])
-        bucket = totals[key]
-        for name, value in zip(FIGURE_COUNTS, counts, strict=True):
-            bucket[name] += value
-        if business_day:
-            bucket["business_days"] += 1
-            bucket["manager_business_days"] += managers
-        states[key].add(history.on(center_id, day) in IN_PROGRAM)
+        key = (row_of[center_id], index[_as_date(monday)])
+        bucket = {name: int(v or 0) for name, v in zip(FIGURE_COUNTS, counts, strict=True)}
+        bucket["business_days"] = int(business_days or 0)
+        bucket["manager_business_days"] = int(manager_days or 0)
+        totals[key] = bucket
+        # the center's states on the week's days with rows (every day from the first
+        # to the last: the worker writes each day): the first day's, and any change
+        day0, day1 = _as_date(day0), _as_date(day1)
+        states[key] = {history.on(center_id, day0) in IN_PROGRAM} | {
+            history.on(center_id, d) in IN_PROGRAM
+            for d in history.change_days(center_id, day0 + timedelta(days=1), day1)
+        }
     values = np.full((len(centers), len(weeks)), np.nan)
     treated = np.zeros((len(centers), len(weeks)), dtype=np.bool_)
     for key, bucket in totals.items():

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from direkte import access
-from direkte.analytics.models import CenterDayBucket, CenterDayFigures
-from direkte.analytics.rollups import FIGURE_COUNTS, FIGURE_HISTOGRAMS
+from direkte.analytics.models import CenterDayBucket, CenterDayFigures, CenterWeekBucket
+from direkte.analytics.rollups import FIGURE_COUNTS, FIGURE_HISTOGRAMS, week_start
 from direkte.errors import RuleViolation
 from direkte.network.models import Center, CenterProgramChange, Program, Region, User
 
@@ -217,14 +217,6 @@ def _segments(
     return out
 
 
-def _week_start(dialect: str, column: Any) -> Any:
-    """The Monday of a date column's week, in SQL."""
-    if dialect == "postgresql":
-        return sa.cast(column - sa.cast(sa.func.extract("isodow", column), sa.Integer) + 1, sa.Date)
-    weekday = sa.cast(sa.func.strftime("%w", column), sa.Integer)
-    return sa.func.date(column, sa.literal("-") + sa.cast((weekday + 6) % 7, sa.String) + " days")
-
-
 def read_rows(
     session: Session, scope: Scope, *, programs: frozenset[Program] | None = None
 ) -> list[DayRow]:
@@ -286,7 +278,7 @@ def _read(
 
     where = where_on(t)
     dialect = session.get_bind().dialect.name
-    week = _week_start(dialect, t.c.day).label("week")
+    week = week_start(dialect, t.c.day).label("week")
     business = sa.case((t.c.business_day, 1), else_=0)
     counts = (
         sa.select(
@@ -308,26 +300,84 @@ def _read(
         rows[r["center_id"], day] = DayRow(r["center_id"], day, values)
     histograms: Histograms = defaultdict(lambda: defaultdict(Counter))
     if hist_by is not None:
+        if dialect == "postgresql":
+            # A quarter of 200 centers grouped by center sums ~400,000 bucket rows into
+            # ~60,000: with the default 4 MB the hash spills to disk. For this read only.
+            session.execute(sa.text("SET LOCAL work_mem = '32MB'"))
+        summed = _bucket_rows(b, CenterWeekBucket.__table__, dialect, scope, ids, spans)
         keys: list[Any] = []
-        query = sa.select()
         if hist_by == "center":
-            keys = [b.c.center_id]
+            keys = [summed.c.center_id]
         elif hist_by == "week":
-            keys = [_week_start(dialect, b.c.day).label("week")]
+            keys = [summed.c.week]
         elif hist_by == "region":
             keys = [Center.region_id]
-        query = (
-            sa.select(*keys, b.c.kind, b.c.key, sa.func.sum(b.c.n))
-            .where(*where_on(b))
-            .group_by(*keys, b.c.kind, b.c.key)
-        )
+        query = sa.select(*keys, summed.c.kind, summed.c.key, sa.func.sum(summed.c.n))
         if hist_by == "region":
-            query = query.join(Center, Center.id == b.c.center_id)
-        for row in session.execute(query):
+            query = query.join(Center, Center.id == summed.c.center_id)
+        query = query.group_by(*keys, summed.c.kind, summed.c.key)
+        for row in session.execute(query).all():
             *group, kind, key, n = row
             group_key = (_to_date(group[0]) if hist_by == "week" else group[0]) if group else None
             histograms[group_key][kind][str(key)] += int(n)
     return list(rows.values()), histograms
+
+
+def _whole_weeks(first: date, last: date) -> tuple[date, date] | None:
+    """The first and the last Monday of the whole Monday-weeks within [first, last]."""
+    monday = first + timedelta(days=-first.weekday() % 7)
+    last_monday = week_of(last + timedelta(days=1)) - timedelta(days=7)
+    return (monday, last_monday) if monday <= last_monday else None
+
+
+def _bucket_rows(
+    days: Any,
+    weeks: Any,
+    dialect: str,
+    scope: Scope,
+    ids: list[int] | None,
+    spans: list[tuple[int, date, date]] | None,
+) -> Any:
+    """The histogram buckets of the scope as (center_id, week, kind, key, n): the whole
+    weeks of each range from the week buckets, the days at its edges from the day
+    buckets."""
+    ranges = (
+        [(None, scope.first, scope.last)] if spans is None else [(cid, a, z) for cid, a, z in spans]
+    )
+    day_parts: list[Any] = []
+    week_parts: list[Any] = []
+    for cid, a, z in ranges:
+        whole = _whole_weeks(a, z)
+        edges = (
+            [(a, z)]
+            if whole is None
+            else [(a, whole[0] - timedelta(days=1)), (whole[1] + timedelta(days=7), z)]
+        )
+        for lo, hi in edges:
+            if lo <= hi:
+                cond = days.c.day.between(lo, hi)
+                day_parts.append(cond if cid is None else sa.and_(days.c.center_id == cid, cond))
+        if whole is not None:
+            cond = weeks.c.week.between(*whole)
+            week_parts.append(cond if cid is None else sa.and_(weeks.c.center_id == cid, cond))
+    selects: list[Any] = []
+    for table, parts, week in (
+        (days, day_parts, week_start(dialect, days.c.day)),
+        (weeks, week_parts, weeks.c.week),
+    ):
+        if not parts:
+            continue
+        where = [sa.or_(*parts)]
+        if ids is not None:
+            where.append(table.c.center_id.in_(ids))
+        selects.append(
+            sa.select(
+                table.c.center_id, week.label("week"), table.c.kind, table.c.key, table.c.n
+            ).where(*where)
+        )
+    if len(selects) == 1:
+        return selects[0].subquery("buckets")
+    return sa.union_all(*selects).subquery("buckets")
 
 
 def _to_date(value: Any) -> date:
@@ -345,16 +395,25 @@ def totals_of(rows: Iterable[DayRow]) -> dict[str, int]:
 
 def percentile(histogram: Counter[str], q: float) -> int | None:
     """The nearest-rank ``q`` percentile of a histogram of whole numbers."""
+    return percentiles(histogram, q)[0]
+
+
+def percentiles(histogram: Counter[str], *qs: float) -> list[int | None]:
+    """The nearest-rank percentiles ``qs`` (ascending) of a histogram of whole numbers,
+    from one pass over its sorted keys."""
     n = sum(histogram.values())
     if n == 0:
-        return None
-    rank = max(1, -(-int(q * n * 1000) // 1000))  # ceil(q * n), without float drift
+        return [None] * len(qs)
+    ranks = [max(1, -(-int(q * n * 1000) // 1000)) for q in qs]  # ceil(q * n), no float drift
+    out: list[int | None] = []
     seen = 0
     for key in sorted(histogram, key=int):
         seen += histogram[key]
-        if seen >= rank:
-            return int(key)
-    return None  # pragma: no cover
+        while len(out) < len(ranks) and seen >= ranks[len(out)]:
+            out.append(int(key))
+        if len(out) == len(ranks):
+            break
+    return out + [None] * (len(ranks) - len(out))
 
 
 def _rate(num: float, den: float) -> float | None:
@@ -368,22 +427,27 @@ def _top(counter: Counter[str], limit: int = 20) -> list[dict[str, Any]]:
     ]
 
 
+def _minutes(histogram: Counter[str]) -> dict[str, int | None]:
+    p50, p90 = percentiles(histogram, 0.5, 0.9)
+    return {"count": sum(histogram.values()), "p50": p50, "p90": p90}
+
+
 def figures_of(
     rows: list[DayRow],
     *,
     first: date,
     last: date,
-    centers: Sequence[Center],
+    codes: Mapping[int, str],
     vehicles: int,
     histograms: dict[str, Counter[str]],
 ) -> dict[str, Any]:
     """The §7 figures of these day rows (API.md's shape, plus manager load and root
-    causes); ``vehicles`` the distinct (center, vehicle) pairs checked in."""
+    causes); ``codes`` the centers' codes by id, ``vehicles`` the distinct (center,
+    vehicle) pairs checked in."""
     t = totals_of(rows)
     visits = t["visits_checked_in"]
     hist = {name: histograms.get(name, Counter()) for name in HISTOGRAMS}
     by_center: Counter[str] = Counter()
-    codes = {c.id: c.code for c in centers}
     for r in rows:
         if r.values["overturned"]:
             by_center[codes[r.center_id]] += r.values["overturned"]
@@ -425,16 +489,8 @@ def figures_of(
         "resolved": t["resolved"],
         "overturned": t["overturned"],
         "overturn_rate": RATIOS["overturn_rate"].of(t),
-        "first_response_business_minutes": {
-            "count": sum(hist["first_response"].values()),
-            "p50": percentile(hist["first_response"], 0.5),
-            "p90": percentile(hist["first_response"], 0.9),
-        },
-        "resolution_business_minutes": {
-            "count": sum(hist["resolution"].values()),
-            "p50": percentile(hist["resolution"], 0.5),
-            "p90": percentile(hist["resolution"], 0.9),
-        },
+        "first_response_business_minutes": _minutes(hist["first_response"]),
+        "resolution_business_minutes": _minutes(hist["resolution"]),
         "sla_met_rate": RATIOS["sla_met_rate"].of(t),
         "satisfaction": {
             "count": t["ratings"],
@@ -484,6 +540,35 @@ def distinct_vehicles(
     return {cid: int(n or 0) for cid, n in session.execute(query)}
 
 
+def fleet_by_week(
+    session: Session, center_ids: Sequence[int], first: date, last: date
+) -> dict[tuple[int, date], int]:
+    """``distinct_vehicles`` at the end of each Monday-week of [first, last] (or at
+    ``last`` in the final one), per center: the fleet before ``first`` and the window's
+    ``new_vehicles`` per week, added up week by week; two statements for any number of
+    weeks."""
+    if not center_ids:
+        return {}
+    before = distinct_vehicles(session, center_ids, first, first - timedelta(days=1))
+    t = CenterDayFigures.__table__
+    week = week_start(session.get_bind().dialect.name, t.c.day).label("week")
+    query = (
+        sa.select(t.c.center_id, week, sa.func.sum(t.c.new_vehicles))
+        .where(t.c.day.between(first, last), t.c.center_id.in_(center_ids))
+        .group_by(t.c.center_id, week)
+    )
+    added: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    for center_id, monday, n in session.execute(query):
+        added[center_id].append((_to_date(monday), int(n or 0)))
+    out: dict[tuple[int, date], int] = {}
+    for center_id in center_ids:
+        fleet = before.get(center_id, 0)
+        for monday, n in sorted(added[center_id]):
+            fleet += n
+            out[center_id, monday] = fleet
+    return out
+
+
 def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -505,7 +590,7 @@ def read_figures(session: Session, scope: Scope, *, group_by: str | None = None)
         rows,
         first=scope.first,
         last=scope.last,
-        centers=scope.centers,
+        codes={c.id: c.code for c in scope.centers},
         vehicles=sum(vehicles.get(c, 0) for c in {r.center_id for r in rows}),
         histograms=_merged(histograms.values()),
     )
@@ -525,6 +610,10 @@ def _groups(
     group_by: str,
 ) -> list[dict[str, Any]]:
     centers = {c.id: c for c in scope.centers}
+    codes = {c.id: c.code for c in scope.centers}
+    fleets: dict[tuple[int, date], int] = {}
+    if group_by == "week":
+        fleets = fleet_by_week(session, list(centers), scope.first, scope.last)
     buckets: dict[Any, list[DayRow]] = defaultdict(list)
     hist_of: dict[Any, Any] = {}
     if group_by == "center":
@@ -548,9 +637,8 @@ def _groups(
         group_rows = buckets[key]
         if group_by == "week":
             first, last = max(key, scope.first), min(key + timedelta(days=6), scope.last)
-            in_group = sorted({r.center_id for r in group_rows})
-            week_vehicles = distinct_vehicles(session, in_group, first, last)
-            n_vehicles = sum(week_vehicles.values())
+            in_group = {r.center_id for r in group_rows}
+            n_vehicles = sum(fleets.get((c, key), 0) for c in in_group)
         else:
             first, last = scope.first, scope.last
             n_vehicles = sum(vehicles.get(c, 0) for c in {r.center_id for r in group_rows})
@@ -558,7 +646,7 @@ def _groups(
             group_rows,
             first=first,
             last=last,
-            centers=scope.centers,
+            codes=codes,
             vehicles=n_vehicles,
             histograms=histograms.get(hist_of.get(key), {}),
         )

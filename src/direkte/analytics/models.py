@@ -98,6 +98,23 @@ class CenterDayBucket(Base):
     __table_args__ = (sa.Index("ix_center_day_buckets_day", "day"),)
 
 
+class CenterWeekBucket(Base):
+    """A center's day histograms summed over one Monday-week (``week``, its Monday):
+    kept beside ``CenterDayBucket`` whenever a day's buckets are written, so a read
+    sums the whole weeks of its window from here (about a seventh of the rows) and
+    only the days at its edges from the day buckets."""
+
+    __tablename__ = "center_week_buckets"
+
+    center_id: Mapped[int] = mapped_column(sa.ForeignKey("centers.id"), primary_key=True)
+    week: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    n: Mapped[int] = mapped_column(sa.Integer)
+
+    __table_args__ = (sa.Index("ix_center_week_buckets_week", "week"),)
+
+
 class RolloutWave(Base):
     """A planned set of centers to move into the program on a date, behind a gate."""
 

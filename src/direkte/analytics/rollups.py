@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -33,10 +33,14 @@ from direkte.analytics.models import (
     CenterDayBucket,
     CenterDayFigures,
     CenterOpenInterval,
+    CenterWeekBucket,
 )
+from direkte.db import UTCDateTime
+from direkte.escalations.models import Escalation, EscalationRequest
 from direkte.marks import FigureDirtyMark
 from direkte.network.hours import OpeningHours, opening_hours
 from direkte.network.models import Center, Role, User
+from direkte.visits.models import Visit
 
 # How far before a computed day the calendar reaches: business time of a case is
 # counted from its creation, which may lie weeks before the day it is resolved.
@@ -162,9 +166,13 @@ class _Dialect:
     least: str
     greatest: str
     days_between: str  # whole days from date {a} to date {b}
+    utc_day: str  # the UTC date of a stored instant {x}, shifted by {n} days
 
     def seconds(self, x: str) -> str:
         return self.epoch.format(x=x)
+
+    def day_near(self, x: str, n: int) -> str:
+        return self.utc_day.format(x=x, n=n)
 
 
 _PG = _Dialect(
@@ -172,12 +180,14 @@ _PG = _Dialect(
     least="LEAST",
     greatest="GREATEST",
     days_between="({b} - {a})",
+    utc_day="(CAST(({x}) AT TIME ZONE 'UTC' AS DATE) + ({n}))",
 )
 _SQLITE = _Dialect(
     epoch="((julianday({x}) - 2440587.5) * 86400.0)",
     least="MIN",
     greatest="MAX",
     days_between="CAST(round(julianday({b}) - julianday({a})) AS INTEGER)",
+    utc_day="date({x}, '{n:+d} days')",
 )
 
 
@@ -186,16 +196,38 @@ def _dialect(session: Session) -> _Dialect:
 
 
 def _business_seconds(d: _Dialect, center: str, start: str, end: str) -> str:
-    """Business seconds in [start, end): the overlaps with the center's open intervals."""
+    """Business seconds in [start, end): the overlaps with the center's open intervals
+    (those of the local days from the one before start's UTC date to the one after
+    end's: the index on (center, day) reads only those)."""
     return (
         f"(SELECT COALESCE(SUM({d.seconds(f'{d.least}(i.closes_at, {end})')}"
         f" - {d.seconds(f'{d.greatest}(i.opens_at, {start})')}), 0)"
         f" FROM center_open_intervals i WHERE i.center_id = {center}"
+        f" AND i.day BETWEEN {d.day_near(start, -1)} AND {d.day_near(end, 1)}"
         f" AND i.opens_at < {end} AND i.closes_at > {start})"
     )
 
 
+def _on_day(d: _Dialect, cd: str, x: str) -> str:
+    """Instant ``x`` falls on the calendar day ``cd``: within its UTC interval. A local
+    day is within one day of the instant's UTC date, which the join also says so that
+    the day is found by the primary key (center, day), not by scanning the calendar."""
+    return (
+        f"{x} >= {cd}.starts_at AND {x} < {cd}.ends_at"
+        f" AND {cd}.day BETWEEN {d.day_near(x, -1)} AND {d.day_near(x, 1)}"
+    )
+
+
+# The computed days, and the instants of the row that the statement is driven by:
+# from the first day's start to the last day's end (bound as :t0, :t1), so the rows
+# are read by the index on (center, instant) where there is one.
 _DAYS = "cd.center_id = :center AND cd.day BETWEEN :d0 AND :d1"
+
+
+def _window(x: str) -> str:
+    return f"{x} >= :t0 AND {x} < :t1"
+
+
 _ENDED = "('resolved', 'closed', 'withdrawn', 'rejected')"
 
 
@@ -210,19 +242,20 @@ def _statements(d: _Dialect) -> dict[str, sa.TextClause]:
         f" ORDER BY ev.at DESC, ev.id DESC LIMIT 1), 'open') NOT IN {_ENDED})"
     )
     done = "COALESCE(v.ready_at, v.closed_at)"
+    checked_in = (
+        " FROM visits v JOIN center_days cd ON cd.center_id = v.center_id"
+        f" AND {_on_day(d, 'cd', 'v.checked_in_at')}"
+        f" WHERE v.center_id = :center AND {_window('v.checked_in_at')} AND {_DAYS}"
+    )
     visits = (
         "SELECT cd.day, COUNT(*) AS visits_checked_in,"
         f" SUM(CASE WHEN {done} IS NOT NULL AND {done} < cd.ends_at"
         f" AND NOT {open_at_end} THEN 1 ELSE 0 END) AS same_day"
-        " FROM center_days cd JOIN visits v ON v.center_id = cd.center_id"
-        " AND v.checked_in_at >= cd.starts_at AND v.checked_in_at < cd.ends_at"
-        f" WHERE {_DAYS} GROUP BY cd.day"
+        f"{checked_in} GROUP BY cd.day"
     )
     new_vehicles = (
-        "SELECT cd.day, COUNT(DISTINCT v.vehicle_id) AS new_vehicles"
-        " FROM center_days cd JOIN visits v ON v.center_id = cd.center_id"
-        " AND v.checked_in_at >= cd.starts_at AND v.checked_in_at < cd.ends_at"
-        f" WHERE {_DAYS} AND NOT EXISTS (SELECT 1 FROM visits w"
+        f"SELECT cd.day, COUNT(DISTINCT v.vehicle_id) AS new_vehicles{checked_in}"
+        " AND NOT EXISTS (SELECT 1 FROM visits w"
         " WHERE w.vehicle_id = v.vehicle_id AND w.center_id = v.center_id"
         " AND w.checked_in_at < cd.starts_at) GROUP BY cd.day"
     )
@@ -230,12 +263,21 @@ def _statements(d: _Dialect) -> dict[str, sa.TextClause]:
         "SELECT cd.day, "
         + d.days_between.format(a="b.day", b="v.appointment_date")
         + " AS n, COUNT(*) AS k"
-        " FROM center_days cd JOIN visits v ON v.center_id = cd.center_id"
-        " AND v.checked_in_at >= cd.starts_at AND v.checked_in_at < cd.ends_at"
+        " FROM visits v JOIN center_days cd ON cd.center_id = v.center_id"
+        f" AND {_on_day(d, 'cd', 'v.checked_in_at')}"
         " JOIN center_days b ON b.center_id = v.center_id"
-        " AND v.booked_at >= b.starts_at AND v.booked_at < b.ends_at"
-        f" WHERE {_DAYS} AND v.appointment_date IS NOT NULL GROUP BY cd.day, n"
+        f" AND {_on_day(d, 'b', 'v.booked_at')}"
+        f" WHERE v.center_id = :center AND {_window('v.checked_in_at')} AND {_DAYS}"
+        " AND v.appointment_date IS NOT NULL GROUP BY cd.day, n"
     )
+
+    def escalations_on(x: str) -> str:
+        return (
+            " FROM escalations e JOIN center_days cd ON cd.center_id = e.center_id"
+            f" AND {_on_day(d, 'cd', x)}"
+            f" WHERE e.center_id = :center AND {_window(x)} AND {_DAYS}"
+        )
+
     requests = (
         "SELECT cd.day, COUNT(*) AS requests,"
         " SUM(CASE WHEN r.category = 'diagnosis' THEN 1 ELSE 0 END) AS req_diagnosis,"
@@ -246,14 +288,13 @@ def _statements(d: _Dialect) -> dict[str, sa.TextClause]:
         " SUM(CASE WHEN r.decision = 'moderate' THEN 1 ELSE 0 END) AS dec_moderate,"
         " SUM(CASE WHEN r.decision = 'route' AND r.tier >= 1 AND NOT r.folded"
         " THEN 1 ELSE 0 END) AS reached"
-        " FROM center_days cd JOIN escalation_requests r ON r.center_id = cd.center_id"
-        " AND r.created_at >= cd.starts_at AND r.created_at < cd.ends_at"
-        f" WHERE {_DAYS} GROUP BY cd.day"
+        " FROM escalation_requests r JOIN center_days cd ON cd.center_id = r.center_id"
+        f" AND {_on_day(d, 'cd', 'r.created_at')}"
+        f" WHERE r.center_id = :center AND {_window('r.created_at')} AND {_DAYS}"
+        " GROUP BY cd.day"
     )
     breaches = (
-        "SELECT cd.day, COUNT(*) AS breaches FROM center_days cd JOIN escalations e"
-        " ON e.center_id = cd.center_id AND e.breached_at >= cd.starts_at"
-        f" AND e.breached_at < cd.ends_at WHERE {_DAYS} GROUP BY cd.day"
+        f"SELECT cd.day, COUNT(*) AS breaches{escalations_on('e.breached_at')} GROUP BY cd.day"
     )
     resolved = (
         "SELECT cd.day, COUNT(*) AS resolved,"
@@ -262,46 +303,44 @@ def _statements(d: _Dialect) -> dict[str, sa.TextClause]:
         " OR COALESCE(e.first_response_at, e.resolved_at) <= e.first_response_due)"
         " AND (e.resolution_due IS NULL OR e.resolved_at <= e.resolution_due)"
         " THEN 1 ELSE 0 END) AS sla_met"
-        " FROM center_days cd JOIN escalations e ON e.center_id = cd.center_id"
-        " AND e.resolved_at >= cd.starts_at AND e.resolved_at < cd.ends_at"
-        f" WHERE {_DAYS} AND e.outcome IS NOT NULL GROUP BY cd.day"
+        f"{escalations_on('e.resolved_at')} AND e.outcome IS NOT NULL GROUP BY cd.day"
     )
     minutes_to_resolve = (
         "SELECT cd.day, CAST("
         + _business_seconds(d, "e.center_id", "e.created_at", "e.resolved_at")
         + " / 60 AS INTEGER) AS m"
-        " FROM center_days cd JOIN escalations e ON e.center_id = cd.center_id"
-        " AND e.resolved_at >= cd.starts_at AND e.resolved_at < cd.ends_at"
-        f" WHERE {_DAYS} AND e.outcome IS NOT NULL"
+        f"{escalations_on('e.resolved_at')} AND e.outcome IS NOT NULL"
     )
     minutes_to_respond = (
         "SELECT cd.day, CAST("
         + _business_seconds(d, "e.center_id", "e.created_at", "e.first_response_at")
-        + " / 60 AS INTEGER) AS m"
-        " FROM center_days cd JOIN escalations e ON e.center_id = cd.center_id"
-        " AND e.first_response_at >= cd.starts_at AND e.first_response_at < cd.ends_at"
-        f" WHERE {_DAYS}"
+        + f" / 60 AS INTEGER) AS m{escalations_on('e.first_response_at')}"
     )
     ratings = (
         "SELECT cd.day, COUNT(*) AS ratings, SUM(e.rating_score) AS rating_sum,"
         " SUM(CASE WHEN e.rating_score >= 4 THEN 1 ELSE 0 END) AS ratings_4_5"
-        " FROM center_days cd JOIN escalations e ON e.center_id = cd.center_id"
-        " AND e.rated_at >= cd.starts_at AND e.rated_at < cd.ends_at"
-        f" WHERE {_DAYS} AND e.rating_score IS NOT NULL GROUP BY cd.day"
+        f"{escalations_on('e.rated_at')} AND e.rating_score IS NOT NULL GROUP BY cd.day"
     )
     overturned = (
         "SELECT cd.day, veh.model AS model, (SELECT dg.codes FROM diagnoses dg"
         " WHERE dg.visit_id = e.visit_id ORDER BY dg.seq DESC LIMIT 1) AS codes,"
         " CASE WHEN e.outcome IN ('revised', 'goodwill') THEN 1 ELSE 0 END AS overturned"
-        " FROM center_days cd JOIN escalations e ON e.center_id = cd.center_id"
-        " AND e.resolved_at >= cd.starts_at AND e.resolved_at < cd.ends_at"
+        " FROM escalations e JOIN center_days cd ON cd.center_id = e.center_id"
+        f" AND {_on_day(d, 'cd', 'e.resolved_at')}"
         " JOIN visits v ON v.id = e.visit_id JOIN vehicles veh ON veh.id = v.vehicle_id"
-        f" WHERE {_DAYS} AND e.outcome IS NOT NULL"
+        f" WHERE e.center_id = :center AND {_window('e.resolved_at')} AND {_DAYS}"
+        " AND e.outcome IS NOT NULL"
     )
     days = f"SELECT cd.day, cd.open_seconds FROM center_days cd WHERE {_DAYS}"
-    typed = {"d0": sa.Date(), "d1": sa.Date()}
+    typed: dict[str, Any] = {"d0": sa.Date(), "d1": sa.Date()}
+    instants: dict[str, Any] = {"t0": UTCDateTime(), "t1": UTCDateTime()}
     return {
-        name: sa.text(sql).bindparams(*(sa.bindparam(k, type_=t) for k, t in typed.items()))
+        name: sa.text(sql).bindparams(
+            *(
+                sa.bindparam(k, type_=t)
+                for k, t in (typed | (instants if ":t0" in sql else {})).items()
+            )
+        )
         for name, sql in {
             "days": days,
             "visits": visits,
@@ -347,7 +386,19 @@ def compute_days(session: Session, center: Center, first: date, last: date) -> l
     )
     q = _statements_for(session)
     conn = session.connection()
-    params = {"center": center.id, "d0": first, "d1": last}
+    if conn.dialect.name == "postgresql":
+        # Each statement reads one center's rows through indexes in well under a second;
+        # compiling it first (JIT, triggered by the planner's guess at the calendar
+        # join) took longer than running it. For the rest of this transaction.
+        conn.exec_driver_sql("SET LOCAL jit = off")
+    zone = ZoneInfo(center.time_zone)
+    params = {
+        "center": center.id,
+        "d0": first,
+        "d1": last,
+        "t0": _local_bounds(zone, first)[0],
+        "t1": _local_bounds(zone, last)[1],
+    }
     managers = (
         session.scalar(
             sa.select(sa.func.count())
@@ -446,6 +497,44 @@ def store_days(session: Session, rows: list[dict[str, Any]], now: datetime) -> N
         conn.execute(sa.insert(CenterDayFigures), chunk)
     for chunk in _chunks(buckets, 2000):
         conn.execute(sa.insert(CenterDayBucket), chunk)
+    for center_id, days in by_center.items():
+        _store_weeks(session, center_id, days)
+
+
+def week_start(dialect: str, column: Any) -> Any:
+    """The Monday of a date column's week, in SQL."""
+    if dialect == "postgresql":
+        return sa.cast(column - sa.cast(sa.func.extract("isodow", column), sa.Integer) + 1, sa.Date)
+    weekday = sa.cast(sa.func.strftime("%w", column), sa.Integer)
+    return sa.func.date(column, sa.literal("-") + sa.cast((weekday + 6) % 7, sa.String) + " days")
+
+
+def _store_weeks(session: Session, center_id: int, days: Iterable[date]) -> None:
+    """Replace the center's week buckets of the weeks holding ``days`` by the sums of
+    their day buckets (one delete and one INSERT ... SELECT per run of weeks)."""
+    b = CenterDayBucket.__table__
+    w = cast(sa.Table, CenterWeekBucket.__table__)
+    week = week_start(session.get_bind().dialect.name, b.c.day)
+    conn = session.connection()
+    mondays = sorted({day - timedelta(days=day.weekday()) for day in days})
+    runs: list[list[date]] = []
+    for monday in mondays:
+        if runs and (monday - runs[-1][-1]).days == 7:
+            runs[-1].append(monday)
+        else:
+            runs.append([monday])
+    for run in runs:
+        first, last = run[0], run[-1]
+        conn.execute(sa.delete(w).where(w.c.center_id == center_id, w.c.week.between(first, last)))
+        summed = (
+            sa.select(b.c.center_id, week, b.c.kind, b.c.key, sa.func.sum(b.c.n))
+            .where(
+                b.c.center_id == center_id,
+                b.c.day.between(first, last + timedelta(days=6)),
+            )
+            .group_by(b.c.center_id, week, b.c.kind, b.c.key)
+        )
+        conn.execute(sa.insert(w).from_select(["center_id", "week", "kind", "key", "n"], summed))
 
 
 def _runs(days: Iterable[date]) -> Iterator[tuple[date, date]]:
@@ -566,6 +655,17 @@ def rebuild(
     for center in session.scalars(query).all():
         written += recompute(session, center, _days(first, last), now)
     return written
+
+
+def first_recorded_day(session: Session) -> date | None:
+    """The UTC date of the earliest check-in, request or case (None without any): a
+    rebuild of everything starts the day before it, which covers every local day."""
+    earliest = [
+        session.scalar(sa.select(sa.func.min(column)))
+        for column in (Visit.checked_in_at, EscalationRequest.created_at, Escalation.created_at)
+    ]
+    found = [at for at in earliest if at is not None]
+    return min(found).astimezone(UTC).date() if found else None
 
 
 def _days(first: date, last: date) -> Iterator[date]:

@@ -27,7 +27,7 @@ from direkte.analytics.rollout import (
     put_rollout,
     rollout_state,
 )
-from direkte.analytics.rollups import rebuild, refresh_dirty
+from direkte.analytics.rollups import first_recorded_day, rebuild, refresh_dirty
 from direkte.clock import Clock
 from direkte.network.models import Program, User
 
@@ -73,6 +73,7 @@ __all__ = [
     "advance_wave",
     "build_panel",
     "evaluate_program",
+    "first_recorded_day",
     "put_rollout",
     "read_metrics",
     "rebuild",
