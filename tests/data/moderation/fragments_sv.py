@@ -159,3 +159,48 @@ DEV_ONLY = {
         "Jag hittar {staff} och då ska han få lida.",
     ],
 }
+
+# Added to the dev split only for the classifier of issue 16 (see README.md), written
+# from DESIGN.md §5 without reading the test texts or their misses.
+DEV_MORE = {
+    "implied_threat": [
+        "Det vore synd om {name} råkade ut för en olycka på väg hem i kväll.",
+        "Jag har vänner som inte bryr sig om klagomålsblanketter. Säg det till {name}.",
+        "{name} borde tänka sig för innan han går ensam till bilen.",
+        "Folk som {staff} får vad de förtjänar, på ett eller annat sätt.",
+        "Jag väntar utanför när {name} stänger. Då ska vi ta ett litet snack.",
+        "Ingen skulle sakna {staff} om han försvann, bara så du vet.",
+        "Se dig noga om framöver, {name}.",
+        "Jag vet vilken bil {name} kör. Fin lack, än så länge.",
+    ],
+    "conditional_threat": [
+        "Antingen får jag pengarna tillbaka till måndag, eller så hamnar {name} på akuten.",
+        "En ursäkt till, så kommer jag dit och gör upp med {staff} med nävarna.",
+        "Ringer ingen mig i dag kommer någon på den verkstaden att bli skadad.",
+        "Avslår ni igen kommer {name} inte att kunna gå på ett tag.",
+        "Fixar ni det inte ska jag se till att {staff} ångrar att han föddes.",
+    ],
+    "direct_threat": [
+        "Jag ska slå {name}s ansikte i disken.",
+        "Jag ska bränna ner verkstaden med {staff} där inne.",
+        "I morgon kommer jag förbi och slår ner {name}.",
+        "Jag ska skära {staff} när jag ser honom.",
+    ],
+    "family_threat": [
+        "{name}s dotter går ensam hem från skolan, eller hur?",
+        "Undrar om {name}s fru vet hur farliga vägarna är.",
+        "Fint hus på {street}, {name}. Synd om det brann med din familj där inne.",
+        "Jag åker hem till {name}s familj, så kan de förklara fakturan.",
+        "Säg till {staff} att hans barn inte är trygga förrän jag får mina pengar.",
+    ],
+    "legitimate": [
+        "Jag är så arg att jag kunde skrika. Samma fel för fjärde gången och ännu en räkning.",
+        "Är det inte fixat till fredag anmäler jag er till Allmänna reklamationsnämnden och lägger ut hela historien på nätet.",
+        "Er servicetekniker {name} var otrevlig och jag vill klaga på honom hos hans chef.",
+        "Jag vet var ert huvudkontor ligger och jag ska skriva till dem och till tidningen.",
+        "Ni kommer att höra från min advokat. Nu är jag klar med att vara artig.",
+        "Ärligt talat skjuter jag hellre hem bilen än betalar det priset. Rena rånet.",
+        "Jag ringer varje morgon tills någon ger mig ett datum för reparationen.",
+        "Jag tar min bil och mina pengar någon annanstans, och jag ska berätta för alla varför.",
+    ],
+}
