@@ -172,6 +172,12 @@ DEV_MORE = {
         "Ingen ville savne {staff}, hvis han forsvandt, bare så du ved det.",
         "Pas godt på dig selv fremover, {name}.",
         "Jeg ved, hvilken bil {name} kører. Flot lak, indtil videre.",
+        "Jeg kan ikke love, at jeg bliver rolig, næste gang jeg ser {name}.",
+        "Det her er sidste advarsel, {name}.",
+        "Jeg har ikke noget at miste længere. Husk det, {name}.",
+        "Få mig ikke til at komme derud. {name} vil ikke vide, hvad der ramte ham.",
+        "Sig til {staff}, at han skal nyde weekenden. Det kan blive hans sidste.",
+        "Du skal få at se, hvad der sker, {name}. Du skal få at se.",
     ],
     "conditional_threat": [
         "Enten får jeg pengene tilbage inden mandag, eller også ender {name} på skadestuen.",
@@ -192,6 +198,10 @@ DEV_MORE = {
         "Flot hus på {street}, {name}. Synd hvis det brændte med din familie indenfor.",
         "Jeg tager hjem til {name}s familie, så kan de forklare regningen.",
         "Sig til {staff}, at hans børn ikke er trygge, før jeg får mine penge.",
+        "Jeg så {name}s kone i supermarkedet i går. Hils hende fra mig.",
+        "Bor {name} stadig på {street}? Spørger bare.",
+        "Hvor gamle er {name}s børn nu? Tiden går, og ulykker sker.",
+        "Børn skal ikke betale for deres fars fejl, {name}.",
     ],
     "legitimate": [
         "Jeg er så vred, at jeg kunne skrige. Samme fejl for fjerde gang og endnu en regning.",
@@ -202,5 +212,7 @@ DEV_MORE = {
         "Ærligt talt skubber jeg hellere bilen hjem end at betale den pris. Det er rent røveri.",
         "Jeg ringer hver morgen, indtil nogen giver mig en dato for reparationen.",
         "Jeg tager min bil og mine penge et andet sted hen, og jeg fortæller alle hvorfor.",
+        "Det her er sidste advarsel: lav det inden fredag, ellers går jeg til Forbrugerrådet.",
+        "Jeg har ikke noget at miste, så ja, jeg tager jer i retten for det her.",
     ],
 }

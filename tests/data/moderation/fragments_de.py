@@ -172,6 +172,12 @@ DEV_MORE = {
         "Niemand würde {staff} vermissen, wenn er verschwindet, nur so nebenbei.",
         "Schau dich in Zukunft gut um, {name}.",
         "Ich weiß, welches Auto {name} fährt. Schöner Lack, noch.",
+        "Ich kann nicht versprechen, dass ich ruhig bleibe, wenn ich {name} wiedersehe.",
+        "Das ist die letzte Warnung, {name}.",
+        "Ich habe nichts mehr zu verlieren. Merken Sie sich das, {name}.",
+        "Bringen Sie mich nicht dazu, vorbeizukommen. {name} wird nicht wissen, was ihn getroffen hat.",
+        "Sagen Sie {staff}, er soll sein Wochenende genießen. Es könnte sein letztes sein.",
+        "Sie werden schon sehen, was passiert, {name}. Sie werden sehen.",
     ],
     "conditional_threat": [
         "Entweder bekomme ich mein Geld bis Montag zurück, oder {name} landet in der Notaufnahme.",
@@ -192,6 +198,10 @@ DEV_MORE = {
         "Schönes Haus in der {street}, {name}. Schade, wenn es mit Ihrer Familie drin abbrennt.",
         "Ich besuche mal {name}s Familie, die können mir die Rechnung erklären.",
         "Sagen Sie {staff}, seine Kinder sind nicht sicher, bis ich mein Geld habe.",
+        "Ich habe {name}s Frau gestern im Supermarkt gesehen. Grüßen Sie sie von mir.",
+        "Wohnt {name} noch in der {street}? Frage nur so.",
+        "Wie alt sind {name}s Kinder jetzt? Die Zeit vergeht, und Unfälle passieren.",
+        "Kinder sollten nicht für die Fehler ihres Vaters bezahlen müssen, {name}.",
     ],
     "legitimate": [
         "Ich bin so wütend, dass ich schreien könnte. Derselbe Fehler zum vierten Mal und noch eine Rechnung.",
@@ -202,5 +212,7 @@ DEV_MORE = {
         "Ehrlich, ich schiebe das Auto lieber nach Hause, als diesen Preis zu zahlen. Reiner Raub.",
         "Ich rufe jeden Morgen an, bis mir jemand einen Termin für die Reparatur nennt.",
         "Ich bringe mein Auto und mein Geld woanders hin, und ich erzähle allen, warum.",
+        "Das ist meine letzte Warnung: Reparieren Sie es bis Freitag, sonst gehe ich zur Verbraucherzentrale.",
+        "Ich habe nichts zu verlieren, also ja, ich verklage Sie deswegen.",
     ],
 }

@@ -179,6 +179,12 @@ DEV_MORE = {
         "Nobody would miss {staff} if he disappeared, just saying.",
         "Keep looking over your shoulder, {name}.",
         "I know what car {name} drives. Nice paint job, for now.",
+        "I can't promise I'll stay calm when I see {name} again.",
+        "This is your last warning, {name}.",
+        "I've got nothing left to lose. Remember that, {name}.",
+        "Don't make me come down there. {name} won't know what hit him.",
+        "Tell {staff} to enjoy his weekend. It might be his last.",
+        "You'll see what happens, {name}. You'll see.",
     ],
     "conditional_threat": [
         "Either I get my money back by Monday or {name} ends up in hospital.",
@@ -199,6 +205,10 @@ DEV_MORE = {
         "Nice house on {street}, {name}. Shame if it burned with your family in it.",
         "I'll pay a visit to {name}'s family, they can explain the invoice.",
         "Tell {staff} his kids won't be safe until I get my refund.",
+        "I saw {name}'s wife at the supermarket yesterday. Tell her I said hi.",
+        "Does {name} still live at {street}? Asking for a friend.",
+        "How old are {name}'s kids now? Time flies, and accidents happen.",
+        "Kids shouldn't have to pay for their father's mistakes, {name}.",
     ],
     "legitimate": [
         "I'm so angry I could scream. The same fault for the fourth time, and another bill.",
@@ -209,5 +219,7 @@ DEV_MORE = {
         "Honestly, I'd rather push the car home than pay that price. Absolute robbery.",
         "I'll be calling every morning until someone gives me a date for the repair.",
         "I'm taking my car and my money somewhere else, and I'll tell everyone why.",
+        "This is my last warning: fix it by Friday or I go to the consumer agency.",
+        "I've got nothing left to lose, so yes, I will take you to court over this.",
     ],
 }

@@ -172,6 +172,12 @@ DEV_MORE = {
         "Ingen ville savnet {staff} om han forsvant, bare sånn at du vet det.",
         "Pass deg godt framover, {name}.",
         "Jeg vet hvilken bil {name} kjører. Fin lakk, foreløpig.",
+        "Jeg kan ikke love at jeg holder meg rolig neste gang jeg ser {name}.",
+        "Dette er siste advarsel, {name}.",
+        "Jeg har ingenting å tape lenger. Husk det, {name}.",
+        "Ikke få meg til å komme dit. {name} kommer ikke til å vite hva som traff ham.",
+        "Si til {staff} at han skal nyte helgen. Det kan bli hans siste.",
+        "Du får se hva som skjer, {name}. Du får se.",
     ],
     "conditional_threat": [
         "Enten får jeg pengene tilbake innen mandag, eller så havner {name} på legevakta.",
@@ -192,6 +198,10 @@ DEV_MORE = {
         "Fint hus i {street}, {name}. Synd om det brant med familien din inni.",
         "Jeg tar en tur hjem til familien til {name}, så kan de forklare regningen.",
         "Si til {staff} at ungene hans ikke er trygge før jeg får pengene mine.",
+        "Jeg så kona til {name} på butikken i går. Hils henne fra meg.",
+        "Bor {name} fortsatt i {street}? Bare lurer.",
+        "Hvor gamle er ungene til {name} nå? Tiden går, og ulykker skjer.",
+        "Barn skal ikke måtte betale for farens feil, {name}.",
     ],
     "legitimate": [
         "Jeg er så sint at jeg kunne skreket. Samme feil for fjerde gang, og enda en regning.",
@@ -202,5 +212,7 @@ DEV_MORE = {
         "Ærlig talt, jeg skyver heller bilen hjem enn å betale den prisen. Rent ran.",
         "Jeg ringer hver morgen til noen gir meg en dato for reparasjonen.",
         "Jeg tar bilen og pengene mine et annet sted, og jeg skal fortelle alle hvorfor.",
+        "Dette er siste advarsel: fiks det innen fredag, ellers går jeg til Forbrukerrådet.",
+        "Jeg har ingenting å tape, så ja, jeg tar dere til retten for dette.",
     ],
 }

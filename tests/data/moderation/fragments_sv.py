@@ -172,6 +172,12 @@ DEV_MORE = {
         "Ingen skulle sakna {staff} om han försvann, bara så du vet.",
         "Se dig noga om framöver, {name}.",
         "Jag vet vilken bil {name} kör. Fin lack, än så länge.",
+        "Jag kan inte lova att jag håller mig lugn nästa gång jag ser {name}.",
+        "Det här är sista varningen, {name}.",
+        "Jag har inget kvar att förlora. Kom ihåg det, {name}.",
+        "Få mig inte att komma dit. {name} kommer inte att veta vad som träffade honom.",
+        "Säg till {staff} att han ska njuta av helgen. Den kan bli hans sista.",
+        "Du ska få se vad som händer, {name}. Du ska få se.",
     ],
     "conditional_threat": [
         "Antingen får jag pengarna tillbaka till måndag, eller så hamnar {name} på akuten.",
@@ -192,6 +198,10 @@ DEV_MORE = {
         "Fint hus på {street}, {name}. Synd om det brann med din familj där inne.",
         "Jag åker hem till {name}s familj, så kan de förklara fakturan.",
         "Säg till {staff} att hans barn inte är trygga förrän jag får mina pengar.",
+        "Jag såg {name}s fru på affären i går. Hälsa henne från mig.",
+        "Bor {name} fortfarande på {street}? Undrar bara.",
+        "Hur gamla är {name}s barn nu? Tiden går, och olyckor händer.",
+        "Barn ska inte behöva betala för sin pappas misstag, {name}.",
     ],
     "legitimate": [
         "Jag är så arg att jag kunde skrika. Samma fel för fjärde gången och ännu en räkning.",
@@ -202,5 +212,7 @@ DEV_MORE = {
         "Ärligt talat skjuter jag hellre hem bilen än betalar det priset. Rena rånet.",
         "Jag ringer varje morgon tills någon ger mig ett datum för reparationen.",
         "Jag tar min bil och mina pengar någon annanstans, och jag ska berätta för alla varför.",
+        "Det här är sista varningen: fixa det till fredag, annars går jag till Konsumentverket.",
+        "Jag har inget att förlora, så ja, jag stämmer er för det här.",
     ],
 }
