@@ -205,7 +205,8 @@ DEV_MORE = {
     ],
     "legitimate": [
         "Jeg er så vred, at jeg kunne skrige. Samme fejl for fjerde gang og endnu en regning.",
-        "Er det ikke ordnet inden fredag, klager jeg til Forbrugerklagenævnet og lægger hele historien på nettet.",
+        "Er det ikke ordnet inden fredag, klager jeg til Forbrugerklagenævnet og lægger hele "
+        "historien på nettet.",
         "Jeres servicerådgiver {name} var uhøflig, og jeg vil klage over ham til hans chef.",
         "Jeg ved, hvor jeres hovedkontor ligger, og jeg skriver til dem og til avisen.",
         "I kommer til at høre fra min advokat. Nu er jeg færdig med at være høflig.",
@@ -214,5 +215,10 @@ DEV_MORE = {
         "Jeg tager min bil og mine penge et andet sted hen, og jeg fortæller alle hvorfor.",
         "Det her er sidste advarsel: lav det inden fredag, ellers går jeg til Forbrugerrådet.",
         "Jeg har ikke noget at miste, så ja, jeg tager jer i retten for det her.",
+        "{name} aner tydeligvis ikke, hvad han laver. Jeg vil have en anden mekaniker på min bil.",
+        "Spørg {staff}, hvorfor han tog betaling for dele, han aldrig monterede.",
+        "Jeg vil have {name} taget af min sag, han har været ubrugelig fra dag ét.",
+        "Med al respekt for {staff}, det her er det dårligste arbejde, jeg har set på tredive år "
+        "bag rattet.",
     ],
 }

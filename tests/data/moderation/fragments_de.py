@@ -175,7 +175,8 @@ DEV_MORE = {
         "Ich kann nicht versprechen, dass ich ruhig bleibe, wenn ich {name} wiedersehe.",
         "Das ist die letzte Warnung, {name}.",
         "Ich habe nichts mehr zu verlieren. Merken Sie sich das, {name}.",
-        "Bringen Sie mich nicht dazu, vorbeizukommen. {name} wird nicht wissen, was ihn getroffen hat.",
+        "Bringen Sie mich nicht dazu, vorbeizukommen. {name} wird nicht wissen, was ihn "
+        "getroffen hat.",
         "Sagen Sie {staff}, er soll sein Wochenende genießen. Es könnte sein letztes sein.",
         "Sie werden schon sehen, was passiert, {name}. Sie werden sehen.",
     ],
@@ -204,15 +205,25 @@ DEV_MORE = {
         "Kinder sollten nicht für die Fehler ihres Vaters bezahlen müssen, {name}.",
     ],
     "legitimate": [
-        "Ich bin so wütend, dass ich schreien könnte. Derselbe Fehler zum vierten Mal und noch eine Rechnung.",
-        "Wenn das bis Freitag nicht erledigt ist, beschwere ich mich bei der Verbraucherzentrale und stelle die ganze Geschichte ins Netz.",
-        "Ihr Serviceberater {name} war unhöflich, und ich möchte mich bei seinem Chef über ihn beschweren.",
+        "Ich bin so wütend, dass ich schreien könnte. Derselbe Fehler zum vierten Mal und noch "
+        "eine Rechnung.",
+        "Wenn das bis Freitag nicht erledigt ist, beschwere ich mich bei der Verbraucherzentrale "
+        "und stelle die ganze Geschichte ins Netz.",
+        "Ihr Serviceberater {name} war unhöflich, und ich möchte mich bei seinem Chef über ihn "
+        "beschweren.",
         "Ich weiß, wo Ihre Zentrale ist, und ich schreibe denen und der Zeitung.",
         "Sie werden von meinem Anwalt hören. Ich bin fertig mit höflich.",
         "Ehrlich, ich schiebe das Auto lieber nach Hause, als diesen Preis zu zahlen. Reiner Raub.",
         "Ich rufe jeden Morgen an, bis mir jemand einen Termin für die Reparatur nennt.",
         "Ich bringe mein Auto und mein Geld woanders hin, und ich erzähle allen, warum.",
-        "Das ist meine letzte Warnung: Reparieren Sie es bis Freitag, sonst gehe ich zur Verbraucherzentrale.",
+        "Das ist meine letzte Warnung: Reparieren Sie es bis Freitag, sonst gehe ich zur "
+        "Verbraucherzentrale.",
         "Ich habe nichts zu verlieren, also ja, ich verklage Sie deswegen.",
+        "{name} weiß offensichtlich nicht, was er tut. Ich will einen anderen Mechaniker für "
+        "mein Auto.",
+        "Fragen Sie {staff}, warum er mir Teile berechnet hat, die er nie eingebaut hat.",
+        "Ich will, dass {name} von meinem Fall abgezogen wird, er war vom ersten Tag an nutzlos.",
+        "Bei allem Respekt für {staff}, das ist die schlechteste Arbeit, die ich in dreißig "
+        "Jahren am Steuer gesehen habe.",
     ],
 }

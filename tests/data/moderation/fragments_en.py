@@ -212,7 +212,8 @@ DEV_MORE = {
     ],
     "legitimate": [
         "I'm so angry I could scream. The same fault for the fourth time, and another bill.",
-        "If this isn't sorted by Friday I'll complain to the consumer ombudsman and post the whole story online.",
+        "If this isn't sorted by Friday I'll complain to the consumer ombudsman and post the "
+        "whole story online.",
         "Your service advisor {name} was rude and I want to complain about him to his manager.",
         "I know where your head office is and I will be writing to them, and to the newspaper.",
         "This garage is going to hear from my lawyer. I'm done being polite.",
@@ -221,5 +222,9 @@ DEV_MORE = {
         "I'm taking my car and my money somewhere else, and I'll tell everyone why.",
         "This is my last warning: fix it by Friday or I go to the consumer agency.",
         "I've got nothing left to lose, so yes, I will take you to court over this.",
+        "{name} clearly doesn't know what he's doing. I want another mechanic on my car.",
+        "Ask {staff} why he charged me for parts he never fitted.",
+        "I want {name} taken off my case, he has been useless from day one.",
+        "With all respect to {staff}, this is the worst work I've seen in thirty years of driving.",
     ],
 }

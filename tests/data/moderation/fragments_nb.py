@@ -205,7 +205,8 @@ DEV_MORE = {
     ],
     "legitimate": [
         "Jeg er så sint at jeg kunne skreket. Samme feil for fjerde gang, og enda en regning.",
-        "Er ikke dette ordnet innen fredag, klager jeg til Forbrukerrådet og legger ut hele historien på nett.",
+        "Er ikke dette ordnet innen fredag, klager jeg til Forbrukerrådet og legger ut hele "
+        "historien på nett.",
         "Servicerådgiveren {name} var frekk, og jeg vil klage på ham til sjefen hans.",
         "Jeg vet hvor hovedkontoret deres ligger, og jeg skal skrive til dem og til avisa.",
         "Dere kommer til å høre fra advokaten min. Nå er jeg ferdig med å være høflig.",
@@ -214,5 +215,11 @@ DEV_MORE = {
         "Jeg tar bilen og pengene mine et annet sted, og jeg skal fortelle alle hvorfor.",
         "Dette er siste advarsel: fiks det innen fredag, ellers går jeg til Forbrukerrådet.",
         "Jeg har ingenting å tape, så ja, jeg tar dere til retten for dette.",
+        "{name} aner tydeligvis ikke hva han driver med. Jeg vil ha en annen mekaniker på bilen "
+        "min.",
+        "Spør {staff} hvorfor han tok betalt for deler han aldri monterte.",
+        "Jeg vil at {name} tas av saken min, han har vært ubrukelig fra dag én.",
+        "Med all respekt for {staff}, dette er det dårligste arbeidet jeg har sett på tretti år "
+        "bak rattet.",
     ],
 }

@@ -205,7 +205,8 @@ DEV_MORE = {
     ],
     "legitimate": [
         "Jag är så arg att jag kunde skrika. Samma fel för fjärde gången och ännu en räkning.",
-        "Är det inte fixat till fredag anmäler jag er till Allmänna reklamationsnämnden och lägger ut hela historien på nätet.",
+        "Är det inte fixat till fredag anmäler jag er till Allmänna reklamationsnämnden och "
+        "lägger ut hela historien på nätet.",
         "Er servicetekniker {name} var otrevlig och jag vill klaga på honom hos hans chef.",
         "Jag vet var ert huvudkontor ligger och jag ska skriva till dem och till tidningen.",
         "Ni kommer att höra från min advokat. Nu är jag klar med att vara artig.",
@@ -214,5 +215,11 @@ DEV_MORE = {
         "Jag tar min bil och mina pengar någon annanstans, och jag ska berätta för alla varför.",
         "Det här är sista varningen: fixa det till fredag, annars går jag till Konsumentverket.",
         "Jag har inget att förlora, så ja, jag stämmer er för det här.",
+        "{name} har uppenbarligen ingen aning om vad han håller på med. Jag vill ha en annan "
+        "mekaniker på min bil.",
+        "Fråga {staff} varför han tog betalt för delar han aldrig monterade.",
+        "Jag vill att {name} tas bort från mitt ärende, han har varit värdelös från dag ett.",
+        "Med all respekt för {staff}, det här är det sämsta arbete jag sett på trettio år bakom "
+        "ratten.",
     ],
 }

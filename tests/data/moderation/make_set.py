@@ -98,19 +98,23 @@ def build() -> list[dict[str, str]]:
         pools, mixed = fragments.POOLS, fragments.MIXED
         extra = getattr(fragments, "DEV_ONLY", {})
         more = getattr(fragments, "DEV_MORE", {})
-        groups = [
-            (label, f"{position:02d}", _split(position), template)
-            for label, templates in fragments.LABELS.items()
-            for position, template in enumerate(templates)
-        ] + [
-            (label, f"x{position}", "dev", template)
-            for label, templates in extra.items()
-            for position, template in enumerate(templates)
-        ] + [
-            (label, f"y{position}", "dev", template)
-            for label, templates in more.items()
-            for position, template in enumerate(templates)
-        ]
+        groups = (
+            [
+                (label, f"{position:02d}", _split(position), template)
+                for label, templates in fragments.LABELS.items()
+                for position, template in enumerate(templates)
+            ]
+            + [
+                (label, f"x{position}", "dev", template)
+                for label, templates in extra.items()
+                for position, template in enumerate(templates)
+            ]
+            + [
+                (label, f"y{position}", "dev", template)
+                for label, templates in more.items()
+                for position, template in enumerate(templates)
+            ]
+        )
         extra_rng = random.Random(f"{SEED}-{language}-dev-only")  # leaves the rest as it was
         more_rng = random.Random(f"{SEED}-{language}-dev-more")  # and so does this one
         for label, position, split, template in groups:

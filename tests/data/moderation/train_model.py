@@ -105,8 +105,7 @@ def matrix(found: Sequence[Example]) -> tuple[Matrix, npt.NDArray[np.int64]]:
     the columns."""
     rows, buckets = [], []
     for number, example in enumerate(found):
-        names, _ = content_model.features(content.normalize(example.text))
-        mine = sorted({content_model.bucket(n) for n in names})
+        mine = content_model.buckets(content.normalize(example.text)).tolist()
         rows += [number] * len(mine)
         buckets += mine
     vocabulary, columns = np.unique(np.array(buckets, np.int64), return_inverse=True)
@@ -162,9 +161,7 @@ def _model(
 
 def out_of_fold(found: Sequence[Example]) -> npt.NDArray[np.float64]:
     """Each text's probability of not legitimate from a model trained without its fold."""
-    folds = np.array(
-        [int(hashlib.sha256(e.group.encode()).hexdigest(), 16) % FOLDS for e in found]
-    )
+    folds = np.array([int(hashlib.sha256(e.group.encode()).hexdigest(), 16) % FOLDS for e in found])
     probability = np.zeros(len(found))
     for fold in range(FOLDS):
         train = [e for e, f in zip(found, folds, strict=True) if f != fold]
@@ -179,9 +176,7 @@ def out_of_fold(found: Sequence[Example]) -> npt.NDArray[np.float64]:
 
 
 def threshold(found: Sequence[Example], probability: npt.NDArray[np.float64]) -> float:
-    legit = np.sort(
-        [p for e, p in zip(found, probability, strict=True) if e.label == "legitimate"]
-    )
+    legit = np.sort([p for e, p in zip(found, probability, strict=True) if e.label == "legitimate"])
     allowed = int(len(legit) * MAX_LEGIT_HELD)
     above = legit[len(legit) - 1 - allowed] if len(legit) > allowed else 0.0
     return max(MIN_THRESHOLD, float(np.nextafter(above, 1.0)))
