@@ -84,7 +84,7 @@ def _figures(language: str) -> dict[str, float]:
 FLOORS = {
     "en": {"threats": 1.0, "family_threat": 0.888, "doxxing": 1.0, "severe": 0.977, "abuse": 0.972},
     "nb": {"threats": 0.740, "family_threat": 1.0, "doxxing": 1.0, "severe": 0.844, "abuse": 0.902},
-    "da": {"threats": 0.888, "family_threat": 0.666, "doxxing": 1.0, "severe": 0.866, "abuse": 0.916},
+    "da": {"threats": 0.88, "family_threat": 0.666, "doxxing": 1.0, "severe": 0.86, "abuse": 0.916},
     "sv": {"threats": 0.888, "family_threat": 1.0, "doxxing": 1.0, "severe": 0.933, "abuse": 0.958},
     "de": {"threats": 0.888, "family_threat": 1.0, "doxxing": 1.0, "severe": 0.933, "abuse": 0.916},
 }
