@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from direkte.guardrails.content import HOLD_CATEGORIES, screen_phrases
+from direkte.guardrails.content import HOLD_CATEGORIES, MODEL_LIST, screen_phrases
 
 SET = Path(__file__).parents[1] / "tests" / "data" / "moderation" / "moderation_set.jsonl"
 LANGUAGES = ("en", "nb", "da", "sv", "de")
@@ -86,10 +86,13 @@ def _confusion(rows: list[dict[str, str]], misses: bool) -> None:
     for language in (*LANGUAGES, "all"):
         mine = [r for r in rows if language in ("all", r["lang"])]
         counts: Counter[tuple[str, str]] = Counter()
+        by_model: Counter[bool] = Counter()
         for r in mine:
             verdict = screen_phrases(r["text"])
             first = verdict.categories[0] if verdict.categories else "pass"
             counts[r["label"], first] += 1
+            if any(e.language == MODEL_LIST for e in verdict.evidence):
+                by_model[r["label"] == "legitimate"] += 1
             wrong = (first == "pass") == (r["label"] != "legitimate")
             if misses and wrong and language != "all":
                 print(f"  MISS {r['id']} {r['style']}: {r['text']}  -> {verdict.evidence}")
@@ -104,6 +107,8 @@ def _confusion(rows: list[dict[str, str]], misses: bool) -> None:
             name = label if label != "legitimate" else "legitimate (pass)"
             print(f"{name:<20}" + "".join(f"{counts[label, c]:>10}" for c in columns)
                   + f"{share:>9.3f}")  # fmt: skip
+        print(f"held by the classifier (the lists held nothing): {by_model[False]} abuse, "
+              f"{by_model[True]} legitimate")  # fmt: skip
 
 
 def _speed(rows: list[dict[str, str]]) -> None:

@@ -81,6 +81,10 @@ def test_installed_wheel_upgrades_an_empty_database(tmp_path: Path) -> None:
             if path.is_file():
                 assert path.relative_to(source).as_posix() in names, path
     assert "direkte/web/static/vendor/swagger-ui/swagger-ui-bundle.js" in names
+    # The content screen's phrase lists and its classifier's weights (no build at start).
+    guardrails = source / "direkte" / "guardrails"
+    for path in [*guardrails.glob("phrases/*.txt"), guardrails / "content_model.npz"]:
+        assert path.relative_to(source).as_posix() in names, path
     venv = venv_with(wheel, tmp_path)
     where = run(venv / "bin" / "python", "-c", "import direkte; print(direkte.__file__)",
                 cwd=tmp_path)  # fmt: skip

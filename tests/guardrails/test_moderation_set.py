@@ -6,6 +6,7 @@ The lists are tuned on the dev split only; see tests/data/moderation/README.md.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -38,7 +39,17 @@ def _recall(rows: list[dict[str, str]], labels: tuple[str, ...]) -> float:
     return sum(content.screen_phrases(r["text"]).categories != () for r in chosen) / len(chosen)
 
 
+# The test split as it was made once (tests/data/moderation/README.md): regenerating the
+# set after adding dev texts must leave it byte for byte as it is.
+TEST_SPLIT_SHA256 = "569a7fa4ea30f2d33d93efb9e3f0c31e3a91710a4f347dd8f95cb698fc32a9a7"
+
+
 class TestSet:
+    def test_test_split_never_changes(self) -> None:
+        lines = SET.read_text("utf-8").splitlines()
+        test = "".join(f"{line}\n" for line in lines if json.loads(line)["split"] == "test")
+        assert hashlib.sha256(test.encode()).hexdigest() == TEST_SPLIT_SHA256
+
     def test_large_balanced_and_split_by_template(self) -> None:
         rows = _rows("dev") + _rows("test")
         assert len(rows) >= 1200
@@ -47,7 +58,9 @@ class TestSet:
         assert min(per_language.values()) >= 240
         labels = Counter(r["label"] for r in rows)
         assert set(labels) == {*ABUSE, "legitimate"}
-        assert labels["legitimate"] * 2 >= len(rows) * 0.9  # about as many as abuse
+        assert labels["legitimate"] * 2 >= len(rows) * 0.85  # about as many as abuse
+        test = Counter(r["label"] == "legitimate" for r in _rows("test"))
+        assert test[True] == test[False]  # the test split: exactly as many
         templates = {split: {r["template"] for r in _rows(split)} for split in ("dev", "test")}
         assert not templates["dev"] & templates["test"]
         texts = {split: {r["text"] for r in _rows(split)} for split in ("dev", "test")}
@@ -66,13 +79,13 @@ def _figures(language: str) -> dict[str, float]:
     }
 
 
-# The figures on the test split as measured when the lists were last changed
-# (docs/guardrails.md): a change that loses any of them fails here.
+# The figures on the test split as measured when the lists or the classifier were last
+# changed (docs/guardrails.md): a change that loses any of them fails here.
 FLOORS = {
     "en": {"threats": 1.0, "family_threat": 0.888, "doxxing": 1.0, "severe": 0.977, "abuse": 0.972},
-    "nb": {"threats": 0.666, "family_threat": 1.0, "doxxing": 1.0, "severe": 0.8, "abuse": 0.875},
-    "da": {"threats": 0.777, "family_threat": 0.666, "doxxing": 1.0, "severe": 0.8, "abuse": 0.875},
-    "sv": {"threats": 0.777, "family_threat": 1.0, "doxxing": 1.0, "severe": 0.866, "abuse": 0.916},
+    "nb": {"threats": 0.740, "family_threat": 1.0, "doxxing": 1.0, "severe": 0.844, "abuse": 0.902},
+    "da": {"threats": 0.88, "family_threat": 0.666, "doxxing": 1.0, "severe": 0.86, "abuse": 0.916},
+    "sv": {"threats": 0.888, "family_threat": 1.0, "doxxing": 1.0, "severe": 0.933, "abuse": 0.958},
     "de": {"threats": 0.888, "family_threat": 1.0, "doxxing": 1.0, "severe": 0.933, "abuse": 0.916},
 }
 
@@ -90,8 +103,9 @@ class TestTestSplit:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="recall on unseen phrasings of threats is short of the targets in nb, da, sv, "
-    "de and en (docs/guardrails.md); when this passes, remove the mark",
+    reason="recall on unseen phrasings of threats is short of the targets in every "
+    "language, with the classifier too (docs/guardrails.md); when this passes, remove "
+    "the mark",
 )
 def test_recall_targets_met_in_every_language() -> None:
     short = []

@@ -173,7 +173,7 @@ class EscalationOut(BaseModel):
 
 class EvidenceOut(BaseModel):
     category: str  # the hold category (DESIGN.md §5), e.g. "family_threat"
-    list: str  # the phrase list that matched ("en", "nb", ...), not the text's language
+    list: str  # the phrase list that matched ("en", "nb", ...; "model": the classifier)
     words: str  # the words that decided, as matched in the normalized text
 
 

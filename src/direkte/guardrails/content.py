@@ -20,12 +20,12 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from direkte.guardrails import regex_cache
+from direkte.guardrails import content_model, regex_cache
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
@@ -49,7 +49,8 @@ HOLD_CATEGORIES = CATEGORIES
 THREAT_CATEGORIES: frozenset[str] = frozenset({"threat", "family_threat"})
 # Bump when the lists or the matching change what is held: recorded with every
 # request, so that a backtest knows which screen decided it.
-SCREEN_VERSION = "2"
+SCREEN_VERSION = "3"
+MODEL_LIST = "model"  # the "list" of a hold the classifier made
 
 # Cyrillic and Greek letters that look like Latin ones (after casefolding).
 _HOMOGLYPHS = {
@@ -432,7 +433,39 @@ def _alternation(phrases: tuple[Phrase, ...], chosen: tuple[int, ...]) -> re.Pat
     return found
 
 
-def _repair(text: str, spelling: _Spelling) -> str | None:
+@lru_cache(maxsize=1 << 16)
+def _mend(word: str) -> str | None:
+    """The list word a word is a typo of (see ``_repair``), or None. Words repeat from
+    text to text, so each is worked out once per process (the lists do not change in
+    one)."""
+    vocabulary, deletes, stems = _lists().spelling
+
+    def known(candidate: str) -> bool:
+        if candidate in vocabulary:
+            return True
+        if len(candidate) <= _MIN_STEM:
+            return False
+        return any(candidate[:n] in stems for n in range(_MIN_STEM, len(candidate)))
+
+    if known(word):
+        return None
+    found = deletes.get(word)
+    if found is None:
+        for i in range(1, len(word) - 1):
+            shorter = _REPEATS.sub(r"\1", word[:i] + word[i + 1 :])
+            if len(shorter) >= _MIN_REPAIR and known(shorter):
+                found = shorter
+                break
+    if found is None:
+        for i in range(1, len(word) - 1):
+            swapped = _REPEATS.sub(r"\1", word[:i] + word[i + 1] + word[i] + word[i + 2 :])
+            if known(swapped):
+                found = swapped
+                break
+    return found
+
+
+def _repair(text: str) -> str | None:
     """The text with its typos of list words mended, or None if it has none.
 
     A word of at least _MIN_REPAIR letters that no list has is read as the list word
@@ -442,33 +475,12 @@ def _repair(text: str, spelling: _Spelling) -> str | None:
     ("leck" is not "leckt"). A wrong letter is not mended: "bill" is one letter from
     "kill". Only phrases of at least _REPAIRED_WORDS words count on the mended text.
     """
-    vocabulary, deletes, stems = spelling
-
-    def known(candidate: str) -> bool:
-        if candidate in vocabulary:
-            return True
-        if len(candidate) <= _MIN_STEM:
-            return False
-        return any(candidate[:n] in stems for n in range(_MIN_STEM, len(candidate)))
-
     words = text.split(" ")
     changed = False
     for at, word in enumerate(words):
-        if len(word) < _MIN_REPAIR or known(word) or not word.isalpha():
+        if len(word) < _MIN_REPAIR or not word.isalpha():
             continue
-        found = deletes.get(word)
-        if found is None:
-            for i in range(1, len(word) - 1):
-                shorter = _REPEATS.sub(r"\1", word[:i] + word[i + 1 :])
-                if len(shorter) >= _MIN_REPAIR and known(shorter):
-                    found = shorter
-                    break
-        if found is None:
-            for i in range(1, len(word) - 1):
-                swapped = _REPEATS.sub(r"\1", word[:i] + word[i + 1] + word[i] + word[i + 2 :])
-                if known(swapped):
-                    found = swapped
-                    break
+        found = _mend(word)
         if found is not None:
             words[at] = found
             changed = True
@@ -480,7 +492,7 @@ def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
     lists = _lists()
     phrases = lists.phrases
     readings = [normalized.text, *normalized.alternates]
-    repaired = _repair(normalized.text, lists.spelling)
+    repaired = _repair(normalized.text)
     if repaired is not None and repaired not in readings:
         readings.append(repaired)
     else:
@@ -627,12 +639,31 @@ class ContentVerdict:
         return {"rule": "content", "passed": not self.held, "inputs": inputs, "note": note}
 
 
-def screen_phrases(text: str) -> Screened:
-    """Match a text against every phrase list: the categories held and the evidence."""
-    hits = _hits(_normalize(text))
+def _rules(normalized: _Normalized) -> Screened:
+    hits = _hits(normalized)
     evidence = tuple(dict.fromkeys(Evidence(p.category, p.language, hit) for p, hit in hits))
     held = {e.category for e in evidence}
     return Screened(tuple(c for c in CATEGORIES if c in held), evidence)
+
+
+def screen_rules(text: str) -> Screened:
+    """Match a text against every phrase list alone: the categories held and the evidence."""
+    return _rules(_normalize(text))
+
+
+def screen_phrases(text: str) -> Screened:
+    """Screen a text: the phrase lists decide; where they hold nothing, the classifier
+    (``content_model``) holds what it finds threatening or abusive enough, naming its
+    category and the words that weighed most (list ``model``)."""
+    normalized = _normalize(text)
+    found = _rules(normalized)
+    if found.categories:
+        return found
+    said = content_model.opinion(normalized.text)
+    if said is None or not said.held:
+        return found
+    category = next(c for c in CATEGORIES if c == said.category)
+    return Screened((category,), (Evidence(category, MODEL_LIST, " ".join(said.words)),))
 
 
 def screen(text: str) -> ContentVerdict:

@@ -159,3 +159,66 @@ DEV_ONLY = {
         "Jeg finder {staff}, og så skal han få det hårdt.",
     ],
 }
+
+# Added to the dev split only for the classifier of issue 16 (see README.md), written
+# from DESIGN.md §5 without reading the test texts or their misses.
+DEV_MORE = {
+    "implied_threat": [
+        "Det ville være synd, hvis {name} kom ud for en ulykke på vej hjem i aften.",
+        "Jeg har venner, der ikke gider udfylde klageskemaer. Sig det til {name}.",
+        "{name} skal tænke sig godt om, før han går alene ud til sin bil.",
+        "Folk som {staff} får, hvad de fortjener, på den ene eller den anden måde.",
+        "Jeg venter udenfor, når {name} lukker. Så skal vi have en lille snak.",
+        "Ingen ville savne {staff}, hvis han forsvandt, bare så du ved det.",
+        "Pas godt på dig selv fremover, {name}.",
+        "Jeg ved, hvilken bil {name} kører. Flot lak, indtil videre.",
+        "Jeg kan ikke love, at jeg bliver rolig, næste gang jeg ser {name}.",
+        "Det her er sidste advarsel, {name}.",
+        "Jeg har ikke noget at miste længere. Husk det, {name}.",
+        "Få mig ikke til at komme derud. {name} vil ikke vide, hvad der ramte ham.",
+        "Sig til {staff}, at han skal nyde weekenden. Det kan blive hans sidste.",
+        "Du skal få at se, hvad der sker, {name}. Du skal få at se.",
+    ],
+    "conditional_threat": [
+        "Enten får jeg pengene tilbage inden mandag, eller også ender {name} på skadestuen.",
+        "Én undskyldning mere, så kommer jeg derud og ordner {staff} med næverne.",
+        "Ringer ingen til mig i dag, kommer nogen på det værksted til at komme til skade.",
+        "Afviser I igen, kommer {name} ikke til at gå i et stykke tid.",
+        "Laver I det ikke, sørger jeg for, at {staff} fortryder, han blev født.",
+    ],
+    "direct_threat": [
+        "Jeg smadrer {name}s ansigt ned i disken.",
+        "Jeg brænder værkstedet ned med {staff} indenfor.",
+        "I morgen kommer jeg forbi og slår {name} ned.",
+        "Jeg skærer {staff}, når jeg ser ham.",
+    ],
+    "family_threat": [
+        "{name}s datter går alene hjem fra skole, gør hun ikke?",
+        "Mon {name}s kone ved, hvor farlige vejene er.",
+        "Flot hus på {street}, {name}. Synd hvis det brændte med din familie indenfor.",
+        "Jeg tager hjem til {name}s familie, så kan de forklare regningen.",
+        "Sig til {staff}, at hans børn ikke er trygge, før jeg får mine penge.",
+        "Jeg så {name}s kone i supermarkedet i går. Hils hende fra mig.",
+        "Bor {name} stadig på {street}? Spørger bare.",
+        "Hvor gamle er {name}s børn nu? Tiden går, og ulykker sker.",
+        "Børn skal ikke betale for deres fars fejl, {name}.",
+    ],
+    "legitimate": [
+        "Jeg er så vred, at jeg kunne skrige. Samme fejl for fjerde gang og endnu en regning.",
+        "Er det ikke ordnet inden fredag, klager jeg til Forbrugerklagenævnet og lægger hele "
+        "historien på nettet.",
+        "Jeres servicerådgiver {name} var uhøflig, og jeg vil klage over ham til hans chef.",
+        "Jeg ved, hvor jeres hovedkontor ligger, og jeg skriver til dem og til avisen.",
+        "I kommer til at høre fra min advokat. Nu er jeg færdig med at være høflig.",
+        "Ærligt talt skubber jeg hellere bilen hjem end at betale den pris. Det er rent røveri.",
+        "Jeg ringer hver morgen, indtil nogen giver mig en dato for reparationen.",
+        "Jeg tager min bil og mine penge et andet sted hen, og jeg fortæller alle hvorfor.",
+        "Det her er sidste advarsel: lav det inden fredag, ellers går jeg til Forbrugerrådet.",
+        "Jeg har ikke noget at miste, så ja, jeg tager jer i retten for det her.",
+        "{name} aner tydeligvis ikke, hvad han laver. Jeg vil have en anden mekaniker på min bil.",
+        "Spørg {staff}, hvorfor han tog betaling for dele, han aldrig monterede.",
+        "Jeg vil have {name} taget af min sag, han har været ubrugelig fra dag ét.",
+        "Med al respekt for {staff}, det her er det dårligste arbejde, jeg har set på tredive år "
+        "bag rattet.",
+    ],
+}

@@ -159,3 +159,71 @@ DEV_ONLY = {
         "Ich finde {staff}, und dann wird er leiden.",
     ],
 }
+
+# Added to the dev split only for the classifier of issue 16 (see README.md), written
+# from DESIGN.md §5 without reading the test texts or their misses.
+DEV_MORE = {
+    "implied_threat": [
+        "Wäre schade, wenn {name} heute Abend auf dem Heimweg einen Unfall hätte.",
+        "Ich habe Freunde, die keine Beschwerdeformulare ausfüllen. Sagen Sie das {name}.",
+        "{name} sollte sich gut überlegen, ob er allein zu seinem Auto geht.",
+        "Leute wie {staff} bekommen irgendwann, was sie verdienen, so oder so.",
+        "Ich warte draußen, wenn {name} abschließt. Dann reden wir mal.",
+        "Niemand würde {staff} vermissen, wenn er verschwindet, nur so nebenbei.",
+        "Schau dich in Zukunft gut um, {name}.",
+        "Ich weiß, welches Auto {name} fährt. Schöner Lack, noch.",
+        "Ich kann nicht versprechen, dass ich ruhig bleibe, wenn ich {name} wiedersehe.",
+        "Das ist die letzte Warnung, {name}.",
+        "Ich habe nichts mehr zu verlieren. Merken Sie sich das, {name}.",
+        "Bringen Sie mich nicht dazu, vorbeizukommen. {name} wird nicht wissen, was ihn "
+        "getroffen hat.",
+        "Sagen Sie {staff}, er soll sein Wochenende genießen. Es könnte sein letztes sein.",
+        "Sie werden schon sehen, was passiert, {name}. Sie werden sehen.",
+    ],
+    "conditional_threat": [
+        "Entweder bekomme ich mein Geld bis Montag zurück, oder {name} landet in der Notaufnahme.",
+        "Noch eine Ausrede, und ich komme vorbei und regle das mit {staff} mit meinen Fäusten.",
+        "Ruft mich heute keiner an, wird in dieser Werkstatt jemand verletzt.",
+        "Lehnen Sie noch einmal ab, wird {name} eine Weile nicht mehr laufen können.",
+        "Reparieren Sie es nicht, sorge ich dafür, dass {staff} den Tag seiner Geburt bereut.",
+    ],
+    "direct_threat": [
+        "Ich knall {name}s Gesicht auf den Tresen.",
+        "Ich brenne die Werkstatt nieder, mit {staff} drin.",
+        "Morgen komme ich vorbei und schlage {name} nieder.",
+        "Ich schlitze {staff} auf, wenn ich ihn sehe.",
+    ],
+    "family_threat": [
+        "{name}s Tochter geht allein von der Schule nach Hause, oder?",
+        "Ob {name}s Frau weiß, wie gefährlich die Straßen sind?",
+        "Schönes Haus in der {street}, {name}. Schade, wenn es mit Ihrer Familie drin abbrennt.",
+        "Ich besuche mal {name}s Familie, die können mir die Rechnung erklären.",
+        "Sagen Sie {staff}, seine Kinder sind nicht sicher, bis ich mein Geld habe.",
+        "Ich habe {name}s Frau gestern im Supermarkt gesehen. Grüßen Sie sie von mir.",
+        "Wohnt {name} noch in der {street}? Frage nur so.",
+        "Wie alt sind {name}s Kinder jetzt? Die Zeit vergeht, und Unfälle passieren.",
+        "Kinder sollten nicht für die Fehler ihres Vaters bezahlen müssen, {name}.",
+    ],
+    "legitimate": [
+        "Ich bin so wütend, dass ich schreien könnte. Derselbe Fehler zum vierten Mal und noch "
+        "eine Rechnung.",
+        "Wenn das bis Freitag nicht erledigt ist, beschwere ich mich bei der Verbraucherzentrale "
+        "und stelle die ganze Geschichte ins Netz.",
+        "Ihr Serviceberater {name} war unhöflich, und ich möchte mich bei seinem Chef über ihn "
+        "beschweren.",
+        "Ich weiß, wo Ihre Zentrale ist, und ich schreibe denen und der Zeitung.",
+        "Sie werden von meinem Anwalt hören. Ich bin fertig mit höflich.",
+        "Ehrlich, ich schiebe das Auto lieber nach Hause, als diesen Preis zu zahlen. Reiner Raub.",
+        "Ich rufe jeden Morgen an, bis mir jemand einen Termin für die Reparatur nennt.",
+        "Ich bringe mein Auto und mein Geld woanders hin, und ich erzähle allen, warum.",
+        "Das ist meine letzte Warnung: Reparieren Sie es bis Freitag, sonst gehe ich zur "
+        "Verbraucherzentrale.",
+        "Ich habe nichts zu verlieren, also ja, ich verklage Sie deswegen.",
+        "{name} weiß offensichtlich nicht, was er tut. Ich will einen anderen Mechaniker für "
+        "mein Auto.",
+        "Fragen Sie {staff}, warum er mir Teile berechnet hat, die er nie eingebaut hat.",
+        "Ich will, dass {name} von meinem Fall abgezogen wird, er war vom ersten Tag an nutzlos.",
+        "Bei allem Respekt für {staff}, das ist die schlechteste Arbeit, die ich in dreißig "
+        "Jahren am Steuer gesehen habe.",
+    ],
+}

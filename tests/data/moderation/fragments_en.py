@@ -165,3 +165,66 @@ DEV_ONLY = {
         "I will find {staff} and I will hurt him.",
     ],
 }
+
+# Added to the dev split only for the classifier of issue 16 (see README.md): more
+# implied, conditional, direct and family threats, and hard legitimate complaints,
+# written from DESIGN.md §5 without reading the test texts or their misses.
+DEV_MORE = {
+    "implied_threat": [
+        "Would be a real pity if {name} had an accident driving home tonight.",
+        "I've got friends who don't bother with complaint forms. Tell {name} that.",
+        "{name} should think very carefully before walking to his car alone.",
+        "Things have a way of catching up with people like {staff}.",
+        "I'll be waiting outside when {name} locks up. We'll have a little talk.",
+        "Nobody would miss {staff} if he disappeared, just saying.",
+        "Keep looking over your shoulder, {name}.",
+        "I know what car {name} drives. Nice paint job, for now.",
+        "I can't promise I'll stay calm when I see {name} again.",
+        "This is your last warning, {name}.",
+        "I've got nothing left to lose. Remember that, {name}.",
+        "Don't make me come down there. {name} won't know what hit him.",
+        "Tell {staff} to enjoy his weekend. It might be his last.",
+        "You'll see what happens, {name}. You'll see.",
+    ],
+    "conditional_threat": [
+        "Either I get my money back by Monday or {name} ends up in hospital.",
+        "One more excuse and I'm coming over there to sort {staff} out with my fists.",
+        "If nobody calls me today, someone at that garage is going to get hurt.",
+        "Refuse my claim again and {name} won't be walking for a while.",
+        "Don't fix it and I'll make sure {staff} regrets the day he was born.",
+    ],
+    "direct_threat": [
+        "I'm going to smash {name}'s face into the counter.",
+        "I will burn that workshop to the ground with {staff} inside.",
+        "Tomorrow I'm coming in and I'm going to knock {name} out.",
+        "I'm going to cut {staff} when I see him.",
+    ],
+    "family_threat": [
+        "{name}'s daughter walks home from school alone, doesn't she?",
+        "I wonder if {name}'s wife knows how dangerous the roads are.",
+        "Nice house on {street}, {name}. Shame if it burned with your family in it.",
+        "I'll pay a visit to {name}'s family, they can explain the invoice.",
+        "Tell {staff} his kids won't be safe until I get my refund.",
+        "I saw {name}'s wife at the supermarket yesterday. Tell her I said hi.",
+        "Does {name} still live at {street}? Asking for a friend.",
+        "How old are {name}'s kids now? Time flies, and accidents happen.",
+        "Kids shouldn't have to pay for their father's mistakes, {name}.",
+    ],
+    "legitimate": [
+        "I'm so angry I could scream. The same fault for the fourth time, and another bill.",
+        "If this isn't sorted by Friday I'll complain to the consumer ombudsman and post the "
+        "whole story online.",
+        "Your service advisor {name} was rude and I want to complain about him to his manager.",
+        "I know where your head office is and I will be writing to them, and to the newspaper.",
+        "This garage is going to hear from my lawyer. I'm done being polite.",
+        "Honestly, I'd rather push the car home than pay that price. Absolute robbery.",
+        "I'll be calling every morning until someone gives me a date for the repair.",
+        "I'm taking my car and my money somewhere else, and I'll tell everyone why.",
+        "This is my last warning: fix it by Friday or I go to the consumer agency.",
+        "I've got nothing left to lose, so yes, I will take you to court over this.",
+        "{name} clearly doesn't know what he's doing. I want another mechanic on my car.",
+        "Ask {staff} why he charged me for parts he never fitted.",
+        "I want {name} taken off my case, he has been useless from day one.",
+        "With all respect to {staff}, this is the worst work I've seen in thirty years of driving.",
+    ],
+}

@@ -159,3 +159,67 @@ DEV_ONLY = {
         "Jeg finner {staff}, og da skal han få svi.",
     ],
 }
+
+# Added to the dev split only for the classifier of issue 16 (see README.md), written
+# from DESIGN.md §5 without reading the test texts or their misses.
+DEV_MORE = {
+    "implied_threat": [
+        "Det hadde vært synd om {name} fikk en ulykke på vei hjem i kveld.",
+        "Jeg har venner som ikke gidder å fylle ut klageskjema. Si det til {name}.",
+        "{name} bør tenke seg godt om før han går alene til bilen sin.",
+        "Sånne som {staff} får som fortjent til slutt, på den ene eller andre måten.",
+        "Jeg venter utenfor når {name} stenger. Vi skal ta en liten prat.",
+        "Ingen ville savnet {staff} om han forsvant, bare sånn at du vet det.",
+        "Pass deg godt framover, {name}.",
+        "Jeg vet hvilken bil {name} kjører. Fin lakk, foreløpig.",
+        "Jeg kan ikke love at jeg holder meg rolig neste gang jeg ser {name}.",
+        "Dette er siste advarsel, {name}.",
+        "Jeg har ingenting å tape lenger. Husk det, {name}.",
+        "Ikke få meg til å komme dit. {name} kommer ikke til å vite hva som traff ham.",
+        "Si til {staff} at han skal nyte helgen. Det kan bli hans siste.",
+        "Du får se hva som skjer, {name}. Du får se.",
+    ],
+    "conditional_threat": [
+        "Enten får jeg pengene tilbake innen mandag, eller så havner {name} på legevakta.",
+        "En unnskyldning til, så kommer jeg dit og ordner opp med {staff} med nevene.",
+        "Ringer ingen meg i dag, kommer noen på det verkstedet til å bli skadet.",
+        "Avslår dere igjen, kommer ikke {name} til å gå på en stund.",
+        "Fikser dere det ikke, skal jeg sørge for at {staff} angrer på at han ble født.",
+    ],
+    "direct_threat": [
+        "Jeg skal dunke trynet til {name} i disken.",
+        "Jeg skal brenne ned verkstedet med {staff} inni.",
+        "I morgen kommer jeg innom og slår ned {name}.",
+        "Jeg skal skjære {staff} når jeg ser ham.",
+    ],
+    "family_threat": [
+        "Datteren til {name} går alene hjem fra skolen, gjør hun ikke?",
+        "Lurer på om kona til {name} vet hvor farlige veiene er.",
+        "Fint hus i {street}, {name}. Synd om det brant med familien din inni.",
+        "Jeg tar en tur hjem til familien til {name}, så kan de forklare regningen.",
+        "Si til {staff} at ungene hans ikke er trygge før jeg får pengene mine.",
+        "Jeg så kona til {name} på butikken i går. Hils henne fra meg.",
+        "Bor {name} fortsatt i {street}? Bare lurer.",
+        "Hvor gamle er ungene til {name} nå? Tiden går, og ulykker skjer.",
+        "Barn skal ikke måtte betale for farens feil, {name}.",
+    ],
+    "legitimate": [
+        "Jeg er så sint at jeg kunne skreket. Samme feil for fjerde gang, og enda en regning.",
+        "Er ikke dette ordnet innen fredag, klager jeg til Forbrukerrådet og legger ut hele "
+        "historien på nett.",
+        "Servicerådgiveren {name} var frekk, og jeg vil klage på ham til sjefen hans.",
+        "Jeg vet hvor hovedkontoret deres ligger, og jeg skal skrive til dem og til avisa.",
+        "Dere kommer til å høre fra advokaten min. Nå er jeg ferdig med å være høflig.",
+        "Ærlig talt, jeg skyver heller bilen hjem enn å betale den prisen. Rent ran.",
+        "Jeg ringer hver morgen til noen gir meg en dato for reparasjonen.",
+        "Jeg tar bilen og pengene mine et annet sted, og jeg skal fortelle alle hvorfor.",
+        "Dette er siste advarsel: fiks det innen fredag, ellers går jeg til Forbrukerrådet.",
+        "Jeg har ingenting å tape, så ja, jeg tar dere til retten for dette.",
+        "{name} aner tydeligvis ikke hva han driver med. Jeg vil ha en annen mekaniker på bilen "
+        "min.",
+        "Spør {staff} hvorfor han tok betalt for deler han aldri monterte.",
+        "Jeg vil at {name} tas av saken min, han har vært ubrukelig fra dag én.",
+        "Med all respekt for {staff}, dette er det dårligste arbeidet jeg har sett på tretti år "
+        "bak rattet.",
+    ],
+}

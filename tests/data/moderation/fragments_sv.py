@@ -159,3 +159,67 @@ DEV_ONLY = {
         "Jag hittar {staff} och då ska han få lida.",
     ],
 }
+
+# Added to the dev split only for the classifier of issue 16 (see README.md), written
+# from DESIGN.md §5 without reading the test texts or their misses.
+DEV_MORE = {
+    "implied_threat": [
+        "Det vore synd om {name} råkade ut för en olycka på väg hem i kväll.",
+        "Jag har vänner som inte bryr sig om klagomålsblanketter. Säg det till {name}.",
+        "{name} borde tänka sig för innan han går ensam till bilen.",
+        "Folk som {staff} får vad de förtjänar, på ett eller annat sätt.",
+        "Jag väntar utanför när {name} stänger. Då ska vi ta ett litet snack.",
+        "Ingen skulle sakna {staff} om han försvann, bara så du vet.",
+        "Se dig noga om framöver, {name}.",
+        "Jag vet vilken bil {name} kör. Fin lack, än så länge.",
+        "Jag kan inte lova att jag håller mig lugn nästa gång jag ser {name}.",
+        "Det här är sista varningen, {name}.",
+        "Jag har inget kvar att förlora. Kom ihåg det, {name}.",
+        "Få mig inte att komma dit. {name} kommer inte att veta vad som träffade honom.",
+        "Säg till {staff} att han ska njuta av helgen. Den kan bli hans sista.",
+        "Du ska få se vad som händer, {name}. Du ska få se.",
+    ],
+    "conditional_threat": [
+        "Antingen får jag pengarna tillbaka till måndag, eller så hamnar {name} på akuten.",
+        "En ursäkt till, så kommer jag dit och gör upp med {staff} med nävarna.",
+        "Ringer ingen mig i dag kommer någon på den verkstaden att bli skadad.",
+        "Avslår ni igen kommer {name} inte att kunna gå på ett tag.",
+        "Fixar ni det inte ska jag se till att {staff} ångrar att han föddes.",
+    ],
+    "direct_threat": [
+        "Jag ska slå {name}s ansikte i disken.",
+        "Jag ska bränna ner verkstaden med {staff} där inne.",
+        "I morgon kommer jag förbi och slår ner {name}.",
+        "Jag ska skära {staff} när jag ser honom.",
+    ],
+    "family_threat": [
+        "{name}s dotter går ensam hem från skolan, eller hur?",
+        "Undrar om {name}s fru vet hur farliga vägarna är.",
+        "Fint hus på {street}, {name}. Synd om det brann med din familj där inne.",
+        "Jag åker hem till {name}s familj, så kan de förklara fakturan.",
+        "Säg till {staff} att hans barn inte är trygga förrän jag får mina pengar.",
+        "Jag såg {name}s fru på affären i går. Hälsa henne från mig.",
+        "Bor {name} fortfarande på {street}? Undrar bara.",
+        "Hur gamla är {name}s barn nu? Tiden går, och olyckor händer.",
+        "Barn ska inte behöva betala för sin pappas misstag, {name}.",
+    ],
+    "legitimate": [
+        "Jag är så arg att jag kunde skrika. Samma fel för fjärde gången och ännu en räkning.",
+        "Är det inte fixat till fredag anmäler jag er till Allmänna reklamationsnämnden och "
+        "lägger ut hela historien på nätet.",
+        "Er servicetekniker {name} var otrevlig och jag vill klaga på honom hos hans chef.",
+        "Jag vet var ert huvudkontor ligger och jag ska skriva till dem och till tidningen.",
+        "Ni kommer att höra från min advokat. Nu är jag klar med att vara artig.",
+        "Ärligt talat skjuter jag hellre hem bilen än betalar det priset. Rena rånet.",
+        "Jag ringer varje morgon tills någon ger mig ett datum för reparationen.",
+        "Jag tar min bil och mina pengar någon annanstans, och jag ska berätta för alla varför.",
+        "Det här är sista varningen: fixa det till fredag, annars går jag till Konsumentverket.",
+        "Jag har inget att förlora, så ja, jag stämmer er för det här.",
+        "{name} har uppenbarligen ingen aning om vad han håller på med. Jag vill ha en annan "
+        "mekaniker på min bil.",
+        "Fråga {staff} varför han tog betalt för delar han aldrig monterade.",
+        "Jag vill att {name} tas bort från mitt ärende, han har varit värdelös från dag ett.",
+        "Med all respekt för {staff}, det här är det sämsta arbete jag sett på trettio år bakom "
+        "ratten.",
+    ],
+}

@@ -97,18 +97,28 @@ def build() -> list[dict[str, str]]:
         fragments = _fragments(language)
         pools, mixed = fragments.POOLS, fragments.MIXED
         extra = getattr(fragments, "DEV_ONLY", {})
-        groups = [
-            (label, f"{position:02d}", _split(position), template)
-            for label, templates in fragments.LABELS.items()
-            for position, template in enumerate(templates)
-        ] + [
-            (label, f"x{position}", "dev", template)
-            for label, templates in extra.items()
-            for position, template in enumerate(templates)
-        ]
+        more = getattr(fragments, "DEV_MORE", {})
+        groups = (
+            [
+                (label, f"{position:02d}", _split(position), template)
+                for label, templates in fragments.LABELS.items()
+                for position, template in enumerate(templates)
+            ]
+            + [
+                (label, f"x{position}", "dev", template)
+                for label, templates in extra.items()
+                for position, template in enumerate(templates)
+            ]
+            + [
+                (label, f"y{position}", "dev", template)
+                for label, templates in more.items()
+                for position, template in enumerate(templates)
+            ]
+        )
         extra_rng = random.Random(f"{SEED}-{language}-dev-only")  # leaves the rest as it was
+        more_rng = random.Random(f"{SEED}-{language}-dev-more")  # and so does this one
         for label, position, split, template in groups:
-            rng = extra_rng if position.startswith("x") else main_rng
+            rng = {"x": extra_rng, "y": more_rng}.get(position[0], main_rng)
             for variant in range(VARIANTS.get(label, 3)):
                 text = _fill(template, pools, split, rng)
                 style = "plain"

@@ -1,0 +1,168 @@
+"""The content screen's second opinion: a small classifier for paraphrased threats.
+
+The phrase lists decide first (``content``); this model catches threats and abuse
+phrased in ways the lists do not know. It is a multinomial logistic regression
+on hashed features of the normalized text (the same normalization the lists
+match on, so leetspeak, censoring marks and spaced-out letters are already
+undone): each word, each pair of neighbouring words, and the character 3- to
+5-grams of each word with its boundaries (they carry typos, inflections and the
+compounds of the Nordic languages and German). Presence only, scaled to unit
+length.
+
+The weights are packaged data (``content_model.npz``), trained by
+``tests/data/moderation/train_model.py`` from the moderation set's dev split and
+the two in-sample sets of ``tests/guardrails``; nothing is downloaded or built
+at start. A hold names its category and, as evidence, the words that weighed
+most towards it (list ``model``).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib.resources import files
+
+import numpy as np
+import numpy.typing as npt
+
+BUCKETS = 1 << 20  # hashed feature space; only the features seen in training are stored
+MODEL_FILE = "content_model.npz"
+LEGITIMATE = "legitimate"
+EVIDENCE_WORDS = 4  # words named in a hold's evidence
+_EVIDENCE_LETTERS = 3  # "i", "in", "to" weigh, but say nothing to a moderator
+_CHAR_GRAMS = (3, 4, 5)
+
+
+def _word_features(word: str) -> list[str]:
+    """The features of one word: itself and its character grams (with boundaries)."""
+    padded = f"<{word}>"
+    grams = [f"c {padded[i : i + n]}" for n in _CHAR_GRAMS for i in range(len(padded) - n + 1)]
+    return [f"w {word}", *grams]
+
+
+def features(normalized: str) -> tuple[list[str], list[tuple[int, ...]]]:
+    """The features of a normalized text (``content.normalize``): their names, and per
+    name the positions of the words (in ``normalized.split()``) it belongs to."""
+    words = normalized.split()
+    names: dict[str, tuple[int, ...]] = {}
+    for at, word in enumerate(words):
+        if word == ".":
+            continue
+        for name in _word_features(word):
+            names.setdefault(name, (at,))
+        if at + 1 < len(words):
+            names.setdefault(f"b {word} {words[at + 1]}", (at, at + 1))
+    return list(names), list(names.values())
+
+
+def bucket(name: str) -> int:
+    """The hashed index of a feature name (stable across processes and platforms)."""
+    return zlib.crc32(name.encode()) & (BUCKETS - 1)
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_buckets(word: str) -> tuple[int, ...]:
+    return tuple(bucket(name) for name in _word_features(word))
+
+
+def buckets(normalized: str) -> npt.NDArray[np.int64]:
+    """The distinct buckets of a text's features, sorted: what the model reads (a
+    feature counts once, whatever its repeats or hash collisions)."""
+    words = normalized.split()
+    found: list[int] = []
+    for at, word in enumerate(words):
+        if word == ".":
+            continue
+        found += _word_buckets(word)  # words repeat from text to text: cached
+        if at + 1 < len(words):
+            found.append(bucket(f"b {word} {words[at + 1]}"))
+    return np.unique(np.array(found, np.int64))
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    classes: tuple[str, ...]  # LEGITIMATE first, then the categories of content
+    rows: npt.NDArray[np.int64]  # sorted buckets that have weights
+    weights: npt.NDArray[np.float32]  # len(rows) x len(classes)
+    bias: npt.NDArray[np.float32]
+    threshold: float  # hold when the probability of not legitimate reaches it
+    training: str  # sha256 of the training texts and labels (train_model.py)
+
+
+@dataclass(frozen=True, slots=True)
+class Opinion:
+    category: str  # the most probable category other than legitimate
+    probability: float  # that the text is not legitimate
+    words: tuple[str, ...]  # the words that weighed most towards the category
+
+    @property
+    def held(self) -> bool:
+        return self.probability >= load().threshold
+
+
+@cache
+def load() -> Model:
+    """The packaged model (read once per process)."""
+    with (files("direkte.guardrails") / MODEL_FILE).open("rb") as file:
+        data = np.load(file)
+        return Model(
+            classes=tuple(str(c) for c in data["classes"]),
+            rows=data["rows"].astype(np.int64),
+            weights=data["weights"].astype(np.float32),
+            bias=data["bias"].astype(np.float32),
+            threshold=float(data["threshold"]),
+            training=str(data["training"]),
+        )
+
+
+def _probabilities(model: Model, found: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """The class probabilities of a text's distinct buckets."""
+    at = np.searchsorted(model.rows, found)
+    at[at == len(model.rows)] = 0
+    known = model.rows[at] == found
+    scores = model.bias.astype(np.float64)
+    if known.any():
+        scale = 1.0 / np.sqrt(len(found))
+        scores = scores + model.weights[at[known]].sum(axis=0, dtype=np.float64) * scale
+    scores = np.exp(scores - scores.max())
+    probabilities: npt.NDArray[np.float64] = scores / scores.sum()
+    return probabilities
+
+
+def opinion(normalized: str, model: Model | None = None) -> Opinion | None:
+    """The model's opinion of a normalized text; None when it has no words. The words
+    that weighed most are worked out only for a text it holds."""
+    model = model or load()
+    found = buckets(normalized)
+    if not len(found):
+        return None
+    probabilities = _probabilities(model, found)
+    best = 1 + int(np.argmax(probabilities[1:]))
+    probability = float(1.0 - probabilities[0])
+    if probability < model.threshold:
+        return Opinion(model.classes[best], probability, ())
+    return Opinion(model.classes[best], probability, _evidence(model, normalized, best))
+
+
+def _evidence(model: Model, normalized: str, best: int) -> tuple[str, ...]:
+    """Each feature's pull towards class ``best`` against legitimate, summed per word (a
+    pair of words shares its pull); the strongest words, in the text's order."""
+    names, owners = features(normalized)
+    found = np.fromiter((bucket(n) for n in names), np.int64, len(names))
+    at = np.searchsorted(model.rows, found)
+    at[at == len(model.rows)] = 0
+    known = model.rows[at] == found
+    pull = (model.weights[at, best] - model.weights[at, 0]).astype(np.float64)
+    words = normalized.split()
+    per_word: dict[int, float] = {}
+    for positions, value, seen in zip(owners, pull.tolist(), known.tolist(), strict=True):
+        if not seen:
+            continue
+        for position in positions:
+            per_word[position] = per_word.get(position, 0.0) + value / len(positions)
+    top = sorted(
+        (p for p in per_word if per_word[p] > 0 and len(words[p]) >= _EVIDENCE_LETTERS),
+        key=lambda p: -per_word[p],
+    )
+    return tuple(words[p] for p in sorted(top[:EVIDENCE_WORDS]))

@@ -1,0 +1,229 @@
+"""Train the content screen's classifier (direkte/guardrails/content_model.npz).
+
+    .venv/bin/python tests/data/moderation/train_model.py          # train and write
+    .venv/bin/python tests/data/moderation/train_model.py --check  # cross-validate only
+
+Training texts: the moderation set's dev split (never its test split), and the two
+in-sample labelled sets of tests/guardrails (content_eval.yaml,
+content_holdout.yaml); content_holdout2.yaml stays unseen. Labels: legitimate
+(legit_angry and neutral too), and the content categories (direct, conditional
+and implied threats are ``threat``, slurs are ``abuse``).
+
+Multinomial logistic regression with an L2 penalty, full batch, Adam, written
+with numpy; deterministic. The hold threshold is chosen by five-fold
+cross-validation grouped by template (a template's texts share a fold): the
+lowest probability at which the out-of-fold model alone holds at most
+MAX_LEGIT_HELD of the legitimate texts. The file records a sha256 of the training
+texts and labels, which tests/guardrails/test_content_model.py checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import yaml
+
+from direkte.guardrails import content, content_model
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[2]
+SET = HERE / "moderation_set.jsonl"
+IN_SAMPLE = (
+    ROOT / "tests" / "guardrails" / "content_eval.yaml",
+    ROOT / "tests" / "guardrails" / "content_holdout.yaml",
+)
+OUT = ROOT / "src" / "direkte" / "guardrails" / content_model.MODEL_FILE
+CLASSES = (content_model.LEGITIMATE, *content.CATEGORIES)
+LABELS = {
+    "direct_threat": "threat",
+    "conditional_threat": "threat",
+    "implied_threat": "threat",
+    "family_threat": "family_threat",
+    "doxxing": "doxxing",
+    "harassment": "harassment",
+    "slur": "abuse",
+    "sexual_harassment": "sexual_harassment",
+    "legitimate": content_model.LEGITIMATE,
+    "legit_angry": content_model.LEGITIMATE,
+    "neutral": content_model.LEGITIMATE,
+    "threat": "threat",
+    "abuse": "abuse",
+}
+PENALTY = 1e-6  # L2, per text
+STEPS = 400
+RATE = 0.1
+FOLDS = 5
+MAX_LEGIT_HELD = 0.01  # of the legitimate texts, out of fold, by the model alone
+MIN_THRESHOLD = 0.5
+
+
+class Example:
+    __slots__ = ("group", "label", "language", "text")
+
+    def __init__(self, text: str, label: str, language: str, group: str) -> None:
+        self.text, self.label, self.language, self.group = text, label, language, group
+
+
+def examples() -> list[Example]:
+    """The training texts, in a fixed order."""
+    rows = [json.loads(line) for line in SET.read_text("utf-8").splitlines() if line]
+    found = [
+        Example(r["text"], LABELS[r["label"]], r["lang"], r["template"])
+        for r in rows
+        if r["split"] == "dev"
+    ]
+    for path in IN_SAMPLE:
+        for language, labelled in yaml.safe_load(path.read_text("utf-8")).items():
+            for label, texts in labelled.items():
+                found += [
+                    Example(t, LABELS[label], language, f"{path.stem}-{language}-{i}")
+                    for i, t in enumerate(texts)
+                ]
+    return found
+
+
+def training_hash(found: Sequence[Example]) -> str:
+    digest = hashlib.sha256()
+    for example in found:
+        digest.update(f"{example.label}\t{example.text}\n".encode())
+    return digest.hexdigest()
+
+
+Matrix = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]
+
+
+def matrix(found: Sequence[Example]) -> tuple[Matrix, npt.NDArray[np.int64]]:
+    """The texts' features as (row of each entry, column, value), and the buckets of
+    the columns."""
+    rows, buckets = [], []
+    for number, example in enumerate(found):
+        mine = content_model.buckets(content.normalize(example.text)).tolist()
+        rows += [number] * len(mine)
+        buckets += mine
+    vocabulary, columns = np.unique(np.array(buckets, np.int64), return_inverse=True)
+    row = np.array(rows, np.int64)
+    counts = np.bincount(row, minlength=len(found)).astype(np.float64)
+    values = 1.0 / np.sqrt(counts[row])
+    return (row, columns.astype(np.int64), values), vocabulary
+
+
+def fit(
+    x: Matrix, n_rows: int, n_columns: int, y: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Weights (columns x classes) and bias of the regression, by full-batch Adam."""
+    row, column, value = x
+    k = len(CLASSES)
+    w = np.zeros((n_columns, k))
+    b = np.zeros(k)
+    target = np.zeros((n_rows, k))
+    target[np.arange(n_rows), y] = 1.0
+    moments = [np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)]
+    for step in range(1, STEPS + 1):
+        taken = w[column] * value[:, None]
+        scores = np.stack(
+            [np.bincount(row, taken[:, c], minlength=n_rows) for c in range(k)], axis=1
+        )
+        scores += b
+        scores -= scores.max(axis=1, keepdims=True)
+        p = np.exp(scores)
+        p /= p.sum(axis=1, keepdims=True)
+        g = (p - target) / n_rows
+        grad_w = np.stack(
+            [np.bincount(column, g[row, c] * value, minlength=n_columns) for c in range(k)],
+            axis=1,
+        )
+        grad_w += PENALTY * w
+        grad_b = g.sum(axis=0)
+        for param, grad, m, v in ((w, grad_w, *moments[:2]), (b, grad_b, *moments[2:])):
+            m *= 0.9
+            m += 0.1 * grad
+            v *= 0.999
+            v += 0.001 * grad * grad
+            param -= RATE * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
+    return w, b
+
+
+def _model(
+    w: npt.NDArray[np.float64], b: npt.NDArray[np.float64], vocabulary: npt.NDArray[np.int64]
+) -> content_model.Model:
+    return content_model.Model(
+        CLASSES, vocabulary, w.astype(np.float32), b.astype(np.float32), 1.0, ""
+    )
+
+
+def out_of_fold(found: Sequence[Example]) -> npt.NDArray[np.float64]:
+    """Each text's probability of not legitimate from a model trained without its fold."""
+    folds = np.array([int(hashlib.sha256(e.group.encode()).hexdigest(), 16) % FOLDS for e in found])
+    probability = np.zeros(len(found))
+    for fold in range(FOLDS):
+        train = [e for e, f in zip(found, folds, strict=True) if f != fold]
+        x, vocabulary = matrix(train)
+        y = np.array([CLASSES.index(e.label) for e in train])
+        w, b = fit(x, len(train), len(vocabulary), y)
+        model = _model(w, b, vocabulary)
+        for i in np.flatnonzero(folds == fold):
+            said = content_model.opinion(content.normalize(found[i].text), model)
+            probability[i] = said.probability if said else 0.0
+    return probability
+
+
+def threshold(found: Sequence[Example], probability: npt.NDArray[np.float64]) -> float:
+    legit = np.sort([p for e, p in zip(found, probability, strict=True) if e.label == "legitimate"])
+    allowed = int(len(legit) * MAX_LEGIT_HELD)
+    above = legit[len(legit) - 1 - allowed] if len(legit) > allowed else 0.0
+    return max(MIN_THRESHOLD, float(np.nextafter(above, 1.0)))
+
+
+def report(found: Sequence[Example], probability: npt.NDArray[np.float64], cut: float) -> None:
+    """Out-of-fold figures per language: the model alone and with the lists."""
+    print(f"threshold {cut:.3f}; out of fold, per language (model alone | with the lists):")
+    for language in content.LANGUAGES:
+        mine = [(e, p) for e, p in zip(found, probability, strict=True) if e.language == language]
+        rules = {id(e): bool(content.screen_rules(e.text).categories) for e, _ in mine}
+        for name, chosen in (
+            ("abuse", [m for m in mine if m[0].label != "legitimate"]),
+            ("legit held", [m for m in mine if m[0].label == "legitimate"]),
+        ):
+            alone = sum(p >= cut for _, p in chosen) / len(chosen)
+            both = sum(p >= cut or rules[id(e)] for e, p in chosen) / len(chosen)
+            print(f"  {language} {name:<11} {alone:.3f} | {both:.3f}  (n {len(chosen)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="cross-validate, write nothing")
+    args = parser.parse_args()
+    found = examples()
+    probability = out_of_fold(found)
+    cut = threshold(found, probability)
+    report(found, probability, cut)
+    if args.check:
+        return
+    x, vocabulary = matrix(found)
+    y = np.array([CLASSES.index(e.label) for e in found])
+    w, b = fit(x, len(found), len(vocabulary), y)
+    keep = np.abs(w).max(axis=1) >= 1e-3  # features that barely weigh are left out
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        classes=np.array(CLASSES),
+        rows=vocabulary[keep].astype(np.int32),
+        weights=w[keep].astype(np.float16),
+        bias=b.astype(np.float32),
+        threshold=np.array(cut),
+        training=np.array(training_hash(found)),
+    )
+    OUT.write_bytes(buffer.getvalue())
+    print(f"{OUT.name}: {keep.sum()} features, {len(buffer.getvalue())} bytes", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The content screen's classifier (guardrails/content_model.py): the shipped weights are
+those trained from the training set as it is, and its holds name a category and words."""
+
+from __future__ import annotations
+
+import importlib.util
+import zlib
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from direkte.guardrails import content, content_model
+
+TRAIN = Path(__file__).parents[1] / "data" / "moderation" / "train_model.py"
+
+
+def _train_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("train_model", TRAIN)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class TestShippedWeights:
+    def test_trained_from_the_training_set_as_it_is(self) -> None:
+        # Editing the moderation set's dev split or the in-sample sets without training
+        # again (tests/data/moderation/train_model.py) fails here.
+        train = _train_module()
+        assert content_model.load().training == train.training_hash(train.examples())
+
+    def test_never_trained_on_the_test_split(self) -> None:
+        train = _train_module()
+        texts = {e.text for e in train.examples()}
+        test = [r["text"] for r in train_rows("test")]
+        assert test
+        assert not texts & set(test)
+
+    def test_classes_and_threshold(self) -> None:
+        model = content_model.load()
+        assert model.classes == (content_model.LEGITIMATE, *content.CATEGORIES)
+        assert 0.5 <= model.threshold < 1.0
+        assert len(model.rows) == len(model.weights) > 1000
+        assert list(model.rows) == sorted(model.rows)
+
+
+def train_rows(split: str) -> list[dict[str, str]]:
+    import json
+
+    path = TRAIN.parent / "moderation_set.jsonl"
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    return [r for r in rows if r["split"] == split]
+
+
+class TestFeatures:
+    def test_words_pairs_and_character_grams(self) -> None:
+        names, owners = content_model.features("i know . where")
+        assert "w know" in names
+        assert "b i know" in names
+        assert "b know ." in names  # a clause break is a neighbour, not a word
+        assert "w ." not in names
+        assert "c <kn" in names
+        assert "c now>" in names
+        assert owners[names.index("b i know")] == (0, 1)
+
+    def test_buckets_are_stable_across_processes(self) -> None:
+        # crc32, not hash(): the same bucket in every process, as in training
+        assert content_model.bucket("w kill") == zlib.crc32(b"w kill") % content_model.BUCKETS
+
+
+class TestOpinion:
+    def test_a_threat_the_lists_do_not_know_is_held_with_its_words(self) -> None:
+        text = "Your mechanic has a lovely daughter. It would be terrible if she got hurt."
+        assert not content.screen_rules(text).categories
+        found = content.screen_phrases(text)
+        assert found.categories
+        assert found.categories[0] in content.THREAT_CATEGORIES
+        (evidence,) = found.evidence
+        assert evidence.language == content.MODEL_LIST
+        words = evidence.words.split()
+        assert words
+        assert set(words) <= set(content.normalize(text).split())
+        assert content.parse_match(evidence.as_match()) == evidence
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "I'll take my car elsewhere and tell everyone I know about this garage.",
+            "This is f***ing ridiculous, the car broke down again on the motorway.",
+            "My lawyer will be in touch, and so will the local paper.",
+            "One star on every review site. You people are a disgrace to the trade.",
+            "I am FURIOUS. Third time the same warning light, and nobody calls back.",
+            "Jeg tar bilen et annet sted, og jeg klager til Forbrukerrådet.",
+            "Ich gehe zum Anwalt und schreibe eine Bewertung, das ist eine Frechheit.",
+        ],
+    )
+    def test_hard_legitimate_complaints_pass(self, text: str) -> None:
+        assert not content.screen_phrases(text).categories
+
+    def test_the_lists_decide_first(self) -> None:
+        found = content.screen_phrases("I know where your kids go to school.")
+        assert found.categories == ("family_threat",)
+        assert all(e.language != content.MODEL_LIST for e in found.evidence)
+
+    def test_no_words_no_opinion(self) -> None:
+        assert content_model.opinion("") is None
+        assert not content.screen_phrases("!!!").categories
