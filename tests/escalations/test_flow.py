@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 from direkte.audit.models import AuditEvent
 from direkte.clock import FixedClock
 from direkte.escalations import appends, opening
-from direkte.escalations.models import EscalationEvent, EscalationMessage, EscalationRequest
+from direkte.escalations.models import (
+    Escalation,
+    EscalationEvent,
+    EscalationMessage,
+    EscalationRequest,
+)
+from direkte.marks import FigureDirtyMark
 from direkte.notifications.models import OutboxEvent
 from tests.factories import login, make_api_key, make_network, push_visit
 
@@ -121,13 +127,14 @@ def test_open_acknowledge_resolve_rate(
     ]
 
 
-def test_a_new_case_is_written_with_the_five_rows_that_name_it(
+def test_a_new_case_is_written_with_the_rows_that_name_it_and_its_dirty_mark(
     client: TestClient, visit: dict[str, int], session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # On PostgreSQL the six rows go in one statement (escalations/appends.py), on
+    # On PostgreSQL the seven rows go in one statement (escalations/appends.py), on
     # SQLite one by one: the same rows either way, as long as the opening's rows are
     # what the single statement writes (checked here, not on every request).
     checked: list[appends.NewCase] = []
+    marks_before = set(session.execute(sa.select(FigureDirtyMark.id)).scalars())
 
     def insert_checked(session: Session, rows: appends.NewCase) -> int:
         appends.check_new_case(rows)
@@ -184,6 +191,15 @@ def test_a_new_case_is_written_with_the_five_rows_that_name_it(
         "safety": outbox.payload["safety"],
     }
     assert len(outbox.recipients) == 1  # the local manager (DESIGN §7a: its assignee)
+    case = session.execute(
+        sa.select(Escalation.center_id, Escalation.created_at).where(Escalation.id == case_id)
+    ).one()
+    marks = session.execute(
+        sa.select(FigureDirtyMark.center_id, FigureDirtyMark.at).where(
+            FigureDirtyMark.id.not_in(marks_before)
+        )
+    ).all()
+    assert [tuple(mark) for mark in marks] == [tuple(case)]  # the figures of its day redone
 
 
 def test_rows_disagreeing_with_the_case_are_refused_by_the_check() -> None:

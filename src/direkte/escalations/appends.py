@@ -1,11 +1,12 @@
 """Writing a new case with everything that goes with it, in as few statements as possible.
 
 A new case comes with five rows that name it: the request record, the first message
-of its thread, its timeline event, its audit event and its outbox event. On
-PostgreSQL all six go in one statement (data-modifying CTEs: the case is inserted
-and the others take its id from it), one round trip and one statement's worth of
-SQLAlchemy instead of six; SQLite inserts them one by one. Either way they are in
-the caller's transaction.
+of its thread, its timeline event, its audit event and its outbox event; and with
+the daily figures' dirty mark of its center at its time (``direkte.marks``). On
+PostgreSQL all seven go in one statement (data-modifying CTEs: the case is inserted
+and the others take its id, center and time from it), one round trip and one
+statement's worth of SQLAlchemy instead of seven; SQLite inserts them one by one.
+Either way they are in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from direkte.escalations.models import (
     EscalationMessage,
     EscalationRequest,
 )
+from direkte.marks import FigureDirtyMark, mark_dirty
 from direkte.notifications.models import OutboxEvent
 
 CASES: sa.Table = Escalation.__table__  # type: ignore[assignment]
@@ -181,7 +183,10 @@ def _one_statement() -> sa.Select[Any]:
                 values.append(_param(named.table, f"{named.prefix}{i}", column))
         select = sa.select(*values).select_from(new_case)
         ctes.append(sa.insert(named.table).from_select(named.columns, select).cte(named.prefix))
-    return sa.select(new_case.c.id).add_cte(*ctes)
+    mark = sa.insert(FigureDirtyMark).from_select(
+        ("center_id", "at"), sa.select(new_case.c.center_id, new_case.c.created_at)
+    )
+    return sa.select(new_case.c.id).add_cte(*ctes, mark.cte("d"))
 
 
 def check_new_case(rows: NewCase) -> None:
@@ -206,7 +211,7 @@ def check_new_case(rows: NewCase) -> None:
 
 
 def insert_new_case(session: Session, rows: NewCase) -> int:
-    """Insert the case and its five rows; return the case's id.
+    """Insert the case, its five rows and its dirty mark; return the case's id.
 
     The rows are as ``check_new_case`` accepts; the opening's are, by test.
     """
@@ -224,6 +229,7 @@ def insert_new_case(session: Session, rows: NewCase) -> int:
         if named is _OUTBOX:
             values["payload"] = {**row["payload"], "escalation_id": case_id}
         conn.execute(_INSERTS[named.prefix], values)
+    mark_dirty(session, rows.case["center_id"], [rows.case["created_at"]])
     return case_id
 
 

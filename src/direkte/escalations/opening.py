@@ -416,8 +416,7 @@ def _open_case(session: Session, request: _Request) -> Opened:
                 else notify_row(case, "escalation.opened", now)
             ),
         ),
-    )
-    mark_dirty(session, case.center_id, [now])
+    )  # with the figures' dirty mark of its center and time
     return Opened(case, decision, case.guardrail, folded=False)
 
 
