@@ -68,6 +68,9 @@ def inbox_page(
         center=center or None,
     )
     load = service.list_manager_load(session, clock, viewer=user) if _manages(user) else []
+    # A commit, as GET /inbox ends its read: a rollback would drop the connection's
+    # prepared statements, the page's among them (planned again on every request).
+    session.commit()
     # The items exactly as GET /inbox answers them (built by the database there); the
     # template formats their times and money and looks their words up by value.
     items = [_card(item) for item in raw[:INBOX_PAGE]]
