@@ -104,6 +104,13 @@ class TestOpinion:
         assert found.categories == ("family_threat",)
         assert all(e.language != content.MODEL_LIST for e in found.evidence)
 
+    @pytest.mark.parametrize(
+        "text", ["Again?", "again", "Why?", "Igjen?", "Nochmal?", "Not again!", "Hvorfor nu?"]
+    )
+    def test_a_short_text_is_left_to_the_lists(self, text: str) -> None:
+        # "Again?" alone was held as a threat by the weight of one word.
+        assert not content.screen_phrases(text).categories
+
     def test_no_words_no_opinion(self) -> None:
         assert content_model.opinion("") is None
         assert not content.screen_phrases("!!!").categories

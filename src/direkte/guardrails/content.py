@@ -51,6 +51,10 @@ THREAT_CATEGORIES: frozenset[str] = frozenset({"threat", "family_threat"})
 # request, so that a backtest knows which screen decided it.
 SCREEN_VERSION = "3"
 MODEL_LIST = "model"  # the "list" of a hold the classifier made
+# The classifier speaks on texts of this many words or more: a shorter one carries no
+# paraphrase the lists would miss, and one word's weights would decide alone (a
+# customer's "Again?" was held as a threat, by the weight of "again").
+MODEL_MIN_WORDS = 4
 
 # Cyrillic and Greek letters that look like Latin ones (after casefolding).
 _HOMOGLYPHS = {
@@ -654,10 +658,11 @@ def screen_rules(text: str) -> Screened:
 def screen_phrases(text: str) -> Screened:
     """Screen a text: the phrase lists decide; where they hold nothing, the classifier
     (``content_model``) holds what it finds threatening or abusive enough, naming its
-    category and the words that weighed most (list ``model``)."""
+    category and the words that weighed most (list ``model``), on a text of at least
+    ``MODEL_MIN_WORDS`` words."""
     normalized = _normalize(text)
     found = _rules(normalized)
-    if found.categories:
+    if found.categories or len(normalized.text.split()) < MODEL_MIN_WORDS:
         return found
     said = content_model.opinion(normalized.text)
     if said is None or not said.held:
