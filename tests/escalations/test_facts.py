@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from direkte.escalations.facts import _PUNCTUATION, similarity
 from direkte.escalations.models import EscalationRequest
 from tests.escalations.conftest import World, error_code
 from tests.factories import make_vin
@@ -185,3 +186,18 @@ class TestRecordedFacts:
         assert facts["similar_case_id"] == open_case.json()["id"]
         assert facts["open_case_id"] is None  # another category: not the same case
         assert 0 < facts["similarity"] < 0.85
+
+
+class TestSimilarity:
+    def test_plain_drops_exactly_what_is_neither_alphanumeric_nor_space(self) -> None:
+        # _plain's one regular expression against the per-character rule it stands for,
+        # over every code point.
+        every = "".join(map(chr, range(0x110000)))
+        kept = "".join(c for c in every if c.isalnum() or c.isspace())
+        assert _PUNCTUATION.sub("", every) == kept
+
+    def test_case_accents_and_punctuation_do_not_count(self) -> None:
+        assert similarity("Bremsene  svikter!", "bremsene svikter") == 1.0
+        assert similarity("Café, crème_", "cafe creme") == 1.0
+        assert similarity("abc", "xyz") == 0.0
+        assert 0 < similarity("the brakes fail", "the brakes squeal") < 1

@@ -20,6 +20,7 @@ from tests.escalations.conftest import Case, World, error_code, staff_with
 from tests.factories import make_network, make_vin, visit_body
 
 KARI = "kari@example.no"
+SIV = "siv@example.no"
 OLA = "ola@example.no"
 LARS = "lars@example.no"
 API_FIELDS = {
@@ -239,6 +240,21 @@ class TestAssignment:
         assert response.status_code == 201, response.text
         assert response.json()["tier"] == 1
         assert response.json()["assignee"] == {"name": "Per Deputy", "role": "local_manager"}
+
+    def test_deputy_standing_in_brings_their_own_deputy(
+        self, world: World, session: Session, clock: FixedClock
+    ) -> None:
+        # Kari off duty: Per, her deputy, takes the case, and Per's own deputy (Siv) is
+        # the one recorded to stand in for him, not Kari (the center's other manager).
+        staff = staff_with(**{KARI: {"on_duty": False}, "per@example.no": {"deputy": SIV}})
+        make_network(session, clock, staff=staff)
+        visit_id = world.visit()
+        response = world.escalate(visit_id, world.diagnosis())
+        assert response.status_code == 201, response.text
+        assert response.json()["assignee"] == {"name": "Per Deputy", "role": "local_manager"}
+        facts = session.scalars(sa.select(EscalationRequest.facts)).one()
+        siv = session.scalars(sa.select(User.id).where(User.email == SIV)).one()
+        assert facts["deputy_id"] == siv
 
 
 class TestTransitions:

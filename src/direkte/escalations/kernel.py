@@ -16,7 +16,7 @@ from direkte.escalations.errors import (
     EscalationNotFound,
     InvalidTransition,
 )
-from direkte.escalations.facts import Staff
+from direkte.escalations.facts import Manager, Staff
 from direkte.escalations.models import (
     Escalation,
     EscalationEvent,
@@ -304,7 +304,7 @@ def assign(session: Session, case: Escalation, center: Center, visit: Visit) -> 
     case.assignee_id = advisor.id if advisor else None
 
 
-def staff_user(session: Session, user_id: int | None, staff: Staff) -> User | None:
+def staff_user(session: Session, user_id: int | None, staff: Staff) -> Manager | User | None:
     """The user ``user_id``: one of the managers ``staff`` holds, else read."""
     if user_id is None:
         return None

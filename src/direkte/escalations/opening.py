@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload, load_only
 from direkte import access
 from direkte.clock import Clock
 from direkte.escalations.appends import NewCase, insert_new_case
-from direkte.escalations.facts import Staff, gather_facts, load_staff
+from direkte.escalations.facts import Manager, Staff, gather_facts, load_staff
 from direkte.escalations.kernel import (
     INSERT_REQUEST,
     S,
@@ -115,6 +115,9 @@ class Opened:
     decision: Decision
     guardrail: dict[str, Any]
     folded: bool
+    # The case's assignee (the answer reads its name and role): a new case is not in
+    # the session, and its ``assignee`` relationship is left unset.
+    assignee: Manager | User | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +236,7 @@ class Preview:
 
     decision: Decision
     guardrail: dict[str, Any]
-    assignee: User | None
+    assignee: Manager | User | None
     first_response_due: datetime | None
     resolution_due: datetime | None
     folded_into: int | None
@@ -354,7 +357,9 @@ def _fold(session: Session, request: _Request, case_id: int) -> Opened:
         actor=actor_of(request.customer),
         data={"subject_id": request.subject_id, "category": request.category.value},
     )
-    return Opened(open_case, request.decision, open_case.guardrail, folded=True)
+    return Opened(
+        open_case, request.decision, open_case.guardrail, folded=True, assignee=open_case.assignee
+    )
 
 
 def _open_case(session: Session, request: _Request) -> Opened:
@@ -380,10 +385,7 @@ def _open_case(session: Session, request: _Request) -> Opened:
     )
     if not held:
         place(session, case, visit.center, visit, decision.assignee_id, request.policy, now)
-    # The managers loaded above, held here: the session's identity map holds its
-    # objects weakly, so an unreferenced one would be read again.
     assignee = staff_user(session, case.assignee_id, request.staff)
-    case.assignee = assignee
     case.guardrail = guardrail_json(
         decision,
         explain(
@@ -417,7 +419,7 @@ def _open_case(session: Session, request: _Request) -> Opened:
             ),
         ),
     )  # with the figures' dirty mark of its center and time
-    return Opened(case, decision, case.guardrail, folded=False)
+    return Opened(case, decision, case.guardrail, folded=False, assignee=assignee)
 
 
 def _already_said(session: Session, case: Escalation, customer: User, reason: str) -> bool:

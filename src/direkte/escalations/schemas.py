@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from direkte import access
 from direkte.escalations.errors import NotEligible
+from direkte.escalations.facts import Manager
 from direkte.escalations.inbox import EarlierVisit as EarlierVisitRow
 from direkte.escalations.inbox import InboxEntry
 from direkte.escalations.models import (
@@ -296,7 +297,7 @@ class InboxPage(BaseModel):
     next_cursor: str | None
 
 
-def _person(user: User | None) -> dict[str, str] | None:
+def _person(user: Manager | User | None) -> dict[str, str] | None:
     return {"name": user.name, "role": user.role.value} if user else None
 
 
@@ -359,7 +360,9 @@ def opened_answer(opened: Opened, *, now: datetime, viewer: User) -> tuple[int, 
         shown = guardrail_for(viewer, opened.guardrail)
         error = NotEligible(str(shown["explanation"]), shown)
         return 422, error_body(error.code, error.message, error.details)
-    out = escalation_out(opened.escalation, now=now, viewer=viewer, folded=opened.folded)
+    # The assignee as the use case read it (a new case's is a row, not a relationship).
+    fields = _case_fields(opened.escalation, _person(opened.assignee), now=now, viewer=viewer)
+    out = EscalationOut.model_validate({**fields, "folded": opened.folded})
     return (200 if opened.folded else 201), out.model_dump(mode="json")
 
 
@@ -387,6 +390,13 @@ def preview_out(preview: Preview, *, viewer: User) -> PreviewOut:
 def _fields(case: Escalation, *, now: datetime, viewer: User) -> dict[str, Any]:
     """The case as ``EscalationOut``'s fields, in plain values (dicts, not models): the
     typed answers validate them, the inbox's page serializes them as they are."""
+    return _case_fields(case, _person(case.assignee), now=now, viewer=viewer)
+
+
+def _case_fields(
+    case: Escalation, assignee: dict[str, str] | None, *, now: datetime, viewer: User
+) -> dict[str, Any]:
+    """``_fields`` with the assignee's ``PersonRef`` fields given."""
     # The stored decision has exactly the contract's fields per rule (Decision.as_json);
     # a test checks that the inbox's page equals the validated models'.
     guardrail = shown_guardrail(viewer, case.guardrail)
@@ -413,7 +423,7 @@ def _fields(case: Escalation, *, now: datetime, viewer: User) -> dict[str, Any]:
         "subject_id": case.subject_id,
         "status": case.status,
         "tier": case.tier,
-        "assignee": _person(case.assignee),
+        "assignee": assignee,
         "sla": {
             "first_response_due": case.first_response_due,
             "resolution_due": case.resolution_due,

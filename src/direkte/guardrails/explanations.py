@@ -19,9 +19,11 @@ Dates and times are shown in the customer's locale and the center's time zone.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from string import Formatter
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_skeleton, format_time
 
 from direkte import i18n
@@ -158,6 +160,12 @@ _COUNTED = {
 }
 
 
+@cache
+def _babel_locale(locale: str) -> Locale:
+    """The parsed locale (Babel parses a name again on every call of each formatter)."""
+    return Locale.parse(locale)
+
+
 def explain(
     reason: str,
     language: str,
@@ -186,9 +194,9 @@ def explain(
         template = translations.npgettext(reason, singular, plural, counts[_COUNTED[reason]])
     due_text = ""
     if due is not None:
-        zone = ZoneInfo(time_zone)
-        day = format_skeleton("yMMMEd", due, tzinfo=zone, locale=locale)
-        due_text = f"{day} {format_time(due, 'short', tzinfo=zone, locale=locale)}"
+        zone, babel_locale = ZoneInfo(time_zone), _babel_locale(locale)
+        day = format_skeleton("yMMMEd", due, tzinfo=zone, locale=babel_locale)
+        due_text = f"{day} {format_time(due, 'short', tzinfo=zone, locale=babel_locale)}"
     return template.format(
         name=name or "—", due=due_text, days=days, limit=limit, cooldown=cooldown
     )

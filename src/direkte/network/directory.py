@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol, Self, TypeVar
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from direkte.network.models import Center, Role, User
 
 
-def _pick_local(managers: list[User]) -> User | None:
+class ManagerLike(Protocol):
+    """What picking a center's managers reads: a ``User``, or a row of its columns."""
+
+    @property
+    def role(self) -> Role: ...
+    @property
+    def on_duty(self) -> bool: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def deputy(self) -> Self | None: ...
+
+
+M = TypeVar("M", bound=ManagerLike)
+
+
+def _pick_local(managers: Sequence[M]) -> M | None:
     """The on-duty local manager, else an active deputy of one, else the first."""
     on_duty = [m for m in managers if m.on_duty]
     if on_duty:
@@ -43,7 +62,7 @@ def find_managers(
     return pick_managers(people)
 
 
-def pick_managers(people: list[User]) -> tuple[User | None, User | None]:
+def pick_managers(people: Sequence[M]) -> tuple[M | None, M | None]:
     """From the rows of ``MANAGERS``: the local manager (``_pick_local``) and the regional."""
     local = _pick_local([p for p in people if p.role == Role.local_manager])
     regional = next((p for p in people if p.role == Role.regional_manager), None)
