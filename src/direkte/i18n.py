@@ -8,6 +8,7 @@ from functools import cache
 from importlib.resources import files
 from io import BytesIO
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -23,6 +24,13 @@ def supported(language: str) -> str:
     primary = language.replace("_", "-").split("-")[0].lower()
     primary = {"no": "nb", "nn": "nb"}.get(primary, primary)
     return primary if primary in LANGUAGES else FALLBACK
+
+
+@cache
+def babel_locale(name: str) -> Locale:
+    """Babel's locale of ``name`` (``"nb_NO"``), parsed once: Babel's formatters parse a
+    name again on every call, which costs as much as the formatting."""
+    return Locale.parse(name)
 
 
 @cache

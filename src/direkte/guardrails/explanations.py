@@ -19,11 +19,9 @@ Dates and times are shown in the customer's locale and the center's time zone.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 from string import Formatter
 from zoneinfo import ZoneInfo
 
-from babel import Locale
 from babel.dates import format_skeleton, format_time
 
 from direkte import i18n
@@ -160,12 +158,6 @@ _COUNTED = {
 }
 
 
-@cache
-def _babel_locale(locale: str) -> Locale:
-    """The parsed locale (Babel parses a name again on every call of each formatter)."""
-    return Locale.parse(locale)
-
-
 def explain(
     reason: str,
     language: str,
@@ -194,7 +186,7 @@ def explain(
         template = translations.npgettext(reason, singular, plural, counts[_COUNTED[reason]])
     due_text = ""
     if due is not None:
-        zone, babel_locale = ZoneInfo(time_zone), _babel_locale(locale)
+        zone, babel_locale = ZoneInfo(time_zone), i18n.babel_locale(locale)
         day = format_skeleton("yMMMEd", due, tzinfo=zone, locale=babel_locale)
         due_text = f"{day} {format_time(due, 'short', tzinfo=zone, locale=babel_locale)}"
     return template.format(

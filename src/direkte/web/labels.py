@@ -106,16 +106,13 @@ class Labels:
             name: {key: Markup(catalog.gettext(word)) for key, word in table.items()}
             for name, table in TABLES.items()
         }
-        self.badges = {
-            key: Markup('<span class="badge {}">{}</span>').format(
-                kind, self.tables["case_status"][key]
-            )
-            for key, kind in BADGE.items()
-        }
-        self.staff_badges = {
-            key: Markup('<span class="badge {}">{}</span>').format(
-                kind, self.tables["staff_case_status"][key]
-            )
+        self.badges = self._badges("case_status")
+        self.staff_badges = self._badges("staff_case_status")
+
+    def _badges(self, table: str) -> dict[str, Markup]:
+        """Each case status as its coloured badge, in the words of ``table``."""
+        return {
+            key: Markup('<span class="badge {}">{}</span>').format(kind, self.tables[table][key])
             for key, kind in BADGE.items()
         }
 

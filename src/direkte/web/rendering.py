@@ -31,7 +31,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from direkte import __version__
+from direkte import __version__, i18n
 from direkte.kit.errors import request_id_of
 from direkte.network.models import Role, User
 from direkte.web import labels, language
@@ -56,13 +56,13 @@ env = Environment(
 env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 
-# Babel's locales parsed once (parsing a locale's name on each use cost as much as
-# formatting the value).
-_LOCALES = {lang: Locale.parse(name) for lang, name in language.BABEL_LOCALES.items()}
+def _babel(lang: str) -> Locale:
+    """The page language's Babel locale, parsed once (``i18n.babel_locale``)."""
+    return i18n.babel_locale(language.BABEL_LOCALES[lang])
 
 
 def _locale(ctx: Context) -> Locale:
-    return _LOCALES[str(ctx.get("lang", "en"))]
+    return _babel(str(ctx.get("lang", "en")))
 
 
 def _aware(value: datetime | str) -> datetime:
@@ -91,7 +91,7 @@ def datetime_filter(
 
 @functools.lru_cache(maxsize=FORMATTED_KEPT)
 def _datetime_text(value: datetime | str, zone: str, lang: str, fmt: str) -> str:
-    instant, tzinfo, locale = _aware(value), ZoneInfo(zone), _LOCALES[lang]
+    instant, tzinfo, locale = _aware(value), ZoneInfo(zone), _babel(lang)
     if fmt == "short":
         return format_datetime(instant, "short", tzinfo=tzinfo, locale=locale)
     day = format_skeleton(fmt, instant, tzinfo=tzinfo, locale=locale)
@@ -138,7 +138,7 @@ def money_filter(ctx: Context, value: Any, signed: bool = False) -> str:
 
 @functools.lru_cache(maxsize=FORMATTED_KEPT)
 def _money_text(amount: Decimal, currency: str, lang: str) -> str:
-    return format_currency(amount, currency, locale=_LOCALES[lang])
+    return format_currency(amount, currency, locale=_babel(lang))
 
 
 @pass_context
