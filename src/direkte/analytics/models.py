@@ -101,8 +101,9 @@ class CenterDayBucket(Base):
 class CenterWeekBucket(Base):
     """A center's day histograms summed over one Monday-week (``week``, its Monday):
     kept beside ``CenterDayBucket`` whenever a day's buckets are written, so a read
-    sums the whole weeks of its window from here (about a seventh of the rows) and
-    only the days at its edges from the day buckets."""
+    sums the whole weeks of its window from here and only the days at its edges from
+    the day buckets (37 % of their rows on the 10,000,000-visit simulation, not a
+    seventh: most minute buckets hold one case)."""
 
     __tablename__ = "center_week_buckets"
 
