@@ -314,8 +314,13 @@ class Staff:
 # The managers of network.service.find_managers, each with its deputy and open cases,
 # as plain rows (Core): only the columns the decision, the assignment and the answer
 # read (ORM objects with a joined deputy cost more CPU than the statement).
+def _manager_columns(user: Any) -> tuple[Any, ...]:
+    """What a ``Manager`` is made of, of ``User`` or an alias of it."""
+    return (user.id, user.role, user.name, user.on_duty, user.active, user.deputy_id)
+
+
 _DEPUTY = aliased(User)
-_MANAGER_COLUMNS = (User.id, User.role, User.name, User.on_duty, User.active, User.deputy_id)
+_MANAGER_COLUMNS = _manager_columns(User)
 _STAFF = (
     sa.select(
         *_MANAGER_COLUMNS,
@@ -323,12 +328,7 @@ _STAFF = (
         .where(Escalation.assignee_id == User.id, Escalation.status.in_(ACTIVE))
         .scalar_subquery()
         .label("open_cases"),
-        _DEPUTY.id,
-        _DEPUTY.role,
-        _DEPUTY.name,
-        _DEPUTY.on_duty,
-        _DEPUTY.active,
-        _DEPUTY.deputy_id,
+        *_manager_columns(_DEPUTY),
     )
     .outerjoin(_DEPUTY, _DEPUTY.id == User.deputy_id)
     .where(*MANAGERS_WHERE)
