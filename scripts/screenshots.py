@@ -66,6 +66,11 @@ def _pages(server: LiveServer) -> list[tuple[str, str, Callable[[Page], None]]]:
         page.locator("button[formaction='/app/ops/policy/backtest']").click()
         page.locator("#backtest-title").scroll_into_view_if_needed()
 
+    def rollout(page: Page) -> None:
+        # The evaluation is computed when asked for: the button's no-JavaScript address.
+        page.goto("/app/ops/rollout?evaluate=1")
+        page.locator("#evaluation-title").scroll_into_view_if_needed()
+
     return [
         ("visit", customer(9), visit),
         ("escalate", customer(9), escalate),
@@ -74,6 +79,7 @@ def _pages(server: LiveServer) -> list[tuple[str, str, Callable[[Page], None]]]:
         ("staff-case", demo_manager, staff_case),
         ("moderation", server.demo_logins["ops_admin"], moderation),
         ("policy", server.demo_logins["ops_admin"], policy),
+        ("rollout", server.demo_logins["ops_admin"], rollout),
     ]
 
 
