@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from direkte.api.app import create_app
+from direkte.api.routing import fence_routes
 from direkte.errors import NotFound
 from direkte.guardrails.content_facts import warm_up
 from direkte.kit.deps import ClockDep, SessionDep
@@ -70,6 +71,7 @@ def bench_select(row_id: int, session: SessionDep) -> RowOut:
 
 app = create_app()
 app.include_router(router)
+fence_routes(app)  # as create_app does for its own routers
 # As direkte.api.asgi does: load the language models and phrase lists at start-up,
 # not in the first requests (which would otherwise each build them at once).
 warm_up()

@@ -16,7 +16,7 @@ from direkte.api.admission import AdmissionMiddleware
 from direkte.api.body import BodyGuardMiddleware
 from direkte.api.headers import SecurityHeadersMiddleware
 from direkte.api.openapi import install_openapi
-from direkte.api.routing import api_routes, operation_id, route_access
+from direkte.api.routing import api_routes, fence_routes, operation_id, route_access
 from direkte.auth.limits import make_limits
 from direkte.auth.routes import accounts as accounts_router
 from direkte.auth.routes import router as auth_router
@@ -115,6 +115,7 @@ def create_app(
     app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _check_every_route_authenticated_or_public(app)
+    fence_routes(app)
     install_openapi(app)
     return app
 
