@@ -82,6 +82,22 @@ def count_statements(app: Any, bare: Any, create: Any, first_create: int) -> Non
             event.remove(engine, "before_cursor_execute", record)
 
 
+def _backends_cpu(admin: Any, database: str) -> float:
+    """Seconds of CPU the PostgreSQL back-ends serving ``database`` have used (local server)."""
+    with admin.connect() as conn:
+        pids = conn.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)
+        ).scalars()
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # not local, or gone
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime + stime, in ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="per batch and scenario")
@@ -156,19 +172,22 @@ def main() -> int:
             if args.statements:
                 count_statements(app, bare, create, args.requests * args.repeat)
             results: dict[str, list[float]] = {"bare_insert": [], "create_escalation": []}
+            db_cpu: dict[str, list[float]] = {"bare_insert": [], "create_escalation": []}
             done = {"bare_insert": 0, "create_escalation": 0}
             profiler = _profiler(args.profile)
             for _ in range(args.repeat):
                 for name, send in (("bare_insert", bare), ("create_escalation", create)):
                     if profiler and name == args.profile:
                         profiler.start()
-                    started = time.process_time()
+                    started, db_started = time.process_time(), _backends_cpu(admin, args.database)
                     for _ in range(args.requests):
                         reply = send(done[name])
                         done[name] += 1
                         if reply.status_code != 201:
                             raise SystemExit(f"{name}: {reply.status_code} {reply.text}")
                     spent = time.process_time() - started
+                    db_spent = _backends_cpu(admin, args.database) - db_started
+                    db_cpu[name].append(db_spent * 1000 / args.requests)
                     if profiler and name == args.profile:
                         profiler.stop()
                     results[name].append(spent * 1000 / args.requests)
@@ -178,7 +197,10 @@ def main() -> int:
         create_ms = statistics.median(results["create_escalation"])
         for name, values in results.items():
             shown = ", ".join(f"{v:.2f}" for v in values)
-            print(f"{name:<18} {statistics.median(values):6.2f} ms CPU/request  ({shown})")
+            print(
+                f"{name:<18} {statistics.median(values):6.2f} ms CPU/request  ({shown}); "
+                f"PostgreSQL {statistics.median(db_cpu[name]):.2f} ms"
+            )
         print(f"bare/create        {bare_ms / create_ms:6.1%}  (the HTTP target is 35 %)")
     finally:
         with admin.connect() as conn:
