@@ -81,11 +81,11 @@ def main() -> int:
                         )
                         common = {"connections": args.connections, "threads": 2}
                         hb.run_wrk(script, url, seconds=2, tag="floorw", **common)
-                        cpu_before, _ = hb.server_cpu_seconds(proc.pid)
+                        cpu_before, sys_before = hb.server_cpu_seconds(proc.pid)
                         result = hb.run_wrk(
                             script, url, seconds=args.duration, tag="floor", **common
                         )
-                        cpu_after, _ = hb.server_cpu_seconds(proc.pid)
+                        cpu_after, sys_after = hb.server_cpu_seconds(proc.pid)
                     finally:
                         hb.stop_server(proc)
                     errors = hb._errors(result) + int(result.get("status_errors", 0))
@@ -99,22 +99,26 @@ def main() -> int:
                         "p50": result["p50_us"] / 1000,
                         "p99": result["p99_us"] / 1000,
                         "cpu": (cpu_after - cpu_before) * 1000 / result["requests"],
+                        "sys": (sys_after - sys_before) * 1000 / result["requests"],
                     }
                     results[label].append(row)
                     print(
                         f"  round {round_no}  {label:<40} {row['rps']:8.0f} req/s  "
                         f"p50 {row['p50']:6.2f} ms  p99 {row['p99']:6.2f} ms  "
-                        f"cpu {row['cpu']:.3f} ms/req",
+                        f"cpu {row['cpu']:.3f} ms/req (sys {row['sys']:.3f})",
                         flush=True,
                     )
                     time.sleep(1)
     finally:
         hb.drop_database(args.server, args.database)
-    print(f"\n{'layer':<40} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10}")
+    print(f"\n{'layer':<40} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} {'sys':>6}")
     for label, rows in results.items():
-        med = {k: statistics.median(r[k] for r in rows) for k in ("rps", "p50", "p99", "cpu")}
+        med = {
+            k: statistics.median(r[k] for r in rows) for k in ("rps", "p50", "p99", "cpu", "sys")
+        }
         print(
-            f"{label:<40} {med['rps']:8.0f} {med['p50']:7.2f} {med['p99']:7.2f} {med['cpu']:10.3f}"
+            f"{label:<40} {med['rps']:8.0f} {med['p50']:7.2f} {med['p99']:7.2f} "
+            f"{med['cpu']:10.3f} {med['sys']:6.3f}"
         )
     return 0
 
