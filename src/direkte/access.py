@@ -108,21 +108,42 @@ def inbox_tier(viewer: User) -> int:
     return tier
 
 
-def _region_centers(region_id: int | None) -> Any:
-    return sa.select(Center.id).where(Center.region_id == (region_id or -1)).scalar_subquery()
-
-
 def owned_filter(viewer: User, *, customer_id: Any, center_id: Any) -> sa.ColumnElement[bool]:
     """Rows the viewer may see, given the columns naming their customer and center."""
-    if viewer.role == Role.customer:
-        return sa.and_(customer_id == viewer.id)
-    if viewer.role in (Role.service_advisor, Role.local_manager):
-        return sa.and_(center_id == (viewer.center_id or -1))
-    if viewer.role == Role.regional_manager:
-        return sa.and_(center_id.in_(_region_centers(viewer.region_id)))
-    if viewer.role == Role.ops_admin:
+    return owned_rule(
+        viewer.role, customer_id=customer_id, center_id=center_id, scope=owned_scope(viewer)
+    )
+
+
+def owned_rule(
+    role: Role, *, customer_id: Any, center_id: Any, scope: Any
+) -> sa.ColumnElement[bool]:
+    """The rule of ``owned_filter`` for a role: ``scope`` is the one value it compares
+    with (``owned_scope``), or a bound parameter standing for it in a statement built
+    once per role and run with the viewer's value."""
+    if role == Role.customer:
+        return sa.and_(customer_id == scope)
+    if role in (Role.service_advisor, Role.local_manager):
+        return sa.and_(center_id == scope)
+    if role == Role.regional_manager:
+        region_centers = sa.select(Center.id).where(Center.region_id == scope)
+        return sa.and_(center_id.in_(region_centers.scalar_subquery()))
+    if role == Role.ops_admin:
         return sa.true()
     return sa.false()
+
+
+def owned_scope(viewer: User) -> int:
+    """What the viewer's rule compares with: their own id (a customer), their center
+    (an advisor, a local manager), their region (a regional manager); -1 when they
+    have none, which matches nothing."""
+    if viewer.role == Role.customer:
+        return viewer.id
+    if viewer.role in (Role.service_advisor, Role.local_manager):
+        return viewer.center_id or -1
+    if viewer.role == Role.regional_manager:
+        return viewer.region_id or -1
+    return -1
 
 
 def case_filter(

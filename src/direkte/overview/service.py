@@ -21,7 +21,7 @@ from direkte.network.models import User
 from direkte.policy.service import policy_by_region
 from direkte.visits.contacts import Contact, Place, contacts_shown, find_contacts, record_reveals
 from direkte.visits.models import Visit
-from direkte.visits.read import VisitDoc, read_visits
+from direkte.visits.read import VisitDoc, read_visit, read_visits
 from direkte.visits.service import VisitNotFound, visible_to
 
 
@@ -86,10 +86,10 @@ def view_visit(session: Session, clock: Clock, *, viewer: User, visit_id: int) -
 
     Raises VisitNotFound (also for visits the viewer may not see).
     """
-    docs = read_visits(session, sa.and_(Visit.id == visit_id, visible_to(viewer)))
-    if not docs:
+    doc = read_visit(session, visit_id, viewer=viewer)
+    if doc is None:
         raise VisitNotFound("visit not found")
-    return _views(session, docs, viewer=viewer, now=clock.now())[0]
+    return _views(session, [doc], viewer=viewer, now=clock.now())[0]
 
 
 def view_visits(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from direkte import access
-from direkte.network.models import Center, Program, Region, User
+from direkte.network.models import Center, Program, Region, Role, User
 from direkte.visits.errors import VisitNotFound
 from direkte.visits.models import (
     Diagnosis,
@@ -445,6 +445,31 @@ def read_visits(
     if limit is not None:
         query = query.limit(limit)
     return [_doc(row) for row in session.execute(query)]
+
+
+def read_visit(session: Session, visit_id: int, *, viewer: User) -> VisitDoc | None:
+    """The visit as a document, if the viewer may see it (one statement)."""
+    pg = session.get_bind().dialect.name == "postgresql"
+    params = {"visit_id": visit_id, "viewer_scope": access.owned_scope(viewer)}
+    row = session.execute(_visit_for(pg, viewer.role), params).first()
+    return None if row is None else _doc(row)
+
+
+@lru_cache(maxsize=16)
+def _visit_for(pg: bool, role: Role) -> Any:
+    """One visit by id, visible to a viewer of ``role``, with bound parameters
+    ``visit_id`` and ``viewer_scope``: built once per role, so that SQLAlchemy
+    computes the long statement's cache key once. Built per request (as
+    ``read_visits`` does), the key took about 10 % of a GET visit's CPU."""
+    return visit_documents(pg).where(
+        Visit.id == sa.bindparam("visit_id"),
+        access.owned_rule(
+            role,
+            customer_id=Visit.customer_id,
+            center_id=Visit.center_id,
+            scope=sa.bindparam("viewer_scope"),
+        ),
+    )
 
 
 def visit_with_revisions() -> sa.Select[Visit]:
