@@ -82,22 +82,6 @@ def count_statements(app: Any, bare: Any, create: Any, first_create: int) -> Non
             event.remove(engine, "before_cursor_execute", record)
 
 
-def _backends_cpu(admin: Any, database: str) -> float:
-    """Seconds of CPU the PostgreSQL back-ends serving ``database`` have used (local server)."""
-    with admin.connect() as conn:
-        pids = conn.exec_driver_sql(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)
-        ).scalars()
-        total = 0
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:  # not local, or gone
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime + stime, in ticks
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="per batch and scenario")
@@ -119,7 +103,7 @@ def main() -> int:
     args = parser.parse_args()
     sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
     import sqlalchemy as sa
-    from bench.http_bench import ESCALATION_REASONS, prepare_database
+    from bench.http_bench import ESCALATION_REASONS, DatabaseCpu, prepare_database
 
     from direkte.config import normalize_database_url
     from direkte.demo.generator import DEMO_PASSWORD
@@ -171,6 +155,7 @@ def main() -> int:
 
             if args.statements:
                 count_statements(app, bare, create, args.requests * args.repeat)
+            database_cpu = DatabaseCpu(url)
             results: dict[str, list[float]] = {"bare_insert": [], "create_escalation": []}
             db_cpu: dict[str, list[float]] = {"bare_insert": [], "create_escalation": []}
             done = {"bare_insert": 0, "create_escalation": 0}
@@ -179,18 +164,19 @@ def main() -> int:
                 for name, send in (("bare_insert", bare), ("create_escalation", create)):
                     if profiler and name == args.profile:
                         profiler.start()
-                    started, db_started = time.process_time(), _backends_cpu(admin, args.database)
+                    started, db_started = time.process_time(), database_cpu.seconds()
                     for _ in range(args.requests):
                         reply = send(done[name])
                         done[name] += 1
                         if reply.status_code != 201:
                             raise SystemExit(f"{name}: {reply.status_code} {reply.text}")
                     spent = time.process_time() - started
-                    db_spent = _backends_cpu(admin, args.database) - db_started
+                    db_spent = database_cpu.spent(db_started, database_cpu.seconds())
                     db_cpu[name].append(db_spent * 1000 / args.requests)
                     if profiler and name == args.profile:
                         profiler.stop()
                     results[name].append(spent * 1000 / args.requests)
+            database_cpu.close()
             if profiler:
                 print(profiler.output_text(unicode=False, color=False, show_all=False))
         bare_ms = statistics.median(results["bare_insert"])

@@ -17,11 +17,8 @@ the layer between them. See docs/performance.md, "The stack's floor".
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +29,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from bench import http_bench as hb  # noqa: E402
 
+STACK = "uvicorn-uvloop-httptools"  # what direkte serve runs
 LAYERS = (
     ("server: plain ASGI", "bench.floor_app:raw", "/raw"),
     ("FastAPI + middleware, async", "bench.floor_app:app", "/floor/ping"),
@@ -56,29 +54,16 @@ def main() -> int:
     results: dict[str, list[dict[str, float]]] = {label: [] for label, _, _ in LAYERS}
     try:
         hb.prepare_database(db_url)
-        env = {
-            **os.environ,
-            "DIREKTE_DATABASE_URL": db_url,
-            "DIREKTE_SECRET_KEY": secrets.token_hex(20),
-            "DIREKTE_LOG_LEVEL": "warning",
-        }
         with tempfile.TemporaryDirectory() as tmp:
             script = Path(tmp) / "post.lua"
             script.write_text(hb.lua_bare_insert())
             for round_no in range(1, args.rounds + 1):
-                for label, target, path in LAYERS:
-                    command = hb.server_command("uvicorn-uvloop-httptools", 1, args.port, target)
-                    hb.ensure_port_free(args.port)
-                    log = Path(tmp) / "server.log"
-                    proc = subprocess.Popen(
-                        command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+                for label, app, path in LAYERS:
+                    proc = hb.start_server(
+                        db_url, 1, args.port, Path(tmp) / "server.log", STACK, app
                     )
                     url = f"http://127.0.0.1:{args.port}{path}"
                     try:
-                        ready = f"http://127.0.0.1:{args.port}/bench/select/1"
-                        hb.wait_ready(
-                            proc, url if "raw" in target else ready, log, settle=1.0, what=label
-                        )
                         common = {"connections": args.connections, "threads": 2}
                         hb.run_wrk(script, url, seconds=2, tag="floorw", **common)
                         cpu_before, sys_before = hb.server_cpu_seconds(proc.pid)

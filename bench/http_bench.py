@@ -969,7 +969,12 @@ def wait_ready(
 
 
 def start_server(
-    db_url: str, workers: int, port: int, log_path: Path, stack: str
+    db_url: str,
+    workers: int,
+    port: int,
+    log_path: Path,
+    stack: str,
+    app: str = "bench.bench_app:app",
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -983,7 +988,7 @@ def start_server(
     ensure_port_free(port)
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        server_command(stack, workers, port),
+        server_command(stack, workers, port, app),
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -32,7 +32,7 @@ def _first(app: FastAPI, method: str, path: str, *, fenced: bool) -> tuple[int, 
     for index, route in enumerate(app.router.routes):
         matches = route.matches
         if not fenced and getattr(route, "direkte_fence", None) is not None:
-            matches = matches.__closure__[0].cell_contents  # type: ignore[attr-defined]
+            matches = matches.__wrapped__  # type: ignore[attr-defined]
         match, _ = matches(_scope(method, path))
         if match == Match.FULL:
             return index, match
