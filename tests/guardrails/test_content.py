@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -132,6 +133,39 @@ class TestPhraseLists:
     def test_unknown_section_rejected(self) -> None:
         with pytest.raises(ValueError, match="unknown section"):
             parse_list("en", "[spam]\nbuy now\n")
+
+    def test_what_may_follow_a_phrase_that_starts_with_any_word(self) -> None:
+        follows = content._next_word_starts
+        assert follows("(his|*s) (private|home) number") == {"pr", "ho"}
+        assert follows("(his|*s) (is|) , <num>") == {"is", "."}
+        assert follows("(your|*s) ~ (kids|wife) regret") is None  # a gap: any word
+        assert follows("(your|) kids regret") is None  # the first word is optional
+        assert follows("(little one|*s) crying") is None  # the first token takes two words
+
+    def test_phrases_that_start_with_any_word_found_as_by_one_alternation(self) -> None:
+        # They are tried by the word after their first one (content._by_next_word);
+        # at every word of the labelled set, that finds what one alternation of all of
+        # them finds.
+        lists = content._lists()
+        everything = lists.by_start[content._ANYWHERE]
+        rows = Path(__file__).parents[1] / "data" / "moderation" / "moderation_set.jsonl"
+        lines = rows.read_text("utf-8").splitlines()
+        texts = [f" . {normalize(json.loads(line)['text'])} . " for line in lines]
+        found = 0
+        for text in texts:
+            for start in content._WORD_STARTS.finditer(text):
+                at = start.start()
+                after = text.find(" ", at) + 1
+                regex = lists.anywhere_by_next.get(
+                    text[after : after + 2]
+                ) or lists.anywhere_by_next.get(content._ANYWHERE)
+                mine = regex.match(text, at) if regex else None
+                theirs = everything.match(text, at)
+                assert (mine and (mine.lastgroup, mine.group())) == (
+                    theirs and (theirs.lastgroup, theirs.group())
+                ), text
+                found += theirs is not None
+        assert found > 50  # the set has such phrases to find
 
     def test_wildcards_groups_and_optional_words(self) -> None:
         (phrase,) = parse_list("en", "[abuse]\n(you|u) (stupid|) idiot*\n")

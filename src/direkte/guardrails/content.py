@@ -193,6 +193,12 @@ class _Lists:
     # The abuse phrases per start, compiled at first need (only where a threat
     # matched: rare, and compiling them all took half of the lists' build time).
     abuse_by_start: dict[str, tuple[int, ...]]
+    # The phrases that can start with any word (key _ANYWHERE), one regex per start
+    # of the word after it (what their second word can start with), and one of those
+    # whose second word can start with anything (key _ANYWHERE): tried at every word
+    # where nothing else matched, one alternation of all of them cost more than the
+    # rest of the lists together.
+    anywhere_by_next: dict[str, re.Pattern[str]]
     compact: dict[Category, re.Pattern[str]]
     spelling: _Spelling
 
@@ -310,7 +316,11 @@ _PhraseSource = tuple[str, Category, str, str, str, frozenset[str] | None]
 # left out (to the word), and the stems of ``word*`` prefixes.
 _Spelling = tuple[frozenset[str], dict[str, str], frozenset[str]]
 _Plan = tuple[
-    tuple[_PhraseSource, ...], dict[str, tuple[int, ...]], dict[str, tuple[int, ...]], _Spelling
+    tuple[_PhraseSource, ...],
+    dict[str, tuple[int, ...]],
+    dict[str, tuple[int, ...]],
+    dict[str, tuple[int, ...]],
+    _Spelling,
 ]
 _MIN_REPAIR = 4  # shorter words are too alike to repair ("hat", "has", "had")
 _MIN_STEM = 5  # a ``word*`` stem mends longer words ("lekelpassen": "lekeplass*")
@@ -355,6 +365,7 @@ def _plan(texts: dict[str, str]) -> _Plan:
     anywhere = [i for i, (*_, starts) in enumerate(phrases) if starts is None]
     if anywhere:
         by_start[_ANYWHERE] = tuple(i for c in CATEGORIES for i in anywhere if phrases[i][1] == c)
+    anywhere_by_next = _by_next_word(phrases, by_start.get(_ANYWHERE, ()))
     for key in _START_KEYS:
         can = [
             i
@@ -367,13 +378,50 @@ def _plan(texts: dict[str, str]) -> _Plan:
             by_start[key] = both
         if abuse:
             abuse_by_start[key] = abuse
-    return phrases, by_start, abuse_by_start, _spelling([p[2] for p in phrases])
+    spelling = _spelling([p[2] for p in phrases])
+    return phrases, by_start, abuse_by_start, anywhere_by_next, spelling
+
+
+def _next_word_starts(line: str) -> frozenset[str] | None:
+    """What the word after a phrase's first word can start with, for a phrase whose
+    first token is one word (or a group of one-word alternatives) that is not
+    optional: then a match takes exactly that word and its space, and what follows
+    begins at the next word. None: the next word can be anything (or the first token
+    is not of that kind)."""
+    tokens = _TOKENS.findall(line.replace(",", " , "))
+    first = tokens[0]
+    group = _GROUP.fullmatch(first)
+    alternatives = group.group(1).split("|") if group else [first]
+    if first in ("~", "<num>") or any(len(alt.split()) != 1 for alt in alternatives):
+        return None  # a gap, a number, an optional group or several words
+    try:
+        return compile_phrase(" ".join(tokens[1:]))[2]
+    except ValueError:  # nothing required after the first word
+        return None
+
+
+def _by_next_word(
+    phrases: Sequence[_PhraseSource], anywhere: tuple[int, ...]
+) -> dict[str, tuple[int, ...]]:
+    """The phrases of ``anywhere`` per start key of the word after the first (in
+    ``anywhere``'s order), and under _ANYWHERE those that can be followed by any word."""
+    following = {i: _next_word_starts(phrases[i][2]) for i in anywhere}
+    by_next: dict[str, tuple[int, ...]] = {}
+    for key in (_ANYWHERE, *_START_KEYS):
+        chosen = tuple(
+            i
+            for i in anywhere
+            if following[i] is None or any(key and key.startswith(s) for s in following[i])
+        )
+        if chosen:
+            by_next[key] = chosen
+    return by_next
 
 
 def _regex_sources(plan: _Plan) -> list[str]:
     """Every regex the lists compile up front, in the order ``_assemble`` takes them:
     each phrase's two, the compact alternation per category, one per start-key set."""
-    phrases, by_start, _, _ = plan
+    phrases, by_start, _, anywhere_by_next, _ = plan
     spaced = [p[3] for p in phrases]
     sources = [regex for p in phrases for regex in (p[3], p[4])]
     sources += [
@@ -381,23 +429,25 @@ def _regex_sources(plan: _Plan) -> list[str]:
         or "(?!)"  # no phrase of the category: matches nothing
         for category in CATEGORIES
     ]
-    sources += [_alternation_source(spaced, chosen) for chosen in dict.fromkeys(by_start.values())]
+    chosen_sets = dict.fromkeys([*by_start.values(), *anywhere_by_next.values()])
+    sources += [_alternation_source(spaced, chosen) for chosen in chosen_sets]
     return sources
 
 
 def _assemble(plan: _Plan, patterns: list[re.Pattern[str]]) -> _Lists:
     """The lists from their plan and its compiled regexes (``_regex_sources`` order)."""
-    sources, by_start_sets, abuse_by_start, spelling = plan
+    sources, by_start_sets, abuse_by_start, by_next_sets, spelling = plan
     compiled = iter(patterns)
     phrases: list[Phrase] = []
     for language, category, line, _, _, starts in sources:
         pattern = next(compiled)
         phrases.append(Phrase(language, category, line, pattern, next(compiled), starts))
     compact = {category: next(compiled) for category in CATEGORIES}
-    for chosen in dict.fromkeys(by_start_sets.values()):
+    for chosen in dict.fromkeys([*by_start_sets.values(), *by_next_sets.values()]):
         _ALTERNATIONS[chosen] = next(compiled)
     by_start = {key: _ALTERNATIONS[chosen] for key, chosen in by_start_sets.items()}
-    return _Lists(tuple(phrases), by_start, abuse_by_start, compact, spelling)
+    by_next = {key: _ALTERNATIONS[chosen] for key, chosen in by_next_sets.items()}
+    return _Lists(tuple(phrases), by_start, abuse_by_start, by_next, compact, spelling)
 
 
 @cache
@@ -469,8 +519,9 @@ def _mend(word: str) -> str | None:
     return found
 
 
-def _repair(text: str) -> str | None:
-    """The text with its typos of list words mended, or None if it has none.
+def _repair(text: str) -> tuple[str, int] | None:
+    """The text with its typos of list words mended, and where its last mended word
+    starts; None if it has none.
 
     A word of at least _MIN_REPAIR letters that no list has is read as the list word
     it becomes by one letter more ("adres"), one letter less ("menensker") or two
@@ -480,15 +531,17 @@ def _repair(text: str) -> str | None:
     "kill". Only phrases of at least _REPAIRED_WORDS words count on the mended text.
     """
     words = text.split(" ")
-    changed = False
+    last = -1
     for at, word in enumerate(words):
         if len(word) < _MIN_REPAIR or not word.isalpha():
             continue
         found = _mend(word)
         if found is not None:
             words[at] = found
-            changed = True
-    return " ".join(words) if changed else None
+            last = at
+    if last < 0:
+        return None
+    return " ".join(words), sum(len(word) + 1 for word in words[:last])
 
 
 def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
@@ -496,28 +549,35 @@ def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
     lists = _lists()
     phrases = lists.phrases
     readings = [normalized.text, *normalized.alternates]
-    repaired = _repair(normalized.text)
-    if repaired is not None and repaired not in readings:
-        readings.append(repaired)
-    else:
-        repaired = None
+    # The mended reading is read up to its last mended word only: from there on it is
+    # the text itself, whose matches the first reading has found already.
+    repair = _repair(normalized.text)
+    mended_until = -1
+    if repair is not None and repair[0] not in readings:
+        readings.append(repair[0])
+        mended_until = len(" . ") + repair[1]
     # Padded with clause breaks, so that "," in a phrase also anchors at either end.
     texts = [f" . {t} . " for t in readings]
     found: dict[Category, list[re.Match[str]]] = {c: [] for c in CATEGORIES}
     by_start, abuse_by_start = lists.by_start, lists.abuse_by_start
-    anywhere = by_start.get(_ANYWHERE)
+    by_next = lists.anywhere_by_next
     for number, text in enumerate(texts):
-        short_ones_count = repaired is None or number < len(texts) - 1
+        mended = mended_until >= 0 and number == len(texts) - 1
         for start in _WORD_STARTS.finditer(text):
             at = start.start()
+            if mended and at > mended_until:
+                break
             key = text[at : at + _START]
             regex = by_start.get(key)
             match = regex.match(text, at) if regex else None
-            if match is None and anywhere is not None:
-                match = anywhere.match(text, at)
+            if match is None and by_next:  # phrases that start with any word
+                after = text.find(" ", at) + 1
+                regex = by_next.get(text[after : after + _START] if after else _ANYWHERE)
+                regex = regex or by_next.get(_ANYWHERE)
+                match = regex.match(text, at) if regex else None
             if match is None:  # nothing starts here
                 continue
-            if not short_ones_count and match.group().count(" ") < _REPAIRED_WORDS:
+            if mended and match.group().count(" ") < _REPAIRED_WORDS:
                 continue  # on the mended reading, a phrase of one or two words
             category = phrases[int(str(match.lastgroup)[1:])].category
             found[category].append(match)

@@ -18,8 +18,9 @@ most towards it (list ``model``).
 
 from __future__ import annotations
 
+import math
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib.resources import files
 
@@ -32,6 +33,7 @@ LEGITIMATE = "legitimate"
 EVIDENCE_WORDS = 4  # words named in a hold's evidence
 _EVIDENCE_LETTERS = 3  # "i", "in", "to" weigh, but say nothing to a moderator
 _CHAR_GRAMS = (3, 4, 5)
+_WORDS_CACHED = 1 << 16
 
 
 def _word_features(word: str) -> list[str]:
@@ -88,6 +90,43 @@ class Model:
     bias: npt.NDArray[np.float32]
     threshold: float  # hold when the probability of not legitimate reaches it
     training: str  # sha256 of the training texts and labels (train_model.py)
+    # bucket -> its row in ``rows`` and ``weights``: a dict look-up per feature is
+    # cheaper than numpy's searchsorted on the few hundred features of one text
+    index: dict[int, int] = field(init=False, repr=False, compare=False)
+    # word -> its distinct buckets and their rows (words repeat from text to text)
+    words: dict[str, tuple[frozenset[int], frozenset[int]]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", {int(b): row for row, b in enumerate(self.rows.tolist())})
+        object.__setattr__(self, "words", {})
+
+    def features_of(self, normalized: str) -> tuple[int, list[int]]:
+        """The number of distinct buckets of a text's features (``buckets``) and the
+        rows of those the model has weights for, in order."""
+        words = normalized.split()
+        found: set[int] = set()
+        rows: set[int] = set()
+        cached, index = self.words, self.index
+        for at, word in enumerate(words):
+            if word == ".":
+                continue
+            known = cached.get(word)
+            if known is None:
+                if len(cached) >= _WORDS_CACHED:
+                    cached.clear()
+                mine = frozenset(_word_buckets(word))
+                known = cached[word] = (mine, frozenset(index[b] for b in mine if b in index))
+            found |= known[0]
+            rows |= known[1]
+            if at + 1 < len(words):
+                pair = bucket(f"b {word} {words[at + 1]}")
+                found.add(pair)
+                row = index.get(pair)
+                if row is not None:
+                    rows.add(row)
+        return len(found), sorted(rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,30 +155,30 @@ def load() -> Model:
         )
 
 
-def _probabilities(model: Model, found: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-    """The class probabilities of a text's distinct buckets."""
-    at = np.searchsorted(model.rows, found)
-    at[at == len(model.rows)] = 0
-    known = model.rows[at] == found
+def _probabilities(model: Model, distinct: int, rows: list[int]) -> list[float]:
+    """The class probabilities of a text with ``distinct`` buckets, of which the model
+    knows ``rows`` (each counts once; in order, so that the sum is as in training)."""
     scores = model.bias.astype(np.float64)
-    if known.any():
-        scale = 1.0 / np.sqrt(len(found))
-        scores = scores + model.weights[at[known]].sum(axis=0, dtype=np.float64) * scale
-    scores = np.exp(scores - scores.max())
-    probabilities: npt.NDArray[np.float64] = scores / scores.sum()
-    return probabilities
+    if rows:
+        picked = model.weights.take(np.array(rows, np.intp), axis=0)
+        scores = scores + picked.sum(axis=0, dtype=np.float64) * (1.0 / math.sqrt(distinct))
+    values = scores.tolist()
+    top = max(values)
+    exps = [math.exp(v - top) for v in values]
+    total = sum(exps)
+    return [e / total for e in exps]
 
 
 def opinion(normalized: str, model: Model | None = None) -> Opinion | None:
     """The model's opinion of a normalized text; None when it has no words. The words
     that weighed most are worked out only for a text it holds."""
     model = model or load()
-    found = buckets(normalized)
-    if not len(found):
+    distinct, rows = model.features_of(normalized)
+    if not distinct:
         return None
-    probabilities = _probabilities(model, found)
-    best = 1 + int(np.argmax(probabilities[1:]))
-    probability = float(1.0 - probabilities[0])
+    probabilities = _probabilities(model, distinct, rows)
+    best = 1 + max(range(len(probabilities) - 1), key=lambda i: probabilities[1 + i])
+    probability = 1.0 - probabilities[0]
     if probability < model.threshold:
         return Opinion(model.classes[best], probability, ())
     return Opinion(model.classes[best], probability, _evidence(model, normalized, best))
