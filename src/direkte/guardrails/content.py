@@ -406,13 +406,14 @@ def _by_next_word(
     """The phrases of ``anywhere`` per start key of the word after the first (in
     ``anywhere``'s order), and under _ANYWHERE those that can be followed by any word."""
     following = {i: _next_word_starts(phrases[i][2]) for i in anywhere}
+
+    def can_follow(i: int, key: str) -> bool:
+        starts = following[i]
+        return starts is None or any(key and key.startswith(s) for s in starts)
+
     by_next: dict[str, tuple[int, ...]] = {}
     for key in (_ANYWHERE, *_START_KEYS):
-        chosen = tuple(
-            i
-            for i in anywhere
-            if following[i] is None or any(key and key.startswith(s) for s in following[i])
-        )
+        chosen = tuple(i for i in anywhere if can_follow(i, key))
         if chosen:
             by_next[key] = chosen
     return by_next
