@@ -73,3 +73,26 @@ def test_connection_dropped_by_the_server_is_replaced(pg_url: str) -> None:
             assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
     finally:
         engine.dispose()
+
+
+def test_settings_change_on_a_checked_out_connection(pg_url: str) -> None:
+    # SQLAlchemy changes a connection's settings outside its own transactions only:
+    # the ping's BEGIN is rolled back first, and the next check-out begins again.
+    engine = make_engine(pg_url, pool_size=1)
+    name = f"direkte_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')  # refused inside a transaction
+            conn.exec_driver_sql(f'DROP DATABASE "{name}"')
+        with engine.connect().execution_options(isolation_level="SERIALIZABLE") as conn:
+            level = conn.execute(sa.text("SHOW transaction_isolation")).scalar()
+            assert level == "serializable"
+        with engine.connect().execution_options(postgresql_readonly=True) as conn:
+            assert conn.execute(sa.text("SHOW transaction_read_only")).scalar() == "on"
+        with engine.connect() as conn:  # the same pooled connection, back to the defaults
+            info = conn.connection.dbapi_connection.info  # type: ignore[union-attr]
+            assert info.transaction_status == pq.TransactionStatus.INTRANS
+            level = conn.execute(sa.text("SHOW transaction_isolation")).scalar()
+            assert level == "read committed"
+    finally:
+        engine.dispose()

@@ -140,35 +140,28 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         max_overflow=pool_size,
     )
     if engine.dialect.name == "postgresql":
+        event.listen(engine, "do_connect", _connect_begin_as_ping)
         event.listen(engine, "checkout", _begin_as_ping)
     return engine
 
 
+def _connect_begin_as_ping(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """Open the engine's PostgreSQL connections as ``BeginAsPingConnection``."""
+    from direkte.pg import BeginAsPingConnection
+
+    return BeginAsPingConnection.connect(*cargs, **cparams)
+
+
 def _begin_as_ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    """Check a pooled PostgreSQL connection at check-out by starting its transaction.
-
-    SQLAlchemy's ``pool_pre_ping`` costs a round trip of its own on every check-out
-    (``SELECT 1``, with autocommit switched on and off around it), and psycopg
-    then sends ``BEGIN`` before the first statement: two round trips before any
-    work. Here one ``BEGIN`` is both: a connection the server dropped fails it, and
-    the pool then replaces the connection (``DisconnectionError``, SQLAlchemy's
-    documented custom ping); a live one is in its transaction, so psycopg, which
-    looks at the connection's transaction status before each statement, sends no
-    ``BEGIN`` of its own. ``COMMIT`` and ``ROLLBACK`` work as before (psycopg reads
-    the same status). Only for connections outside autocommit (the counters'
-    engine is autocommit and has no ping at all).
-    """
-    from psycopg import pq
-
-    if dbapi_connection.autocommit:
-        return
-    pgconn = dbapi_connection.pgconn
-    if pgconn.transaction_status != pq.TransactionStatus.IDLE:
-        return  # already in a transaction: nothing to start (never seen; kept safe)
-    result = pgconn.exec_(b"BEGIN")
-    if result.status != pq.ExecStatus.COMMAND_OK:
-        message = pgconn.error_message.decode(errors="replace").strip()
-        raise sa.exc.DisconnectionError(f"pooled connection failed BEGIN: {message}")
+    """Check a pooled PostgreSQL connection at check-out by starting its transaction
+    (``pg.BeginAsPingConnection.begin_as_ping``): one round trip, where SQLAlchemy's
+    ``pool_pre_ping`` costs one of its own (``SELECT 1``, with autocommit switched on
+    and off around it) before psycopg's ``BEGIN``. A connection the server dropped
+    fails it, and the pool replaces it (``DisconnectionError``: SQLAlchemy's
+    documented custom ping)."""
+    begin = getattr(dbapi_connection, "begin_as_ping", None)
+    if begin is not None and not begin():
+        raise sa.exc.DisconnectionError("the pooled connection failed BEGIN")
 
 
 class _Writer:
