@@ -1,7 +1,7 @@
 """Moderation set (issue 16): confusion table per language and category, targets, speed.
 
-    .venv/bin/python bench/moderation_bench.py               # the test split
-    .venv/bin/python bench/moderation_bench.py --split dev   # what the lists are tuned on
+    .venv/bin/python bench/moderation_bench.py               # the test part (holdout3)
+    .venv/bin/python bench/moderation_bench.py --split dev   # what the screen is tuned on
     .venv/bin/python bench/moderation_bench.py --misses      # print the texts it gets wrong
 
 Recall counts a text of an abuse label as caught when it is held (whatever the
@@ -24,7 +24,11 @@ from pathlib import Path
 
 from direkte.guardrails.content import HOLD_CATEGORIES, MODEL_LIST, screen_phrases
 
-SET = Path(__file__).parents[1] / "tests" / "data" / "moderation" / "moderation_set.jsonl"
+DATA = Path(__file__).parents[1] / "tests" / "data" / "moderation"
+# The test part: holdout3, written blind by an independent writer. The development
+# part: the generated set (both its old splits) and dev3 (tests/data/moderation/README.md).
+TEST = ("holdout3.jsonl",)
+DEV = ("moderation_set.jsonl", "dev3.jsonl")
 LANGUAGES = ("en", "nb", "da", "sv", "de")
 THREATS = ("direct_threat", "conditional_threat", "implied_threat")
 SEVERE = (*THREATS, "family_threat", "doxxing")
@@ -36,8 +40,9 @@ MAX_LEGIT_HELD = 0.03
 
 
 def load(split: str) -> list[dict[str, str]]:
-    rows = [json.loads(line) for line in SET.read_text("utf-8").splitlines() if line]
-    return [r for r in rows if split == "all" or r["split"] == split]
+    names = {"test": TEST, "dev": DEV, "all": (*DEV, *TEST)}[split]
+    lines = [line for name in names for line in (DATA / name).read_text("utf-8").splitlines()]
+    return [json.loads(line) for line in lines if line]
 
 
 def figures(rows: list[dict[str, str]]) -> dict[str, dict[str, float]]:

@@ -1,7 +1,9 @@
 """The moderation set of issue 16 (tests/data/moderation): the screen's figures on its
-test split stay at or above the targets, and every hold names its category and words.
+test part stay at or above their floors, and every hold names its category and words.
 
-The lists are tuned on the dev split only; see tests/data/moderation/README.md.
+The test part is holdout3.jsonl, written blind by an independent writer; the screen
+is tuned and trained on the rest (moderation_set.jsonl, both of its splits, and
+dev3.jsonl) only; see tests/data/moderation/README.md.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ import pytest
 
 from direkte.guardrails import content
 
-SET = Path(__file__).parents[1] / "data" / "moderation" / "moderation_set.jsonl"
+DATA = Path(__file__).parents[1] / "data" / "moderation"
+SET = DATA / "moderation_set.jsonl"
+DEV3 = DATA / "dev3.jsonl"
+HOLDOUT3 = DATA / "holdout3.jsonl"
 LANGUAGES = ("en", "nb", "da", "sv", "de")
 THREATS = ("direct_threat", "conditional_threat", "implied_threat")
 SEVERE = (*THREATS, "family_threat", "doxxing")
@@ -29,9 +34,15 @@ ABUSE_RECALL = 0.90
 LEGIT_HELD = 0.03
 
 
-def _rows(split: str) -> list[dict[str, str]]:
-    rows = [json.loads(line) for line in SET.read_text("utf-8").splitlines() if line]
-    return [r for r in rows if r["split"] == split]
+def _jsonl(path: Path) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+
+
+def _rows(part: str) -> list[dict[str, str]]:
+    """The test part (holdout3) or the development part (everything else)."""
+    if part == "test":
+        return _jsonl(HOLDOUT3)
+    return _jsonl(SET) + _jsonl(DEV3)
 
 
 def _recall(rows: list[dict[str, str]], labels: tuple[str, ...]) -> float:
@@ -39,9 +50,11 @@ def _recall(rows: list[dict[str, str]], labels: tuple[str, ...]) -> float:
     return sum(content.screen_phrases(r["text"]).categories != () for r in chosen) / len(chosen)
 
 
-# The test split as it was made once (tests/data/moderation/README.md): regenerating the
-# set after adding dev texts must leave it byte for byte as it is.
+# The generated set's old test split as it was made once (README.md): regenerating the
+# set after adding dev texts must leave it byte for byte as it is. The test part,
+# holdout3, is pinned as a whole.
 TEST_SPLIT_SHA256 = "569a7fa4ea30f2d33d93efb9e3f0c31e3a91710a4f347dd8f95cb698fc32a9a7"
+HOLDOUT3_SHA256 = "4377d477ff690458839aece3bfce151c222cc319b3015e30fd87f2d809e7c059"
 
 
 class TestSet:
@@ -50,9 +63,13 @@ class TestSet:
         test = "".join(f"{line}\n" for line in lines if json.loads(line)["split"] == "test")
         assert hashlib.sha256(test.encode()).hexdigest() == TEST_SPLIT_SHA256
 
+    def test_test_part_never_changes(self) -> None:
+        assert hashlib.sha256(HOLDOUT3.read_bytes()).hexdigest() == HOLDOUT3_SHA256
+
     def test_large_balanced_and_split_by_template(self) -> None:
         rows = _rows("dev") + _rows("test")
         assert len(rows) >= 1200
+        assert len(_rows("test")) >= 600
         per_language = Counter(r["lang"] for r in rows)
         assert set(per_language) == set(LANGUAGES)
         assert min(per_language.values()) >= 240
@@ -79,14 +96,15 @@ def _figures(language: str) -> dict[str, float]:
     }
 
 
-# The figures on the test split as measured when the lists or the classifier were last
-# changed (docs/guardrails.md): a change that loses any of them fails here.
+# The figures on the test part (holdout3) as measured when the lists or the classifier
+# were last changed (docs/guardrails.md, 2026-12-06): a change that loses any fails here.
+FIGURES = ("threats", "family_threat", "doxxing", "severe", "abuse")
 FLOORS = {
-    "en": {"threats": 1.0, "family_threat": 0.888, "doxxing": 1.0, "severe": 0.977, "abuse": 0.972},
-    "nb": {"threats": 0.740, "family_threat": 1.0, "doxxing": 1.0, "severe": 0.844, "abuse": 0.902},
-    "da": {"threats": 0.88, "family_threat": 0.666, "doxxing": 1.0, "severe": 0.86, "abuse": 0.916},
-    "sv": {"threats": 0.888, "family_threat": 1.0, "doxxing": 1.0, "severe": 0.933, "abuse": 0.958},
-    "de": {"threats": 0.888, "family_threat": 1.0, "doxxing": 1.0, "severe": 0.933, "abuse": 0.916},
+    "en": dict(zip(FIGURES, (0.791, 0.625, 0.714, 0.743, 0.716), strict=True)),
+    "nb": dict(zip(FIGURES, (0.708, 0.625, 0.571, 0.666, 0.683), strict=True)),
+    "da": dict(zip(FIGURES, (0.708, 0.625, 0.714, 0.692, 0.666), strict=True)),
+    "sv": dict(zip(FIGURES, (0.750, 0.625, 0.571, 0.692, 0.666), strict=True)),
+    "de": dict(zip(FIGURES, (0.708, 0.500, 0.714, 0.666, 0.616), strict=True)),
 }
 
 
@@ -103,7 +121,7 @@ class TestTestSplit:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="recall on unseen phrasings of threats is short of the targets in every "
+    reason="recall on texts of another writer (holdout3) is short of the targets in every "
     "language, with the classifier too (docs/guardrails.md); when this passes, remove "
     "the mark",
 )
