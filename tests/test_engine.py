@@ -96,3 +96,16 @@ def test_settings_change_on_a_checked_out_connection(pg_url: str) -> None:
             assert level == "read committed"
     finally:
         engine.dispose()
+
+
+def test_connection_whose_socket_is_gone_is_replaced(pg_url: str) -> None:
+    engine = make_engine(pg_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            dbapi = conn.connection.dbapi_connection
+            pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        dbapi.pgconn.finish()  # type: ignore[union-attr]  # libpq's side closed
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+    finally:
+        engine.dispose()

@@ -37,7 +37,10 @@ class BeginAsPingConnection(psycopg.Connection[Any]):
         start)."""
         if self.autocommit or self.pgconn.transaction_status != _IDLE:
             return self.pgconn.status == pq.ConnStatus.OK
-        result = self.pgconn.exec_(b"BEGIN")
+        try:
+            result = self.pgconn.exec_(b"BEGIN")
+        except psycopg.Error:  # libpq could not even send it (a closed socket)
+            return False
         if result.status != pq.ExecStatus.COMMAND_OK:
             return False
         self._ping_open = True
