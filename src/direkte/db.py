@@ -159,8 +159,7 @@ def _begin_as_ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     and off around it) before psycopg's ``BEGIN``. A connection the server dropped
     fails it, and the pool replaces it (``DisconnectionError``: SQLAlchemy's
     documented custom ping)."""
-    begin = getattr(dbapi_connection, "begin_as_ping", None)
-    if begin is not None and not begin():
+    if not dbapi_connection.begin_as_ping():  # a BeginAsPingConnection (do_connect)
         raise sa.exc.DisconnectionError("the pooled connection failed BEGIN")
 
 

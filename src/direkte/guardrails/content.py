@@ -545,6 +545,14 @@ def _repair(text: str) -> tuple[str, int] | None:
     return " ".join(words), sum(len(word) + 1 for word in words[:last])
 
 
+def _anywhere_at(by_next: dict[str, re.Pattern[str]], text: str, at: int) -> re.Pattern[str] | None:
+    """The regex of the phrases that start with any word (``_Lists.anywhere_by_next``)
+    to try at the word starting at ``at``: chosen by the word after it."""
+    after = text.find(" ", at) + 1
+    found = by_next.get(text[after : after + _START] if after else _ANYWHERE)
+    return found or by_next.get(_ANYWHERE)
+
+
 def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
     """The phrases found, each with the normalized text it matched."""
     lists = _lists()
@@ -572,9 +580,7 @@ def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
             regex = by_start.get(key)
             match = regex.match(text, at) if regex else None
             if match is None and by_next:  # phrases that start with any word
-                after = text.find(" ", at) + 1
-                regex = by_next.get(text[after : after + _START] if after else _ANYWHERE)
-                regex = regex or by_next.get(_ANYWHERE)
+                regex = _anywhere_at(by_next, text, at)
                 match = regex.match(text, at) if regex else None
             if match is None:  # nothing starts here
                 continue

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib.resources import files
@@ -68,17 +69,24 @@ def _word_buckets(word: str) -> tuple[int, ...]:
     return tuple(bucket(name) for name in _word_features(word))
 
 
-def buckets(normalized: str) -> npt.NDArray[np.int64]:
-    """The distinct buckets of a text's features, sorted: what the model reads (a
-    feature counts once, whatever its repeats or hash collisions)."""
+def _words_and_pairs(normalized: str) -> Iterator[tuple[str, int | None]]:
+    """Each word of a normalized text with the bucket of the pair it starts (None at
+    the end); clause breaks (".") are no words, but end a pair."""
     words = normalized.split()
-    found: list[int] = []
     for at, word in enumerate(words):
         if word == ".":
             continue
+        yield word, bucket(f"b {word} {words[at + 1]}") if at + 1 < len(words) else None
+
+
+def buckets(normalized: str) -> npt.NDArray[np.int64]:
+    """The distinct buckets of a text's features, sorted: what the model reads (a
+    feature counts once, whatever its repeats or hash collisions)."""
+    found: list[int] = []
+    for word, pair in _words_and_pairs(normalized):
         found += _word_buckets(word)  # words repeat from text to text: cached
-        if at + 1 < len(words):
-            found.append(bucket(f"b {word} {words[at + 1]}"))
+        if pair is not None:
+            found.append(pair)
     return np.unique(np.array(found, np.int64))
 
 
@@ -105,13 +113,10 @@ class Model:
     def features_of(self, normalized: str) -> tuple[int, list[int]]:
         """The number of distinct buckets of a text's features (``buckets``) and the
         rows of those the model has weights for, in order."""
-        words = normalized.split()
         found: set[int] = set()
         rows: set[int] = set()
         cached, index = self.words, self.index
-        for at, word in enumerate(words):
-            if word == ".":
-                continue
+        for word, pair in _words_and_pairs(normalized):
             known = cached.get(word)
             if known is None:
                 if len(cached) >= _WORDS_CACHED:
@@ -120,8 +125,7 @@ class Model:
                 known = cached[word] = (mine, frozenset(index[b] for b in mine if b in index))
             found |= known[0]
             rows |= known[1]
-            if at + 1 < len(words):
-                pair = bucket(f"b {word} {words[at + 1]}")
+            if pair is not None:
                 found.add(pair)
                 row = index.get(pair)
                 if row is not None:
