@@ -56,14 +56,18 @@ def _test_part_rows() -> list[dict[str, str]]:
 
 class TestFeatures:
     def test_words_pairs_and_character_grams(self) -> None:
-        names, owners = content_model.features("i know . where")
-        assert "w know" in names
-        assert "b i know" in names
-        assert "b know ." in names  # a clause break is a neighbour, not a word
-        assert "w ." not in names
-        assert "c <kn" in names
-        assert "c now>" in names
-        assert owners[names.index("b i know")] == (0, 1)
+        found, first, second = content_model.owners("i know . where")
+        owner = {int(b): (f, s) for b, f, s in zip(found.tolist(), first, second, strict=True)}
+        bucket = content_model.bucket
+        assert bucket("w know") in owner
+        assert bucket("b i know") in owner
+        assert bucket("b know .") in owner  # a clause break is a neighbour, not a word
+        assert bucket("w .") not in owner
+        assert bucket("c <kn") in owner
+        assert bucket("c now>") in owner
+        assert owner[bucket("w know")] == (1, -1)
+        assert owner[bucket("b i know")] == (0, 1)
+        assert found.tolist() == content_model.buckets("i know . where").tolist()
 
     def test_buckets_are_stable_across_processes(self) -> None:
         # crc32, not hash(): the same bucket in every process, as in training

@@ -2,8 +2,8 @@
 test part stay at or above their floors, and every hold names its category and words.
 
 The test part is holdout3.jsonl, written blind by an independent writer; the screen
-is tuned and trained on the rest (moderation_set.jsonl, both of its splits, and
-dev3.jsonl) only; see tests/data/moderation/README.md.
+is tuned and trained on the rest (moderation_set.jsonl, both of its splits,
+dev3.jsonl, dev4.jsonl and dev5.jsonl) only; see tests/data/moderation/README.md.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from direkte.guardrails import content
 DATA = Path(__file__).parents[1] / "data" / "moderation"
 SET = DATA / "moderation_set.jsonl"
 DEV3 = DATA / "dev3.jsonl"
+DEV4 = DATA / "dev4.jsonl"
+DEV5 = DATA / "dev5.jsonl"
 HOLDOUT3 = DATA / "holdout3.jsonl"
 LANGUAGES = ("en", "nb", "da", "sv", "de")
 THREATS = ("direct_threat", "conditional_threat", "implied_threat")
@@ -42,7 +44,7 @@ def _rows(part: str) -> list[dict[str, str]]:
     """The test part (holdout3) or the development part (everything else)."""
     if part == "test":
         return _jsonl(HOLDOUT3)
-    return _jsonl(SET) + _jsonl(DEV3)
+    return _jsonl(SET) + _jsonl(DEV3) + _jsonl(DEV4) + _jsonl(DEV5)
 
 
 def _recall(rows: list[dict[str, str]], labels: tuple[str, ...]) -> float:
@@ -100,11 +102,11 @@ def _figures(language: str) -> dict[str, float]:
 # were last changed (docs/guardrails.md, 2026-12-06): a change that loses any fails here.
 FIGURES = ("threats", "family_threat", "doxxing", "severe", "abuse")
 FLOORS = {
-    "en": dict(zip(FIGURES, (0.791, 0.625, 0.714, 0.743, 0.716), strict=True)),
-    "nb": dict(zip(FIGURES, (0.708, 0.625, 0.571, 0.666, 0.683), strict=True)),
-    "da": dict(zip(FIGURES, (0.708, 0.625, 0.714, 0.692, 0.666), strict=True)),
-    "sv": dict(zip(FIGURES, (0.750, 0.625, 0.571, 0.692, 0.666), strict=True)),
-    "de": dict(zip(FIGURES, (0.708, 0.500, 0.714, 0.666, 0.616), strict=True)),
+    "en": dict(zip(FIGURES, (0.833, 1.000, 0.857, 0.871, 0.883), strict=True)),
+    "nb": dict(zip(FIGURES, (0.833, 0.875, 0.857, 0.846, 0.866), strict=True)),
+    "da": dict(zip(FIGURES, (0.833, 0.875, 0.714, 0.820, 0.816), strict=True)),
+    "sv": dict(zip(FIGURES, (0.791, 0.750, 1.000, 0.820, 0.850), strict=True)),
+    "de": dict(zip(FIGURES, (0.791, 0.875, 1.000, 0.846, 0.816), strict=True)),
 }
 
 

@@ -199,7 +199,10 @@ class _Lists:
     # where nothing else matched, one alternation of all of them cost more than the
     # rest of the lists together.
     anywhere_by_next: dict[str, re.Pattern[str]]
-    compact: dict[Category, re.Pattern[str]]
+    # Per category, per first character, one regex of the phrases that can start with
+    # it, without spaces: for spaced-out runs ("k i l l"). One alternation of the
+    # category tried at every letter of a run cost up to 10 ms on 40 letters.
+    compact_by_start: dict[str, dict[str, re.Pattern[str]]]
     spelling: _Spelling
 
 
@@ -320,6 +323,7 @@ _Plan = tuple[
     dict[str, tuple[int, ...]],
     dict[str, tuple[int, ...]],
     dict[str, tuple[int, ...]],
+    dict[str, dict[str, tuple[int, ...]]],
     _Spelling,
 ]
 _MIN_REPAIR = 4  # shorter words are too alike to repair ("hat", "has", "had")
@@ -379,7 +383,24 @@ def _plan(texts: dict[str, str]) -> _Plan:
         if abuse:
             abuse_by_start[key] = abuse
     spelling = _spelling([p[2] for p in phrases])
-    return phrases, by_start, abuse_by_start, anywhere_by_next, spelling
+    compact_by_start: dict[str, dict[str, tuple[int, ...]]] = {
+        category: _compact_by_start(phrases, category) for category in CATEGORIES
+    }
+    return phrases, by_start, abuse_by_start, anywhere_by_next, compact_by_start, spelling
+
+
+def _compact_by_start(
+    phrases: Sequence[_PhraseSource], category: Category
+) -> dict[str, tuple[int, ...]]:
+    """The ``category`` phrases that can match a spaced-out run at a position, per the
+    run's character there, in the lists' order; under _ANYWHERE those that can start
+    with any word (in every key's set they would make the cached code larger)."""
+    chosen: dict[str, list[int]] = {key: [] for key in (_ANYWHERE, *_FIRST_CHARS)}
+    for index, (_, of, *_, starts) in enumerate(phrases):
+        if of == category:
+            for key in [_ANYWHERE] if starts is None else {start[0] for start in starts}:
+                chosen[key].append(index)
+    return {key: tuple(indexes) for key, indexes in chosen.items() if indexes}
 
 
 def _next_word_starts(line: str) -> frozenset[str] | None:
@@ -421,33 +442,43 @@ def _by_next_word(
 
 def _regex_sources(plan: _Plan) -> list[str]:
     """Every regex the lists compile up front, in the order ``_assemble`` takes them:
-    each phrase's two, the compact alternation per category, one per start-key set."""
-    phrases, by_start, _, anywhere_by_next, _ = plan
+    each phrase's two, then one per start-key set."""
+    phrases, by_start, _, anywhere_by_next, compact_by_start, _ = plan
     spaced = [p[3] for p in phrases]
     sources = [regex for p in phrases for regex in (p[3], p[4])]
-    sources += [
-        "|".join(f"(?P<p{i}>{p[4]})" for i, p in enumerate(phrases) if p[1] == category)
-        or "(?!)"  # no phrase of the category: matches nothing
-        for category in CATEGORIES
-    ]
     chosen_sets = dict.fromkeys([*by_start.values(), *anywhere_by_next.values()])
     sources += [_alternation_source(spaced, chosen) for chosen in chosen_sets]
+    compact = [p[4] for p in phrases]
+    sources += [_alternation_source(compact, chosen) for chosen in _compact_sets(compact_by_start)]
     return sources
+
+
+def _compact_sets(
+    compact_by_start: dict[str, dict[str, tuple[int, ...]]],
+) -> dict[tuple[int, ...], None]:
+    """The distinct sets of phrases of ``compact_by_start``, in a fixed order."""
+    return dict.fromkeys(
+        chosen for per_key in compact_by_start.values() for chosen in per_key.values()
+    )
 
 
 def _assemble(plan: _Plan, patterns: list[re.Pattern[str]]) -> _Lists:
     """The lists from their plan and its compiled regexes (``_regex_sources`` order)."""
-    sources, by_start_sets, abuse_by_start, by_next_sets, spelling = plan
+    sources, by_start_sets, abuse_by_start, by_next_sets, compact_sets, spelling = plan
     compiled = iter(patterns)
     phrases: list[Phrase] = []
     for language, category, line, _, _, starts in sources:
         pattern = next(compiled)
         phrases.append(Phrase(language, category, line, pattern, next(compiled), starts))
-    compact = {category: next(compiled) for category in CATEGORIES}
     for chosen in dict.fromkeys([*by_start_sets.values(), *by_next_sets.values()]):
         _ALTERNATIONS[chosen] = next(compiled)
     by_start = {key: _ALTERNATIONS[chosen] for key, chosen in by_start_sets.items()}
     by_next = {key: _ALTERNATIONS[chosen] for key, chosen in by_next_sets.items()}
+    compact_alternations = {chosen: next(compiled) for chosen in _compact_sets(compact_sets)}
+    compact = {
+        category: {key: compact_alternations[chosen] for key, chosen in per_key.items()}
+        for category, per_key in compact_sets.items()
+    }
     return _Lists(tuple(phrases), by_start, abuse_by_start, by_next, compact, spelling)
 
 
@@ -486,6 +517,33 @@ def _alternation(phrases: tuple[Phrase, ...], chosen: tuple[int, ...]) -> re.Pat
         spaced = [p.pattern.pattern for p in phrases]
         found = _ALTERNATIONS[chosen] = re.compile(_alternation_source(spaced, chosen))
     return found
+
+
+def _compact_matches(by_start: dict[str, re.Pattern[str]], run: str) -> list[re.Match[str]]:
+    """The phrases found in a spaced-out run, as ``finditer`` over one alternation of
+    all of them would find them (leftmost first, the first phrase in the lists' order
+    at a position, then on after the match), but each position tries only the phrases
+    that can start with its character (``_Lists.compact_by_start``)."""
+    anywhere = by_start.get(_ANYWHERE)
+    found: list[re.Match[str]] = []
+    at = 0
+    while at < len(run):
+        regex = by_start.get(run[at])
+        match = regex.match(run, at) if regex else None
+        other = anywhere.match(run, at) if anywhere else None
+        if other is not None and (match is None or _index(other) < _index(match)):
+            match = other  # of the two, the phrase first in the lists' order
+        if match is None:
+            at += 1
+            continue
+        found.append(match)
+        at = max(match.end(), at + 1)
+    return found
+
+
+def _index(match: re.Match[str]) -> int:
+    """The phrase (index into ``_Lists.phrases``) of a match of an alternation."""
+    return int(str(match.lastgroup)[1:])
 
 
 @lru_cache(maxsize=1 << 16)
@@ -586,7 +644,7 @@ def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
                 continue
             if mended and match.group().count(" ") < _REPAIRED_WORDS:
                 continue  # on the mended reading, a phrase of one or two words
-            category = phrases[int(str(match.lastgroup)[1:])].category
+            category = phrases[_index(match)].category
             found[category].append(match)
             if category != "abuse":  # the others are tried first: an abuse may start here too
                 abuse = abuse_by_start.get(key)
@@ -595,10 +653,10 @@ def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
                     found["abuse"].append(also)
     matches: list[re.Match[str]] = []
     for category in CATEGORIES:
-        compact = lists.compact[category]
         matches += found[category]
-        matches += [m for run in normalized.spaced for m in compact.finditer(run)]
-    return [(phrases[int(str(m.lastgroup)[1:])], m.group().strip()) for m in matches]
+        compact = lists.compact_by_start[category]
+        matches += [m for run in normalized.spaced for m in _compact_matches(compact, run)]
+    return [(phrases[_index(m)], m.group().strip()) for m in matches]
 
 
 # --- language ---------------------------------------------------------------
@@ -629,9 +687,19 @@ def _detector(low_accuracy: bool) -> LanguageDetector:
     return (builder.with_low_accuracy_mode() if low_accuracy else builder).build()
 
 
+def _has_letters(text: str, wanted: int) -> bool:
+    """Whether ``text`` has at least ``wanted`` letters (read only as far as needed)."""
+    for char in text:
+        if char.isalpha():
+            wanted -= 1
+            if not wanted:
+                return True
+    return wanted <= 0
+
+
 def detect_language(text: str) -> str | None:
     """Return the text's language as "en", "nb", "da", "sv" or "de"; None if too short to tell."""
-    if sum(c.isalpha() for c in text) < _MIN_LETTERS:
+    if not _has_letters(text, _MIN_LETTERS):
         return None
     text = text[:_DETECT_CHARS]
     language = _detector(len(text) >= _LOW_ACCURACY_FROM).detect_language_of(text)

@@ -44,21 +44,6 @@ def _word_features(word: str) -> list[str]:
     return [f"w {word}", *grams]
 
 
-def features(normalized: str) -> tuple[list[str], list[tuple[int, ...]]]:
-    """The features of a normalized text (``content.normalize``): their names, and per
-    name the positions of the words (in ``normalized.split()``) it belongs to."""
-    words = normalized.split()
-    names: dict[str, tuple[int, ...]] = {}
-    for at, word in enumerate(words):
-        if word == ".":
-            continue
-        for name in _word_features(word):
-            names.setdefault(name, (at,))
-        if at + 1 < len(words):
-            names.setdefault(f"b {word} {words[at + 1]}", (at, at + 1))
-    return list(names), list(names.values())
-
-
 def bucket(name: str) -> int:
     """The hashed index of a feature name (stable across processes and platforms)."""
     return zlib.crc32(name.encode()) & (BUCKETS - 1)
@@ -67,6 +52,33 @@ def bucket(name: str) -> int:
 @lru_cache(maxsize=1 << 16)
 def _word_buckets(word: str) -> tuple[int, ...]:
     return tuple(bucket(name) for name in _word_features(word))
+
+
+Owners = tuple[npt.NDArray[np.int64], npt.NDArray[np.intp], npt.NDArray[np.intp]]
+
+
+def owners(normalized: str) -> Owners:
+    """The distinct buckets of a normalized text's features (``content.normalize``),
+    sorted, each with the position (in ``normalized.split()``) of the word it first came
+    from, or of the pair of words it first came from: (buckets, first word, second word
+    of a pair or -1). A word's own features come before the pair it starts."""
+    words = normalized.split()
+    found: list[int] = []
+    first: list[int] = []
+    second: list[int] = []
+    for at, word in enumerate(words):
+        if word == ".":
+            continue
+        mine = _word_buckets(word)  # words repeat from text to text: cached
+        found += mine
+        first += [at] * len(mine)
+        second += [-1] * len(mine)
+        if at + 1 < len(words):
+            found.append(bucket(f"b {word} {words[at + 1]}"))
+            first.append(at)
+            second.append(at + 1)
+    distinct, taken = np.unique(np.array(found, np.int64), return_index=True)
+    return distinct, np.array(first, np.intp)[taken], np.array(second, np.intp)[taken]
 
 
 def _words_and_pairs(normalized: str) -> Iterator[tuple[str, int | None]]:
@@ -82,12 +94,7 @@ def _words_and_pairs(normalized: str) -> Iterator[tuple[str, int | None]]:
 def buckets(normalized: str) -> npt.NDArray[np.int64]:
     """The distinct buckets of a text's features, sorted: what the model reads (a
     feature counts once, whatever its repeats or hash collisions)."""
-    found: list[int] = []
-    for word, pair in _words_and_pairs(normalized):
-        found += _word_buckets(word)  # words repeat from text to text: cached
-        if pair is not None:
-            found.append(pair)
-    return np.unique(np.array(found, np.int64))
+    return owners(normalized)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +114,9 @@ class Model:
     )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "index", {int(b): row for row, b in enumerate(self.rows.tolist())})
+        object.__setattr__(
+            self, "index", dict(zip(self.rows.tolist(), range(len(self.rows)), strict=True))
+        )
         object.__setattr__(self, "words", {})
 
     def features_of(self, normalized: str) -> tuple[int, list[int]]:
@@ -191,21 +200,17 @@ def opinion(normalized: str, model: Model | None = None) -> Opinion | None:
 def _evidence(model: Model, normalized: str, best: int) -> tuple[str, ...]:
     """Each feature's pull towards class ``best`` against legitimate, summed per word (a
     pair of words shares its pull); the strongest words, in the text's order."""
-    names, owners = features(normalized)
-    found = np.fromiter((bucket(n) for n in names), np.int64, len(names))
+    words = normalized.split()
+    found, first, second = owners(normalized)
     at = np.searchsorted(model.rows, found)
     at[at == len(model.rows)] = 0
     known = model.rows[at] == found
-    pull = (model.weights[at, best] - model.weights[at, 0]).astype(np.float64)
-    words = normalized.split()
-    per_word: dict[int, float] = {}
-    for positions, value, seen in zip(owners, pull.tolist(), known.tolist(), strict=True):
-        if not seen:
-            continue
-        for position in positions:
-            per_word[position] = per_word.get(position, 0.0) + value / len(positions)
-    top = sorted(
-        (p for p in per_word if per_word[p] > 0 and len(words[p]) >= _EVIDENCE_LETTERS),
-        key=lambda p: -per_word[p],
+    pull = np.where(known, model.weights[at, best] - model.weights[at, 0], 0).astype(np.float64)
+    pair = second >= 0
+    pull[pair] /= 2
+    per_word = np.bincount(first, pull, len(words)) + np.bincount(
+        second[pair], pull[pair], len(words)
     )
-    return tuple(words[p] for p in sorted(top[:EVIDENCE_WORDS]))
+    strong = [p for p in np.argsort(-per_word, kind="stable").tolist() if per_word[p] > 0]
+    top = [p for p in strong if len(words[p]) >= _EVIDENCE_LETTERS][:EVIDENCE_WORDS]
+    return tuple(words[p] for p in sorted(top))
