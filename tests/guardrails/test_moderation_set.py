@@ -3,7 +3,7 @@ test part stay at or above their floors, and every hold names its category and w
 
 The test part is holdout3.jsonl, written blind by an independent writer; the screen
 is tuned and trained on the rest (moderation_set.jsonl, both of its splits,
-dev3.jsonl, dev4.jsonl and dev5.jsonl) only; see tests/data/moderation/README.md.
+dev3.jsonl to dev6.jsonl) only; see tests/data/moderation/README.md.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ SET = DATA / "moderation_set.jsonl"
 DEV3 = DATA / "dev3.jsonl"
 DEV4 = DATA / "dev4.jsonl"
 DEV5 = DATA / "dev5.jsonl"
+DEV6 = DATA / "dev6.jsonl"
 HOLDOUT3 = DATA / "holdout3.jsonl"
 LANGUAGES = ("en", "nb", "da", "sv", "de")
 THREATS = ("direct_threat", "conditional_threat", "implied_threat")
@@ -44,7 +45,7 @@ def _rows(part: str) -> list[dict[str, str]]:
     """The test part (holdout3) or the development part (everything else)."""
     if part == "test":
         return _jsonl(HOLDOUT3)
-    return _jsonl(SET) + _jsonl(DEV3) + _jsonl(DEV4) + _jsonl(DEV5)
+    return _jsonl(SET) + _jsonl(DEV3) + _jsonl(DEV4) + _jsonl(DEV5) + _jsonl(DEV6)
 
 
 def _recall(rows: list[dict[str, str]], labels: tuple[str, ...]) -> float:

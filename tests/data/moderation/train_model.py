@@ -5,8 +5,8 @@
 
 Training texts: the moderation set (both of its splits: its test split, measured
 and read in five rounds, is training data since holdout3.jsonl replaced it as the
-test part; README.md), dev3.jsonl and dev4.jsonl (hand-written by independent
-writers), dev5.jsonl (legitimate texts by the screen's author), and
+test part; README.md), dev3.jsonl, dev4.jsonl and dev6.jsonl (hand-written by
+independent writers), dev5.jsonl (legitimate texts by the screen's author), and
 the two in-sample labelled sets of tests/guardrails (content_eval.yaml,
 content_holdout.yaml); content_holdout2.yaml and holdout3.jsonl stay unseen. Labels: legitimate
 (legit_angry and neutral too), and the content categories (direct, conditional
@@ -40,10 +40,10 @@ from direkte.guardrails import content, content_model
 HERE = Path(__file__).parent
 ROOT = HERE.parents[2]
 SET = HERE / "moderation_set.jsonl"
-# Hand-written training texts (README.md): dev3 and dev4 by independent writers, dev5
-# by the screen's author (legitimate ones like the false holds unit tests found); never
-# holdout3.jsonl, which measures.
-HAND_WRITTEN = (HERE / "dev3.jsonl", HERE / "dev4.jsonl", HERE / "dev5.jsonl")
+# Hand-written training texts (README.md): dev3, dev4 and dev6 by independent writers,
+# dev5 by the screen's author (legitimate ones like the false holds unit tests found);
+# never holdout3.jsonl, which measures.
+HAND_WRITTEN = tuple(HERE / f"dev{n}.jsonl" for n in (3, 4, 5, 6))
 IN_SAMPLE = (
     ROOT / "tests" / "guardrails" / "content_eval.yaml",
     ROOT / "tests" / "guardrails" / "content_holdout.yaml",
@@ -146,7 +146,7 @@ def weights_of(found: Sequence[Example]) -> npt.NDArray[np.float64]:
 
 
 def _hand_written(example: Example) -> bool:
-    return example.group.startswith(("d3-", "d4-", "d5-"))
+    return example.group.startswith(("d3-", "d4-", "d5-", "d6-"))
 
 
 def fit(
