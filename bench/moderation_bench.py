@@ -26,9 +26,10 @@ from direkte.guardrails.content import HOLD_CATEGORIES, MODEL_LIST, screen_phras
 
 DATA = Path(__file__).parents[1] / "tests" / "data" / "moderation"
 # The test part: holdout3, written blind by an independent writer. The development
-# part: the generated set (both its old splits), dev3-dev6 (tests/data/moderation/README.md).
+# part: the generated set (both its old splits) and every dev*.jsonl beside it
+# (tests/data/moderation/README.md).
 TEST = ("holdout3.jsonl",)
-DEV = ("moderation_set.jsonl", "dev3.jsonl", "dev4.jsonl", "dev5.jsonl", "dev6.jsonl")
+DEV = ("moderation_set.jsonl", *sorted(p.name for p in DATA.glob("dev*.jsonl")))
 LANGUAGES = ("en", "nb", "da", "sv", "de")
 THREATS = ("direct_threat", "conditional_threat", "implied_threat")
 SEVERE = (*THREATS, "family_threat", "doxxing")

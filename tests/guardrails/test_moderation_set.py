@@ -23,9 +23,6 @@ from direkte.guardrails import content
 DATA = Path(__file__).parents[1] / "data" / "moderation"
 SET = DATA / "moderation_set.jsonl"
 DEV3 = DATA / "dev3.jsonl"
-DEV4 = DATA / "dev4.jsonl"
-DEV5 = DATA / "dev5.jsonl"
-DEV6 = DATA / "dev6.jsonl"
 HOLDOUT3 = DATA / "holdout3.jsonl"
 LANGUAGES = ("en", "nb", "da", "sv", "de")
 THREATS = ("direct_threat", "conditional_threat", "implied_threat")
@@ -45,7 +42,7 @@ def _rows(part: str) -> list[dict[str, str]]:
     """The test part (holdout3) or the development part (everything else)."""
     if part == "test":
         return _jsonl(HOLDOUT3)
-    return _jsonl(SET) + _jsonl(DEV3) + _jsonl(DEV4) + _jsonl(DEV5) + _jsonl(DEV6)
+    return [row for path in (SET, *sorted(DATA.glob("dev*.jsonl"))) for row in _jsonl(path)]
 
 
 def _recall(rows: list[dict[str, str]], labels: tuple[str, ...]) -> float:

@@ -503,10 +503,10 @@ def _lists() -> _Lists:
 _ALTERNATIONS: dict[tuple[int, ...], re.Pattern[str]] = {}
 
 
-def _alternation_source(spaced: Sequence[str], chosen: tuple[int, ...]) -> str:
-    """One regex of the ``chosen`` phrases' (``spaced``) regexes, each a named group
-    ``p<index>``."""
-    return "|".join(f"(?P<p{i}>{spaced[i].removeprefix(_WORD_START)})" for i in chosen)
+def _alternation_source(regexes: Sequence[str], chosen: tuple[int, ...]) -> str:
+    """One regex of the ``chosen`` phrases' regexes (each phrase's own, or its compact
+    one for spaced-out runs), each a named group ``p<index>``."""
+    return "|".join(f"(?P<p{i}>{regexes[i].removeprefix(_WORD_START)})" for i in chosen)
 
 
 def _alternation(phrases: tuple[Phrase, ...], chosen: tuple[int, ...]) -> re.Pattern[str]:

@@ -85,24 +85,28 @@ HAND_WEIGHT = 3.0
 
 
 class Example:
-    __slots__ = ("group", "label", "language", "text")
+    __slots__ = ("group", "hand", "label", "language", "text")
 
-    def __init__(self, text: str, label: str, language: str, group: str) -> None:
+    def __init__(
+        self, text: str, label: str, language: str, group: str, *, hand: bool = False
+    ) -> None:
         self.text, self.label, self.language, self.group = text, label, language, group
+        self.hand = hand  # from one of HAND_WRITTEN
+
+
+def _jsonl(path: Path, *, hand: bool) -> list[Example]:
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    return [
+        Example(r["text"], LABELS[r["label"]], r["lang"], r["template"], hand=hand) for r in rows
+    ]
 
 
 def examples() -> list[Example]:
     """The training texts, in a fixed order."""
-    rows = [json.loads(line) for line in SET.read_text("utf-8").splitlines() if line]
-    found = [
-        Example(r["text"], LABELS[r["label"]], r["lang"], r["template"])
-        for r in rows  # both splits: holdout3.jsonl is the test part now (README.md)
-    ]
+    # both of the set's splits: holdout3.jsonl is the test part now (README.md)
+    found = _jsonl(SET, hand=False)
     for path in HAND_WRITTEN:
-        for line in path.read_text("utf-8").splitlines():
-            if line:
-                r = json.loads(line)
-                found.append(Example(r["text"], LABELS[r["label"]], r["lang"], r["template"]))
+        found += _jsonl(path, hand=True)
     for path in IN_SAMPLE:
         for language, labelled in yaml.safe_load(path.read_text("utf-8")).items():
             for label, texts in labelled.items():
@@ -141,12 +145,8 @@ def matrix(found: Sequence[Example]) -> tuple[Matrix, npt.NDArray[np.int64]]:
 def weights_of(found: Sequence[Example]) -> npt.NDArray[np.float64]:
     """Each text's weight in training: HAND_WEIGHT for a hand-written one, else 1;
     scaled to a mean of 1."""
-    weight = np.array([HAND_WEIGHT if _hand_written(e) else 1.0 for e in found])
+    weight = np.array([HAND_WEIGHT if e.hand else 1.0 for e in found])
     return weight / weight.mean()
-
-
-def _hand_written(example: Example) -> bool:
-    return example.group.startswith(("d3-", "d4-", "d5-", "d6-"))
 
 
 def fit(
@@ -239,7 +239,7 @@ def report(found: Sequence[Example], probability: npt.NDArray[np.float64], cut: 
     for language in content.LANGUAGES:
         mine = [(e, p) for e, p in zip(found, probability, strict=True) if e.language == language]
         rules = {id(e): bool(content.screen_rules(e.text).categories) for e, _ in mine}
-        hand = [m for m in mine if _hand_written(m[0])]
+        hand = [m for m in mine if m[0].hand]
         for name, chosen in (
             ("abuse", [m for m in mine if m[0].label != "legitimate"]),
             ("legit held", [m for m in mine if m[0].label == "legitimate"]),
