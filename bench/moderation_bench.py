@@ -1,6 +1,6 @@
 """Moderation set (issue 16): confusion table per language and category, targets, speed.
 
-    .venv/bin/python bench/moderation_bench.py               # the test part (holdout3)
+    .venv/bin/python bench/moderation_bench.py               # the test part (holdout4)
     .venv/bin/python bench/moderation_bench.py --split dev   # what the screen is tuned on
     .venv/bin/python bench/moderation_bench.py --misses      # print the texts it gets wrong
 
@@ -25,11 +25,11 @@ from pathlib import Path
 from direkte.guardrails.content import HOLD_CATEGORIES, MODEL_LIST, screen_phrases
 
 DATA = Path(__file__).parents[1] / "tests" / "data" / "moderation"
-# The test part: holdout3, written blind by an independent writer. The development
-# part: the generated set (both its old splits) and every dev*.jsonl beside it
-# (tests/data/moderation/README.md).
-TEST = ("holdout3.jsonl",)
-DEV = ("moderation_set.jsonl", *sorted(p.name for p in DATA.glob("dev*.jsonl")))
+# The test part: holdout4, written blind by five independent writers. The development
+# part: the generated set (both its old splits), every dev*.jsonl beside it and
+# holdout3.jsonl, the test part until run 9 (tests/data/moderation/README.md).
+TEST = ("holdout4.jsonl",)
+DEV = ("moderation_set.jsonl", *sorted(p.name for p in DATA.glob("dev*.jsonl")), "holdout3.jsonl")
 LANGUAGES = ("en", "nb", "da", "sv", "de")
 THREATS = ("direct_threat", "conditional_threat", "implied_threat")
 SEVERE = (*THREATS, "family_threat", "doxxing")

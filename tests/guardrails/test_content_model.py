@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -42,15 +43,22 @@ class TestShippedWeights:
         model = content_model.load()
         assert model.classes == (content_model.LEGITIMATE, *content.CATEGORIES)
         assert 0.5 <= model.threshold < 1.0
+        # a threshold per language; a text of no known language is held at the highest
+        assert set(model.thresholds) == set(content.LANGUAGES)
+        assert all(0.5 <= t <= model.threshold for t in model.thresholds.values())
+        assert model.threshold == max(model.thresholds.values())
+        assert model.threshold_for(None) == model.threshold
+        assert model.threshold_for("fr") == model.threshold
+        assert model.threshold_for("da") == model.thresholds["da"]
         assert len(model.rows) == len(model.weights) > 1000
         assert list(model.rows) == sorted(model.rows)
 
 
 def _test_part_rows() -> list[dict[str, str]]:
-    """The moderation set's test part (holdout3, tests/data/moderation/README.md)."""
+    """The moderation set's test part (holdout4, tests/data/moderation/README.md)."""
     import json
 
-    path = TRAIN.parent / "holdout3.jsonl"
+    path = TRAIN.parent / "holdout4.jsonl"
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
 
 
@@ -114,6 +122,33 @@ class TestOpinion:
     def test_a_short_text_is_left_to_the_lists(self, text: str) -> None:
         # "Again?" alone was held as a threat by the weight of one word.
         assert not content.screen_phrases(text).categories
+
+    def test_held_at_the_threshold_of_the_texts_language(self) -> None:
+        model = content_model.load()
+        low = min(model.thresholds, key=model.thresholds.__getitem__)
+        high = max(model.thresholds, key=model.thresholds.__getitem__)
+        asked: list[str] = []
+
+        def language(answer: str | None) -> Callable[[], str | None]:
+            def guess() -> str | None:
+                asked.append(str(answer))
+                return answer
+
+            return guess
+
+        def said(probability: float) -> content_model.Opinion:
+            return content_model.Opinion("threat", probability, ())
+
+        # over every threshold, or under every one: decided without guessing the language
+        assert said(model.threshold).held(language(None))
+        assert not said(model.lowest - 1e-6).held(language(None))
+        assert asked == []
+        if model.thresholds[low] < model.thresholds[high]:
+            between = (model.thresholds[low] + model.thresholds[high]) / 2
+            assert said(between).held(language(low))
+            assert not said(between).held(language(high))
+            assert not said(between).held(language(None))  # not known: the highest
+            assert asked == [low, high, "None"]
 
     def test_no_words_no_opinion(self) -> None:
         assert content_model.opinion("") is None

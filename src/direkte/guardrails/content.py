@@ -797,13 +797,14 @@ def screen_phrases(text: str) -> Screened:
     """Screen a text: the phrase lists decide; where they hold nothing, the classifier
     (``content_model``) holds what it finds threatening or abusive enough, naming its
     category and the words that weighed most (list ``model``), on a text of at least
-    ``MODEL_MIN_WORDS`` words."""
+    ``MODEL_MIN_WORDS`` words; its threshold is the text's language's (guessed only
+    where the languages' thresholds disagree)."""
     normalized = _normalize(text)
     found = _rules(normalized)
     if found.categories or len(normalized.text.split()) < MODEL_MIN_WORDS:
         return found
     said = content_model.opinion(normalized.text)
-    if said is None or not said.held:
+    if said is None or not said.held(lambda: detect_language(text)):
         return found
     category = next(c for c in CATEGORIES if c == said.category)
     return Screened((category,), (Evidence(category, MODEL_LIST, " ".join(said.words)),))

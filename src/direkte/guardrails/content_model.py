@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib.resources import files
@@ -105,6 +105,9 @@ class Model:
     bias: npt.NDArray[np.float32]
     threshold: float  # hold when the probability of not legitimate reaches it
     training: str  # sha256 of the training texts and labels (train_model.py)
+    # per language, a threshold of its own (train_model.py); ``threshold`` (the highest
+    # of them) holds a text whose language is not one of these or is not known
+    thresholds: dict[str, float] = field(default_factory=dict)
     # bucket -> its row in ``rows`` and ``weights``: a dict look-up per feature is
     # cheaper than numpy's searchsorted on the few hundred features of one text
     index: dict[int, int] = field(init=False, repr=False, compare=False)
@@ -118,6 +121,15 @@ class Model:
             self, "index", dict(zip(self.rows.tolist(), range(len(self.rows)), strict=True))
         )
         object.__setattr__(self, "words", {})
+
+    @property
+    def lowest(self) -> float:
+        """The lowest threshold of any language: below it nothing is held."""
+        return min(self.thresholds.values(), default=self.threshold)
+
+    def threshold_for(self, language: str | None) -> float:
+        """The threshold a text of ``language`` is held at (None: not known)."""
+        return self.thresholds.get(language or "", self.threshold)
 
     def features_of(self, normalized: str) -> tuple[int, list[int]]:
         """The number of distinct buckets of a text's features (``buckets``) and the
@@ -148,9 +160,15 @@ class Opinion:
     probability: float  # that the text is not legitimate
     words: tuple[str, ...]  # the words that weighed most towards the category
 
-    @property
-    def held(self) -> bool:
-        return self.probability >= load().threshold
+    def held(self, language: Callable[[], str | None]) -> bool:
+        """Whether the text is held: at its language's threshold, where the thresholds
+        disagree (``language`` is asked only then: the guess costs time)."""
+        model = load()
+        if self.probability >= model.threshold:
+            return True
+        if self.probability < model.lowest:
+            return False
+        return self.probability >= model.threshold_for(language())
 
 
 @cache
@@ -165,6 +183,15 @@ def load() -> Model:
             bias=data["bias"].astype(np.float32),
             threshold=float(data["threshold"]),
             training=str(data["training"]),
+            thresholds=dict(
+                zip(
+                    (str(language) for language in data["languages"]),
+                    data["thresholds"].tolist(),
+                    strict=True,
+                )
+            )
+            if "languages" in data.files  # a model trained before run 9: one threshold
+            else {},
         )
 
 
@@ -192,7 +219,7 @@ def opinion(normalized: str, model: Model | None = None) -> Opinion | None:
     probabilities = _probabilities(model, distinct, rows)
     best = 1 + max(range(len(probabilities) - 1), key=lambda i: probabilities[1 + i])
     probability = 1.0 - probabilities[0]
-    if probability < model.threshold:
+    if probability < model.lowest:
         return Opinion(model.classes[best], probability, ())
     return Opinion(model.classes[best], probability, _evidence(model, normalized, best))
 
