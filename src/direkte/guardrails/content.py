@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.resources import files
@@ -793,18 +793,19 @@ def screen_rules(text: str) -> Screened:
     return _rules(_normalize(text))
 
 
-def screen_phrases(text: str) -> Screened:
+def screen_phrases(text: str, language: Callable[[], str | None] | None = None) -> Screened:
     """Screen a text: the phrase lists decide; where they hold nothing, the classifier
     (``content_model``) holds what it finds threatening or abusive enough, naming its
     category and the words that weighed most (list ``model``), on a text of at least
-    ``MODEL_MIN_WORDS`` words; its threshold is the text's language's (guessed only
-    where the languages' thresholds disagree)."""
+    ``MODEL_MIN_WORDS`` words; its threshold is the text's language's, asked of
+    ``language`` (default: ``detect_language``) only where the languages' thresholds
+    disagree."""
     normalized = _normalize(text)
     found = _rules(normalized)
     if found.categories or len(normalized.text.split()) < MODEL_MIN_WORDS:
         return found
     said = content_model.opinion(normalized.text)
-    if said is None or not said.held(lambda: detect_language(text)):
+    if said is None or not said.held(language or (lambda: detect_language(text))):
         return found
     category = next(c for c in CATEGORIES if c == said.category)
     return Screened((category,), (Evidence(category, MODEL_LIST, " ".join(said.words)),))
@@ -812,7 +813,6 @@ def screen_phrases(text: str) -> Screened:
 
 def screen(text: str) -> ContentVerdict:
     """Detect the language and screen the text in all five lists."""
-    found = screen_phrases(text)
-    return ContentVerdict(
-        detect_language(text), found.threat, found.abuse, found.matches, found.categories
-    )
+    language = detect_language(text)
+    found = screen_phrases(text, lambda: language)
+    return ContentVerdict(language, found.threat, found.abuse, found.matches, found.categories)
