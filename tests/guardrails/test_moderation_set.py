@@ -1,10 +1,10 @@
 """The moderation set of issue 16 (tests/data/moderation): the screen's figures on its
 test part stay at or above their floors, and every hold names its category and words.
 
-The test part is holdout4.jsonl, written blind by five independent writers; the
+The test part is holdout5.jsonl, written blind by five independent writers; the
 screen is tuned and trained on the rest (moderation_set.jsonl, both of its splits,
-dev3.jsonl to dev8.jsonl, and holdout3.jsonl, the test part until run 9) only; see
-tests/data/moderation/README.md.
+dev3.jsonl to dev9.jsonl, and holdout3.jsonl and holdout4.jsonl, the test parts until
+runs 9 and 10) only; see tests/data/moderation/README.md.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ DATA = Path(__file__).parents[1] / "data" / "moderation"
 SET = DATA / "moderation_set.jsonl"
 DEV3 = DATA / "dev3.jsonl"
 HOLDOUT3 = DATA / "holdout3.jsonl"  # the test part until run 9, training data since
-HOLDOUT4 = DATA / "holdout4.jsonl"
+HOLDOUT4 = DATA / "holdout4.jsonl"  # the test part of run 9, training data since
+HOLDOUT5 = DATA / "holdout5.jsonl"
 LANGUAGES = ("en", "nb", "da", "sv", "de")
 THREATS = ("direct_threat", "conditional_threat", "implied_threat")
 SEVERE = (*THREATS, "family_threat", "doxxing")
@@ -41,10 +42,10 @@ def _jsonl(path: Path) -> list[dict[str, str]]:
 
 
 def _rows(part: str) -> list[dict[str, str]]:
-    """The test part (holdout4) or the development part (everything else)."""
+    """The test part (holdout5) or the development part (everything else)."""
     if part == "test":
-        return _jsonl(HOLDOUT4)
-    paths = (SET, *sorted(DATA.glob("dev*.jsonl")), HOLDOUT3)
+        return _jsonl(HOLDOUT5)
+    paths = (SET, *sorted(DATA.glob("dev*.jsonl")), HOLDOUT3, HOLDOUT4)
     return [row for path in paths for row in _jsonl(path)]
 
 
@@ -55,9 +56,9 @@ def _recall(rows: list[dict[str, str]], labels: tuple[str, ...]) -> float:
 
 # The generated set's old test split as it was made once (README.md): regenerating the
 # set after adding dev texts must leave it byte for byte as it is. The test part,
-# holdout4, is pinned as a whole.
+# holdout5, is pinned as a whole.
 TEST_SPLIT_SHA256 = "569a7fa4ea30f2d33d93efb9e3f0c31e3a91710a4f347dd8f95cb698fc32a9a7"
-HOLDOUT4_SHA256 = "e2e3f7184ee689e76b75ca99f864a207f420c7e45330d8ff7a375ea84643eae8"
+HOLDOUT5_SHA256 = "99ca4b8922a88cc7896d34a161d03e572049189ef1d445dfb6cd14becd22d720"
 
 
 class TestSet:
@@ -67,7 +68,7 @@ class TestSet:
         assert hashlib.sha256(test.encode()).hexdigest() == TEST_SPLIT_SHA256
 
     def test_test_part_never_changes(self) -> None:
-        assert hashlib.sha256(HOLDOUT4.read_bytes()).hexdigest() == HOLDOUT4_SHA256
+        assert hashlib.sha256(HOLDOUT5.read_bytes()).hexdigest() == HOLDOUT5_SHA256
 
     def test_large_balanced_and_split_by_template(self) -> None:
         rows = _rows("dev") + _rows("test")
@@ -99,7 +100,7 @@ def _figures(language: str) -> dict[str, float]:
     }
 
 
-# The figures on the test part (holdout4) as measured when the lists or the classifier
+# The figures on the test part (holdout5) as measured when the lists or the classifier
 # were last changed (docs/guardrails.md, run 9, 2026-12-06): a change that loses any
 # fails here.
 FIGURES = ("threats", "family_threat", "doxxing", "severe", "abuse")

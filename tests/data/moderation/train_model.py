@@ -5,11 +5,12 @@
 
 Training texts: the moderation set (both of its splits: its test split, measured
 and read in five rounds, is training data since holdout3.jsonl replaced it as the
-test part; README.md), dev3.jsonl, dev4.jsonl, dev6.jsonl, dev7.jsonl, dev8.jsonl
-and holdout3.jsonl (hand-written by independent writers; holdout3 was the test part
-until run 9), dev5.jsonl (legitimate texts by the screen's author), and the two
-in-sample labelled sets of tests/guardrails (content_eval.yaml,
-content_holdout.yaml); content_holdout2.yaml and holdout4.jsonl stay unseen. Labels: legitimate
+test part; README.md), dev3.jsonl, dev4.jsonl, dev6.jsonl to dev9.jsonl,
+holdout3.jsonl and holdout4.jsonl (hand-written by independent writers; the holdouts
+were the test parts until runs 9 and 10), dev5.jsonl (legitimate texts by the
+screen's author), and the two in-sample labelled sets of tests/guardrails
+(content_eval.yaml, content_holdout.yaml); content_holdout2.yaml and holdout5.jsonl
+stay unseen. Labels: legitimate
 (legit_angry and neutral too), and the content categories (direct, conditional
 and implied threats are ``threat``, slurs are ``abuse``).
 
@@ -40,13 +41,14 @@ from direkte.guardrails import content, content_model
 HERE = Path(__file__).parent
 ROOT = HERE.parents[2]
 SET = HERE / "moderation_set.jsonl"
-# Hand-written training texts (README.md): dev3, dev4, dev6, dev7 and dev8 by independent
+# Hand-written training texts (README.md): dev3, dev4 and dev6 to dev9 by independent
 # writers, dev5 by the screen's author (legitimate ones like the false holds unit tests
-# found), and holdout3.jsonl, the test part until run 9; never holdout4.jsonl, which
-# measures.
+# found), and holdout3.jsonl and holdout4.jsonl, the test parts until runs 9 and 10;
+# never holdout5.jsonl, which measures.
 HAND_WRITTEN = (
-    *(HERE / f"dev{n}.jsonl" for n in (3, 4, 5, 6, 7, 8)),
+    *(HERE / f"dev{n}.jsonl" for n in (3, 4, 5, 6, 7, 8, 9)),
     HERE / "holdout3.jsonl",
+    HERE / "holdout4.jsonl",
 )
 IN_SAMPLE = (
     ROOT / "tests" / "guardrails" / "content_eval.yaml",
