@@ -55,10 +55,10 @@ class TestShippedWeights:
 
 
 def _test_part_rows() -> list[dict[str, str]]:
-    """The moderation set's test part (holdout5, tests/data/moderation/README.md)."""
+    """The moderation set's test part (holdout6, tests/data/moderation/README.md)."""
     import json
 
-    path = TRAIN.parent / "holdout5.jsonl"
+    path = TRAIN.parent / "holdout6.jsonl"
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
 
 

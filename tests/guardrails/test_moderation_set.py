@@ -1,10 +1,10 @@
 """The moderation set of issue 16 (tests/data/moderation): the screen's figures on its
 test part stay at or above their floors, and every hold names its category and words.
 
-The test part is holdout5.jsonl, written blind by five independent writers; the
+The test part is holdout6.jsonl, written blind by five independent writers; the
 screen is tuned and trained on the rest (moderation_set.jsonl, both of its splits,
-dev3.jsonl to dev9.jsonl, and holdout3.jsonl and holdout4.jsonl, the test parts until
-runs 9 and 10) only; see tests/data/moderation/README.md.
+dev3.jsonl to dev10.jsonl, and holdout3.jsonl to holdout5.jsonl, the test parts of
+earlier runs) only; see tests/data/moderation/README.md.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ SET = DATA / "moderation_set.jsonl"
 DEV3 = DATA / "dev3.jsonl"
 HOLDOUT3 = DATA / "holdout3.jsonl"  # the test part until run 9, training data since
 HOLDOUT4 = DATA / "holdout4.jsonl"  # the test part of run 9, training data since
-HOLDOUT5 = DATA / "holdout5.jsonl"
+HOLDOUT5 = DATA / "holdout5.jsonl"  # the test part of run 10, training data since
+HOLDOUT6 = DATA / "holdout6.jsonl"
 LANGUAGES = ("en", "nb", "da", "sv", "de")
 THREATS = ("direct_threat", "conditional_threat", "implied_threat")
 SEVERE = (*THREATS, "family_threat", "doxxing")
@@ -42,10 +43,10 @@ def _jsonl(path: Path) -> list[dict[str, str]]:
 
 
 def _rows(part: str) -> list[dict[str, str]]:
-    """The test part (holdout5) or the development part (everything else)."""
+    """The test part (holdout6) or the development part (everything else)."""
     if part == "test":
-        return _jsonl(HOLDOUT5)
-    paths = (SET, *sorted(DATA.glob("dev*.jsonl")), HOLDOUT3, HOLDOUT4)
+        return _jsonl(HOLDOUT6)
+    paths = (SET, *sorted(DATA.glob("dev*.jsonl")), HOLDOUT3, HOLDOUT4, HOLDOUT5)
     return [row for path in paths for row in _jsonl(path)]
 
 
@@ -56,9 +57,9 @@ def _recall(rows: list[dict[str, str]], labels: tuple[str, ...]) -> float:
 
 # The generated set's old test split as it was made once (README.md): regenerating the
 # set after adding dev texts must leave it byte for byte as it is. The test part,
-# holdout5, is pinned as a whole.
+# holdout6, is pinned as a whole.
 TEST_SPLIT_SHA256 = "569a7fa4ea30f2d33d93efb9e3f0c31e3a91710a4f347dd8f95cb698fc32a9a7"
-HOLDOUT5_SHA256 = "99ca4b8922a88cc7896d34a161d03e572049189ef1d445dfb6cd14becd22d720"
+HOLDOUT6_SHA256 = "f0218dd198e1721be0f776268c63e362c741bd34ee9019f4a05b0042369e9c29"
 
 
 class TestSet:
@@ -68,7 +69,7 @@ class TestSet:
         assert hashlib.sha256(test.encode()).hexdigest() == TEST_SPLIT_SHA256
 
     def test_test_part_never_changes(self) -> None:
-        assert hashlib.sha256(HOLDOUT5.read_bytes()).hexdigest() == HOLDOUT5_SHA256
+        assert hashlib.sha256(HOLDOUT6.read_bytes()).hexdigest() == HOLDOUT6_SHA256
 
     def test_large_balanced_and_split_by_template(self) -> None:
         rows = _rows("dev") + _rows("test")
@@ -100,7 +101,7 @@ def _figures(language: str) -> dict[str, float]:
     }
 
 
-# The figures on the test part (holdout5) as measured when the lists or the classifier
+# The figures on the test part (holdout6) as measured when the lists or the classifier
 # were last changed (docs/guardrails.md, run 9, 2026-12-06): a change that loses any
 # fails here.
 FIGURES = ("threats", "family_threat", "doxxing", "severe", "abuse")
