@@ -102,15 +102,15 @@ def _figures(language: str) -> dict[str, float]:
 
 
 # The figures on the test part (holdout6) as measured when the lists or the classifier
-# were last changed (docs/guardrails.md, run 9, 2026-12-06): a change that loses any
+# were last changed (docs/guardrails.md, run 11, 2026-12-06): a change that loses any
 # fails here.
 FIGURES = ("threats", "family_threat", "doxxing", "severe", "abuse")
 FLOORS = {
-    "en": dict(zip(FIGURES, (0.708, 0.750, 0.857, 0.743, 0.766), strict=True)),
-    "nb": dict(zip(FIGURES, (0.791, 0.875, 0.857, 0.820, 0.866), strict=True)),
-    "da": dict(zip(FIGURES, (0.875, 0.875, 1.000, 0.897, 0.933), strict=True)),
-    "sv": dict(zip(FIGURES, (0.833, 0.750, 1.000, 0.846, 0.900), strict=True)),
-    "de": dict(zip(FIGURES, (0.958, 1.000, 1.000, 0.974, 0.966), strict=True)),
+    "en": dict(zip(FIGURES, (0.916, 1.000, 1.000, 0.948, 0.966), strict=True)),
+    "nb": dict(zip(FIGURES, (0.958, 1.000, 1.000, 0.974, 0.966), strict=True)),
+    "da": dict(zip(FIGURES, (0.916, 1.000, 1.000, 0.948, 0.966), strict=True)),
+    "sv": dict(zip(FIGURES, (0.916, 1.000, 1.000, 0.948, 0.966), strict=True)),
+    "de": dict(zip(FIGURES, (0.916, 1.000, 1.000, 0.948, 0.966), strict=True)),
 }
 
 
@@ -127,9 +127,9 @@ class TestTestSplit:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="recall on texts of other writers (holdout4) is short of the targets in en, nb, "
-    "da and sv (de meets them since run 9; docs/guardrails.md); when this passes, remove "
-    "the mark",
+    reason="recall on threats in texts of other writers (holdout6) is short of 0.95 in en, "
+    "da, sv and de (22 of 24 each; nb meets every target since run 11; docs/guardrails.md); "
+    "when this passes, remove the mark",
 )
 def test_recall_targets_met_in_every_language() -> None:
     short = []

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib.resources import files
@@ -108,19 +108,21 @@ class Model:
     # per language, a threshold of its own (train_model.py); ``threshold`` (the highest
     # of them) holds a text whose language is not one of these or is not known
     thresholds: dict[str, float] = field(default_factory=dict)
-    # bucket -> its row in ``rows`` and ``weights``: a dict look-up per feature is
-    # cheaper than numpy's searchsorted on the few hundred features of one text
-    index: dict[int, int] = field(init=False, repr=False, compare=False)
-    # word -> its distinct buckets and their rows (words repeat from text to text)
+    # word -> its distinct buckets and their rows (words repeat from text to text; a
+    # dict of every bucket's row would cost ~50 ms at start for ~200,000 of them)
     words: dict[str, tuple[frozenset[int], frozenset[int]]] = field(
         init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "index", dict(zip(self.rows.tolist(), range(len(self.rows)), strict=True))
-        )
         object.__setattr__(self, "words", {})
+
+    def rows_of(self, buckets: Iterable[int]) -> list[int]:
+        """The rows (in ``rows`` and ``weights``) of those of ``buckets`` the model has."""
+        wanted = np.fromiter(buckets, np.int64)
+        at = np.searchsorted(self.rows, wanted)
+        at[at == len(self.rows)] = 0
+        return at[self.rows[at] == wanted].tolist()  # type: ignore[no-any-return]
 
     @property
     def lowest(self) -> float:
@@ -136,21 +138,22 @@ class Model:
         rows of those the model has weights for, in order."""
         found: set[int] = set()
         rows: set[int] = set()
-        cached, index = self.words, self.index
+        pairs: list[int] = []
+        cached = self.words
         for word, pair in _words_and_pairs(normalized):
             known = cached.get(word)
             if known is None:
                 if len(cached) >= _WORDS_CACHED:
                     cached.clear()
                 mine = frozenset(_word_buckets(word))
-                known = cached[word] = (mine, frozenset(index[b] for b in mine if b in index))
+                known = cached[word] = (mine, frozenset(self.rows_of(mine)))
             found |= known[0]
             rows |= known[1]
             if pair is not None:
                 found.add(pair)
-                row = index.get(pair)
-                if row is not None:
-                    rows.add(row)
+                pairs.append(pair)
+        if pairs:
+            rows.update(self.rows_of(pairs))
         ordered = np.fromiter(rows, np.intp, len(rows))
         ordered.sort()  # numpy's sort of a few hundred ints is cheaper than sorted()
         return len(found), ordered
