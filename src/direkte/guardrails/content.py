@@ -49,7 +49,7 @@ HOLD_CATEGORIES = CATEGORIES
 THREAT_CATEGORIES: frozenset[str] = frozenset({"threat", "family_threat"})
 # Bump when the lists or the matching change what is held: recorded with every
 # request, so that a backtest knows which screen decided it.
-SCREEN_VERSION = "3"
+SCREEN_VERSION = "4"
 MODEL_LIST = "model"  # the "list" of a hold the classifier made
 # The classifier speaks on texts of this many words or more: a shorter one carries no
 # paraphrase the lists would miss, and one word's weights would decide alone (a
@@ -667,7 +667,9 @@ _MIN_LETTERS = 12  # below this, the guess is noise
 # with the text). On the plain texts of the moderation set (2026-12-05): 90-119
 # characters, 0.996 against 1.000 right (1 of 268), 0.10 against 0.29 ms; 120 and
 # more, 0.988 either way; 60-89, 0.968 against 0.990, hence not lower. The language
-# is recorded with the decision for ops; no verdict depends on it.
+# is recorded with the decision for ops, and since run 9 (docs/guardrails.md) it
+# picks the classifier's threshold for a text whose probability lies between the
+# languages' thresholds: a wrong guess there applies another language's threshold.
 _LOW_ACCURACY_FROM = 90
 _DETECT_CHARS = 2000  # a long text's language shows in its first page
 

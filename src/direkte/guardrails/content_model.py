@@ -10,9 +10,10 @@ compounds of the Nordic languages and German). Presence only, scaled to unit
 length.
 
 The weights are packaged data (``content_model.npz``), trained by
-``tests/data/moderation/train_model.py`` from the moderation set's dev split and
-the two in-sample sets of ``tests/guardrails``; nothing is downloaded or built
-at start. A hold names its category and, as evidence, the words that weighed
+``tests/data/moderation/train_model.py`` from the moderation set, the hand-written
+training files beside it and the two in-sample sets of ``tests/guardrails``
+(docs/guardrails.md), with a hold threshold per language; nothing is downloaded or
+built at start. A hold names its category and, as evidence, the words that weighed
 most towards it (list ``model``).
 """
 

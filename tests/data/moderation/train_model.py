@@ -124,7 +124,7 @@ def _jsonl(path: Path, *, hand: bool) -> list[Example]:
 
 def examples() -> list[Example]:
     """The training texts, in a fixed order."""
-    # both of the set's splits: holdout3.jsonl is the test part now (README.md)
+    # both of the set's splits: the test part is holdout6.jsonl now (README.md)
     found = _jsonl(SET, hand=False)
     for path in HAND_WRITTEN:
         found += _jsonl(path, hand=True)
