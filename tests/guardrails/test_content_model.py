@@ -136,18 +136,15 @@ class TestOpinion:
 
             return guess
 
-        def said(probability: float) -> content_model.Opinion:
-            return content_model.Opinion("threat", probability, ())
-
         # over every threshold, or under every one: decided without guessing the language
-        assert said(model.threshold).held(language(None))
-        assert not said(model.lowest - 1e-6).held(language(None))
+        assert model.holds(model.threshold, language(None))
+        assert not model.holds(model.lowest - 1e-6, language(None))
         assert asked == []
         if model.thresholds[low] < model.thresholds[high]:
             between = (model.thresholds[low] + model.thresholds[high]) / 2
-            assert said(between).held(language(low))
-            assert not said(between).held(language(high))
-            assert not said(between).held(language(None))  # not known: the highest
+            assert model.holds(between, language(low))
+            assert not model.holds(between, language(high))
+            assert not model.holds(between, language(None))  # not known: the highest
             assert asked == [low, high, "None"]
 
     def test_no_words_no_opinion(self) -> None:

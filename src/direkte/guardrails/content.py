@@ -807,7 +807,8 @@ def screen_phrases(text: str, language: Callable[[], str | None] | None = None) 
     if found.categories or len(normalized.text.split()) < MODEL_MIN_WORDS:
         return found
     said = content_model.opinion(normalized.text)
-    if said is None or not said.held(language or (lambda: detect_language(text))):
+    guess = language or (lambda: detect_language(text))
+    if said is None or not content_model.load().holds(said.probability, guess):
         return found
     category = next(c for c in CATEGORIES if c == said.category)
     return Screened((category,), (Evidence(category, MODEL_LIST, " ".join(said.words)),))

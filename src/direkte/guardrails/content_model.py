@@ -118,12 +118,29 @@ class Model:
     def __post_init__(self) -> None:
         object.__setattr__(self, "words", {})
 
-    def rows_of(self, buckets: Iterable[int]) -> list[int]:
-        """The rows (in ``rows`` and ``weights``) of those of ``buckets`` the model has."""
-        wanted = np.fromiter(buckets, np.int64)
-        at = np.searchsorted(self.rows, wanted)
+    def locate(
+        self, buckets: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+        """Each bucket's row (in ``rows`` and ``weights``; 0 where it has none) and
+        whether the model has it."""
+        at = np.searchsorted(self.rows, buckets)
         at[at == len(self.rows)] = 0
-        return at[self.rows[at] == wanted].tolist()  # type: ignore[no-any-return]
+        return at, self.rows[at] == buckets
+
+    def rows_of(self, buckets: Iterable[int]) -> list[int]:
+        """The rows of those of ``buckets`` the model has."""
+        at, known = self.locate(np.fromiter(buckets, np.int64))
+        return at[known].tolist()  # type: ignore[no-any-return]
+
+    def holds(self, probability: float, language: Callable[[], str | None]) -> bool:
+        """Whether a text of this probability is held: at its language's threshold,
+        where the thresholds disagree (``language`` is asked only then: the guess costs
+        time)."""
+        if probability >= self.threshold:
+            return True
+        if probability < self.lowest:
+            return False
+        return probability >= self.threshold_for(language())
 
     @property
     def lowest(self) -> float:
@@ -165,16 +182,6 @@ class Opinion:
     category: str  # the most probable category other than legitimate
     probability: float  # that the text is not legitimate
     words: tuple[str, ...]  # the words that weighed most towards the category
-
-    def held(self, language: Callable[[], str | None]) -> bool:
-        """Whether the text is held: at its language's threshold, where the thresholds
-        disagree (``language`` is asked only then: the guess costs time)."""
-        model = load()
-        if self.probability >= model.threshold:
-            return True
-        if self.probability < model.lowest:
-            return False
-        return self.probability >= model.threshold_for(language())
 
 
 @cache
@@ -235,9 +242,7 @@ def _evidence(model: Model, normalized: str, best: int) -> tuple[str, ...]:
     pair of words shares its pull); the strongest words, in the text's order."""
     words = normalized.split()
     found, first, second = owners(normalized)
-    at = np.searchsorted(model.rows, found)
-    at[at == len(model.rows)] = 0
-    known = model.rows[at] == found
+    at, known = model.locate(found)
     pull = np.where(known, model.weights[at, best] - model.weights[at, 0], 0).astype(np.float64)
     pair = second >= 0
     pull[pair] /= 2
