@@ -243,17 +243,28 @@ def _cut(probabilities: list[float], allowed: int) -> float:
     return float(np.nextafter(above, 1.0))
 
 
+def guessed(found: Sequence[Example]) -> list[str | None]:
+    """The language the screen would take each text for (``content.detect_language``):
+    a threshold applies to the texts of its guessed language, not of their label
+    (since run 12), so it is chosen over those."""
+    return [content.detect_language(e.text) for e in found]
+
+
 def thresholds(
-    found: Sequence[Example], probability: npt.NDArray[np.float64], listed: Sequence[bool]
+    found: Sequence[Example],
+    probability: npt.NDArray[np.float64],
+    listed: Sequence[bool],
+    guesses: Sequence[str | None],
 ) -> dict[str, float]:
-    """Each language's threshold (see MAX_LEGIT_HELD): ``listed`` says which texts the
+    """Each language's threshold (see MAX_LEGIT_HELD), over the legitimate texts the
+    screen takes for that language (``guesses``): ``listed`` says which texts the
     phrase lists hold on their own."""
     cuts = {}
     for language in content.LANGUAGES:
         mine = [
             (e, p, held)
-            for e, p, held in zip(found, probability, listed, strict=True)
-            if e.label == "legitimate" and e.language == language
+            for e, p, held, guess in zip(found, probability, listed, guesses, strict=True)
+            if e.label == "legitimate" and guess == language
         ]
         alone = _cut([p for _, p, _ in mine], int(len(mine) * MAX_LEGIT_HELD))
         hand = [(p, held) for e, p, held in mine if e.hand]
@@ -276,19 +287,21 @@ def report(
     probability: npt.NDArray[np.float64],
     listed: Sequence[bool],
     cuts: dict[str, float],
+    guesses: Sequence[str | None],
 ) -> None:
-    """Out-of-fold figures per language at its threshold: the model alone and with the
-    lists."""
-    print("out of fold, per language at its threshold (model alone | with the lists):")
+    """Out-of-fold figures per labelled language, each text at the threshold of the
+    language it is taken for (the highest if none): the model alone and with the lists."""
+    print("out of fold, per language at the screen's thresholds (model alone | with the lists):")
+    highest = max(cuts.values())
+    cut_of = [cuts.get(g or "", highest) for g in guesses]
     for language in content.LANGUAGES:
-        cut = cuts[language]
         mine = [
-            (e, p, held)
-            for e, p, held in zip(found, probability, listed, strict=True)
+            (e, p - cut, held)
+            for e, p, held, cut in zip(found, probability, listed, cut_of, strict=True)
             if e.language == language
         ]
         hand = [m for m in mine if m[0].hand]
-        print(f"  {language} threshold {cut:.3f}")
+        print(f"  {language} threshold {cuts[language]:.3f}")
         for name, chosen in (
             ("abuse", [m for m in mine if m[0].label != "legitimate"]),
             ("legit held", [m for m in mine if m[0].label == "legitimate"]),
@@ -296,8 +309,8 @@ def report(
             ("hand abuse", [m for m in hand if m[0].label != "legitimate"]),
             ("hand legit", [m for m in hand if m[0].label == "legitimate"]),
         ):
-            alone = sum(p >= cut for _, p, _ in chosen) / len(chosen)
-            both = sum(p >= cut or held for _, p, held in chosen) / len(chosen)
+            alone = sum(over >= 0 for _, over, _ in chosen) / len(chosen)
+            both = sum(over >= 0 or held for _, over, held in chosen) / len(chosen)
             print(f"    {name:<11} {alone:.3f} | {both:.3f}  (n {len(chosen)})")
 
 
@@ -311,8 +324,9 @@ def main() -> None:
     if args.save_oof:
         np.save(args.save_oof, probability)
     listed = listed_by_rules(found)
-    cuts = thresholds(found, probability, listed)
-    report(found, probability, listed, cuts)
+    guesses = guessed(found)
+    cuts = thresholds(found, probability, listed, guesses)
+    report(found, probability, listed, cuts, guesses)
     if args.check:
         return
     x, vocabulary = matrix(found)
