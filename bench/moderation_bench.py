@@ -1,6 +1,6 @@
 """Moderation set (issue 16): confusion table per language and category, targets, speed.
 
-    .venv/bin/python bench/moderation_bench.py               # the test part (holdout6)
+    .venv/bin/python bench/moderation_bench.py               # the test part (parts.toml)
     .venv/bin/python bench/moderation_bench.py --split dev   # what the screen is tuned on
     .venv/bin/python bench/moderation_bench.py --misses      # print the texts it gets wrong
 
@@ -19,24 +19,18 @@ import statistics
 import subprocess
 import sys
 import time
+import tomllib
 from collections import Counter
 from pathlib import Path
 
 from direkte.guardrails.content import HOLD_CATEGORIES, MODEL_LIST, screen_phrases
 
 DATA = Path(__file__).parents[1] / "tests" / "data" / "moderation"
-# The test part: holdout6, written blind by five independent writers. The development
-# part: the generated set (both its old splits), every dev*.jsonl beside it, and
-# holdout3.jsonl to holdout5.jsonl, the test parts of earlier runs
-# (tests/data/moderation/README.md).
-TEST = ("holdout6.jsonl",)
-DEV = (
-    "moderation_set.jsonl",
-    *sorted(p.name for p in DATA.glob("dev*.jsonl")),
-    "holdout3.jsonl",
-    "holdout4.jsonl",
-    "holdout5.jsonl",
-)
+# The test part and the development part (everything trained on): parts.toml beside
+# the data says which file is which (tests/data/moderation/README.md).
+PARTS = tomllib.loads((DATA / "parts.toml").read_text("utf-8"))
+TEST = (PARTS["test"],)
+DEV = (PARTS["generated"], *PARTS["hand_written"])
 LANGUAGES = ("en", "nb", "da", "sv", "de")
 THREATS = ("direct_threat", "conditional_threat", "implied_threat")
 SEVERE = (*THREATS, "family_threat", "doxxing")

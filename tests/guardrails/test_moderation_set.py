@@ -1,10 +1,10 @@
 """The moderation set of issue 16 (tests/data/moderation): the screen's figures on its
 test part stay at or above their floors, and every hold names its category and words.
 
-The test part is holdout6.jsonl, written blind by five independent writers; the
-screen is tuned and trained on the rest (moderation_set.jsonl, both of its splits,
-dev3.jsonl to dev10.jsonl, and holdout3.jsonl to holdout5.jsonl, the test parts of
-earlier runs) only; see tests/data/moderation/README.md.
+The test part (tests/data/moderation/parts.toml) was written blind by independent
+writers; the screen is tuned and trained on the other parts only (the generated set,
+the hand-written dev files and the test parts of earlier runs); see
+tests/data/moderation/README.md.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 import time
+import tomllib
 from collections import Counter
 from pathlib import Path
 
@@ -22,12 +23,11 @@ import pytest
 from direkte.guardrails import content
 
 DATA = Path(__file__).parents[1] / "data" / "moderation"
-SET = DATA / "moderation_set.jsonl"
+# Which file is the test part and which are training data (README.md beside it).
+PARTS = tomllib.loads((DATA / "parts.toml").read_text("utf-8"))
+SET = DATA / PARTS["generated"]
 DEV3 = DATA / "dev3.jsonl"
-HOLDOUT3 = DATA / "holdout3.jsonl"  # the test part until run 9, training data since
-HOLDOUT4 = DATA / "holdout4.jsonl"  # the test part of run 9, training data since
-HOLDOUT5 = DATA / "holdout5.jsonl"  # the test part of run 10, training data since
-HOLDOUT6 = DATA / "holdout6.jsonl"
+TEST_PART = DATA / PARTS["test"]
 LANGUAGES = ("en", "nb", "da", "sv", "de")
 THREATS = ("direct_threat", "conditional_threat", "implied_threat")
 SEVERE = (*THREATS, "family_threat", "doxxing")
@@ -43,10 +43,10 @@ def _jsonl(path: Path) -> list[dict[str, str]]:
 
 
 def _rows(part: str) -> list[dict[str, str]]:
-    """The test part (holdout6) or the development part (everything else)."""
+    """The test part or the development part (everything trained on)."""
     if part == "test":
-        return _jsonl(HOLDOUT6)
-    paths = (SET, *sorted(DATA.glob("dev*.jsonl")), HOLDOUT3, HOLDOUT4, HOLDOUT5)
+        return _jsonl(TEST_PART)
+    paths = (SET, *(DATA / name for name in PARTS["hand_written"]))
     return [row for path in paths for row in _jsonl(path)]
 
 
@@ -56,10 +56,10 @@ def _recall(rows: list[dict[str, str]], labels: tuple[str, ...]) -> float:
 
 
 # The generated set's old test split as it was made once (README.md): regenerating the
-# set after adding dev texts must leave it byte for byte as it is. The test part,
-# holdout6, is pinned as a whole.
+# set after adding dev texts must leave it byte for byte as it is. The test part is
+# pinned as a whole.
 TEST_SPLIT_SHA256 = "569a7fa4ea30f2d33d93efb9e3f0c31e3a91710a4f347dd8f95cb698fc32a9a7"
-HOLDOUT6_SHA256 = "f0218dd198e1721be0f776268c63e362c741bd34ee9019f4a05b0042369e9c29"
+TEST_PART_SHA256 = "f0218dd198e1721be0f776268c63e362c741bd34ee9019f4a05b0042369e9c29"
 
 
 class TestSet:
@@ -69,7 +69,13 @@ class TestSet:
         assert hashlib.sha256(test.encode()).hexdigest() == TEST_SPLIT_SHA256
 
     def test_test_part_never_changes(self) -> None:
-        assert hashlib.sha256(HOLDOUT6.read_bytes()).hexdigest() == HOLDOUT6_SHA256
+        assert TEST_PART.name == "holdout6.jsonl"
+        assert hashlib.sha256(TEST_PART.read_bytes()).hexdigest() == TEST_PART_SHA256
+
+    def test_every_data_file_is_in_one_part(self) -> None:
+        named = [PARTS["test"], PARTS["generated"], *PARTS["hand_written"]]
+        assert len(named) == len(set(named))
+        assert set(named) == {p.name for p in DATA.glob("*.jsonl")}
 
     def test_large_balanced_and_split_by_template(self) -> None:
         rows = _rows("dev") + _rows("test")

@@ -3,15 +3,15 @@
     .venv/bin/python tests/data/moderation/train_model.py          # train and write
     .venv/bin/python tests/data/moderation/train_model.py --check  # cross-validate only
 
-Training texts: the moderation set (both of its splits: its test split, measured
-and read in five rounds, is training data since holdout3.jsonl replaced it as the
-test part; README.md), dev3.jsonl, dev4.jsonl, dev6.jsonl to dev10.jsonl,
-holdout3.jsonl to holdout5.jsonl (hand-written by independent writers; the holdouts
-were the test parts of earlier runs), dev5.jsonl (legitimate texts by the screen's
-author), and the two in-sample labelled sets of tests/guardrails (content_eval.yaml,
-content_holdout.yaml); content_holdout2.yaml and holdout6.jsonl stay unseen. Labels: legitimate
-(legit_angry and neutral too), and the content categories (direct, conditional
-and implied threats are ``threat``, slurs are ``abuse``).
+Training texts (parts.toml): the moderation set (both of its splits: its test split,
+measured and read in five rounds, is training data since holdout3.jsonl replaced it
+as the test part; README.md), the hand-written files (dev3 to dev11 by independent
+writers but dev5, legitimate texts by the screen's author; and the test parts of
+earlier runs), and the two in-sample labelled sets of tests/guardrails
+(content_eval.yaml, content_holdout.yaml); content_holdout2.yaml and the test part
+stay unseen. Labels: legitimate (legit_angry and neutral too), and the content
+categories (direct, conditional and implied threats are ``threat``, slurs are
+``abuse``).
 
 Multinomial logistic regression with an L2 penalty, full batch, Adam, written
 with numpy; deterministic. Each language's hold threshold is chosen by five-fold
@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 import sys
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -41,15 +42,12 @@ from direkte.guardrails import content, content_model
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[2]
-SET = HERE / "moderation_set.jsonl"
-# Hand-written training texts (README.md): dev3, dev4 and dev6 to dev10 by independent
-# writers, dev5 by the screen's author (legitimate ones like the false holds unit tests
-# found), and holdout3.jsonl to holdout5.jsonl, the test parts of earlier runs; never
-# holdout6.jsonl, which measures.
-HAND_WRITTEN = (
-    *(HERE / f"dev{n}.jsonl" for n in (3, 4, 5, 6, 7, 8, 9, 10)),
-    *(HERE / f"holdout{n}.jsonl" for n in (3, 4, 5)),
-)
+PARTS = tomllib.loads((HERE / "parts.toml").read_text("utf-8"))
+SET = HERE / PARTS["generated"]
+# Hand-written training texts (parts.toml, README.md): by independent writers, by the
+# screen's author (dev5: legitimate ones like the false holds unit tests found), and
+# the test parts of earlier runs; never the test part.
+HAND_WRITTEN = tuple(HERE / name for name in PARTS["hand_written"])
 IN_SAMPLE = (
     ROOT / "tests" / "guardrails" / "content_eval.yaml",
     ROOT / "tests" / "guardrails" / "content_holdout.yaml",
@@ -124,7 +122,7 @@ def _jsonl(path: Path, *, hand: bool) -> list[Example]:
 
 def examples() -> list[Example]:
     """The training texts, in a fixed order."""
-    # both of the set's splits: the test part is holdout6.jsonl now (README.md)
+    # both of the set's splits: the test part is parts.toml's own file now (README.md)
     found = _jsonl(SET, hand=False)
     for path in HAND_WRITTEN:
         found += _jsonl(path, hand=True)
