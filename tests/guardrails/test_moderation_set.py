@@ -73,7 +73,7 @@ class TestSet:
         assert hashlib.sha256(TEST_PART.read_bytes()).hexdigest() == TEST_PART_SHA256
 
     def test_every_data_file_is_in_one_part(self) -> None:
-        named = [PARTS["test"], PARTS["generated"], *PARTS["hand_written"]]
+        named = [PARTS["test"], *PARTS["next"], PARTS["generated"], *PARTS["hand_written"]]
         assert len(named) == len(set(named))
         assert set(named) == {p.name for p in DATA.glob("*.jsonl")}
 
