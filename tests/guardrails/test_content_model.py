@@ -55,10 +55,12 @@ class TestShippedWeights:
 
 
 def _test_part_rows() -> list[dict[str, str]]:
-    """The moderation set's test part (holdout6, tests/data/moderation/README.md)."""
+    """The moderation set's test part (tests/data/moderation/parts.toml, README.md)."""
     import json
+    import tomllib
 
-    path = TRAIN.parent / "holdout6.jsonl"
+    parts = tomllib.loads((TRAIN.parent / "parts.toml").read_text("utf-8"))
+    path = TRAIN.parent / parts["test"]
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
 
 
