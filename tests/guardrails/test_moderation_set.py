@@ -107,16 +107,16 @@ def _figures(language: str) -> dict[str, float]:
     }
 
 
-# The figures on the test part (holdout6) as measured when the lists or the classifier
-# were last changed (docs/guardrails.md, run 11, 2026-12-06): a change that loses any
+# The figures on the test part (holdout7) as measured when the lists or the classifier
+# were last changed (docs/guardrails.md, run 12, 2026-12-06): a change that loses any
 # fails here.
 FIGURES = ("threats", "family_threat", "doxxing", "severe", "abuse")
 FLOORS = {
-    "en": dict(zip(FIGURES, (0.916, 1.000, 1.000, 0.948, 0.966), strict=True)),
+    "en": dict(zip(FIGURES, (0.916, 0.750, 0.857, 0.871, 0.899), strict=True)),
     "nb": dict(zip(FIGURES, (0.958, 1.000, 1.000, 0.974, 0.966), strict=True)),
-    "da": dict(zip(FIGURES, (0.916, 1.000, 1.000, 0.948, 0.966), strict=True)),
-    "sv": dict(zip(FIGURES, (0.916, 1.000, 1.000, 0.948, 0.966), strict=True)),
-    "de": dict(zip(FIGURES, (0.916, 1.000, 1.000, 0.948, 0.966), strict=True)),
+    "da": dict(zip(FIGURES, (1.000, 1.000, 0.857, 0.974, 0.983), strict=True)),
+    "sv": dict(zip(FIGURES, (1.000, 1.000, 1.000, 1.000, 1.000), strict=True)),
+    "de": dict(zip(FIGURES, (0.958, 1.000, 1.000, 0.974, 0.933), strict=True)),
 }
 
 
@@ -133,9 +133,9 @@ class TestTestSplit:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="recall on threats in texts of other writers (holdout6) is short of 0.95 in en, "
-    "da, sv and de (22 of 24 each; nb meets every target since run 11; docs/guardrails.md); "
-    "when this passes, remove the mark",
+    reason="on texts of other writers (holdout7, run 12) en is short of 0.95 on threats, "
+    "family threats and doxxing, and da on doxxing (6 of 7); nb, sv and de meet every "
+    "target; docs/guardrails.md. When this passes, remove the mark",
 )
 def test_recall_targets_met_in_every_language() -> None:
     short = []
