@@ -107,16 +107,25 @@ class Example:
         self.hand = hand  # from one of HAND_WRITTEN
 
 
+def _writer(path: Path, row: dict[str, str]) -> str:
+    """A hand-written text's writer: the file and language (one writer each), and where
+    one file holds several writers of a language, the writer its template's tag names
+    (``d13w2-en-017``: writer 2)."""
+    tag = row["template"].split("-")[0]
+    _, marked, number = tag.partition("w")
+    return f"{path.stem}-{row['lang']}" + (f"-w{number}" if marked else "")
+
+
 def _jsonl(path: Path, *, hand: bool) -> list[Example]:
-    """A file's texts; a hand-written one's group is its writer (the file and language:
-    one writer each), a generated one's its template."""
+    """A file's texts; a hand-written one's group is its writer, a generated one's its
+    template."""
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
     return [
         Example(
             r["text"],
             LABELS[r["label"]],
             r["lang"],
-            f"{path.stem}-{r['lang']}" if hand else r["template"],
+            _writer(path, r) if hand else r["template"],
             hand=hand,
         )
         for r in rows
