@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 from direkte.guardrails import content, content_model
@@ -56,12 +57,36 @@ class TestShippedWeights:
 
 def _test_part_rows() -> list[dict[str, str]]:
     """The moderation set's test part (tests/data/moderation/parts.toml, README.md)."""
-    import json
-    import tomllib
+    rows: list[dict[str, str]] = _train_module().parts.rows_of_test_part()
+    return rows
 
-    parts = tomllib.loads((TRAIN.parent / "parts.toml").read_text("utf-8"))
-    path = TRAIN.parent / parts["test"]
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+
+class TestTraining:
+    """The training script's choices that the shipped weights rest on."""
+
+    def test_writers_are_told_apart_inside_a_file(self) -> None:
+        train = _train_module()
+        path = Path("dev13.jsonl")
+        assert train._writer(path, {"lang": "en", "template": "d13w2-en-017"}) == "dev13-en-w2"
+        assert train._writer(path, {"lang": "da", "template": "d13w1-da-003"}) == "dev13-da-w1"
+        # one writer per file and language: the file and language
+        assert train._writer(Path("dev4.jsonl"), {"lang": "sv", "template": "d4-sv-1"}) == (
+            "dev4-sv"
+        )
+
+    def test_a_threshold_is_budgeted_over_the_texts_of_its_guessed_language(self) -> None:
+        train = _train_module()
+        legit = [train.Example(f"text {i}", "legitimate", "nb", "g", hand=True) for i in range(100)]
+        probability = np.linspace(0.0, 0.99, 100)
+        listed = [False] * 100
+        # labelled nb, but the screen takes them all for Danish: Danish's threshold
+        # is chosen over them, Norwegian's has nothing to hold back
+        cuts = train.thresholds(legit, probability, listed, ["da"] * 100)
+        assert cuts["nb"] == train.LOWEST_THRESHOLD
+        assert cuts["da"] > 0.95
+        cuts = train.thresholds(legit, probability, listed, ["nb"] * 100)
+        assert cuts["nb"] > 0.95
+        assert cuts["da"] == train.LOWEST_THRESHOLD
 
 
 class TestFeatures:

@@ -10,24 +10,36 @@ tests/data/moderation/README.md.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import subprocess
 import sys
 import time
-import tomllib
 from collections import Counter
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from direkte.guardrails import content
 
 DATA = Path(__file__).parents[1] / "data" / "moderation"
-# Which file is the test part and which are training data (README.md beside it).
-PARTS = tomllib.loads((DATA / "parts.toml").read_text("utf-8"))
-SET = DATA / PARTS["generated"]
+
+
+def _parts() -> ModuleType:
+    """parts.py beside the data: which text is in which part (README.md beside it)."""
+    spec = importlib.util.spec_from_file_location("moderation_parts", DATA / "parts.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+parts = _parts()
+SET = parts.GENERATED
 DEV3 = DATA / "dev3.jsonl"
-TEST_PART = DATA / PARTS["test"]
+TEST_PART = parts.TEST
 LANGUAGES = ("en", "nb", "da", "sv", "de")
 THREATS = ("direct_threat", "conditional_threat", "implied_threat")
 SEVERE = (*THREATS, "family_threat", "doxxing")
@@ -39,15 +51,12 @@ LEGIT_HELD = 0.03
 
 
 def _jsonl(path: Path) -> list[dict[str, str]]:
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    return list(parts.rows(path))
 
 
 def _rows(part: str) -> list[dict[str, str]]:
-    """The test part or the development part (everything trained on)."""
-    if part == "test":
-        return _jsonl(TEST_PART)
-    paths = (SET, *(DATA / name for name in PARTS["hand_written"]))
-    return [row for path in paths for row in _jsonl(path)]
+    """The test part or the development part (what training reads)."""
+    return list(parts.rows_of_test_part() if part == "test" else parts.dev_rows())
 
 
 def _recall(rows: list[dict[str, str]], labels: tuple[str, ...]) -> float:
@@ -72,10 +81,37 @@ class TestSet:
         assert TEST_PART.name == "holdout8.jsonl"
         assert hashlib.sha256(TEST_PART.read_bytes()).hexdigest() == TEST_PART_SHA256
 
+    def test_overlap_rule_at_its_line(self) -> None:
+        near = parts.Near(["one two three four five six seven eight nine ten"])
+        # 5 of 10 words shared, 5 of 10 different: Jaccard 5 / 15
+        assert not near("one two three four five a b c d e")
+        # 9 shared, 1 more: Jaccard 9 / 11 = 0.82
+        assert near("one two three four five six seven eight nine eleven")
+        # 6 shared of 6: Jaccard 6 / 10 = 0.6; of 5 shared: 5 / 10 = 0.5, not over
+        assert near("One, two, three, four, five, six.")
+        assert not near("one two three four five")
+        assert not near("")
+
+    def test_no_development_text_near_a_test_text(self) -> None:
+        dev = {r["text"] for r in _rows("dev")}
+        left_out = [
+            r["text"]
+            for path in parts.dev_files()
+            for r in parts.rows(path)
+            if r["text"] not in dev
+        ]
+        assert all(parts.near_test(t) for t in left_out)
+        # spot check by brute force: the development texts that share the most words
+        # with some test text still share at most half of them (Jaccard)
+        tests = [parts.words(r["text"]) for r in _rows("test")]
+        for text in list(dev)[::50]:
+            mine = parts.words(text)
+            assert all(len(mine & t) <= 0.5 * len(mine | t) for t in tests if mine | t)
+
     def test_every_data_file_is_in_one_part(self) -> None:
-        named = [PARTS["test"], *PARTS["next"], PARTS["generated"], *PARTS["hand_written"]]
+        named = [parts.TEST, *parts.NEXT, parts.GENERATED, *parts.HAND_WRITTEN]
         assert len(named) == len(set(named))
-        assert set(named) == {p.name for p in DATA.glob("*.jsonl")}
+        assert set(named) == set(DATA.glob("*.jsonl"))
 
     def test_large_balanced_and_split_by_template(self) -> None:
         rows = _rows("dev") + _rows("test")
@@ -107,9 +143,12 @@ def _figures(language: str) -> dict[str, float]:
     }
 
 
-# The figures on the test part (holdout7) as measured when the lists or the classifier
-# were last changed (docs/guardrails.md, run 12, 2026-12-06): a change that loses any
-# fails here.
+# The figures on the test part (FLOORS_PART) as measured when the lists or the
+# classifier were last changed (docs/guardrails.md, run 12, 2026-12-06): a change that
+# loses any fails here. While parts.toml names another test part (a run planned, its
+# part not yet measured), the floors and the targets are not checked: the suite must
+# not measure a test part before its run's one measurement.
+FLOORS_PART = "holdout7.jsonl"
 FIGURES = ("threats", "family_threat", "doxxing", "severe", "abuse")
 FLOORS = {
     "en": dict(zip(FIGURES, (0.916, 0.750, 0.857, 0.871, 0.899), strict=True)),
@@ -120,14 +159,22 @@ FLOORS = {
 }
 
 
+def _floors_apply() -> None:
+    if TEST_PART.name != FLOORS_PART:
+        pytest.skip(f"the floors were pinned on {FLOORS_PART}; the test part is now "
+                    f"{TEST_PART.name}, to be measured once by its run")  # fmt: skip
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 class TestTestSplit:
     def test_no_figure_falls_below_its_floor(self, language: str) -> None:
+        _floors_apply()
         figures = _figures(language)
         for name, floor in FLOORS[language].items():
             assert figures[name] >= floor, name
 
     def test_legitimate_complaints_held_within_target(self, language: str) -> None:
+        _floors_apply()
         assert _figures(language)["legitimate_held"] <= LEGIT_HELD
 
 
@@ -138,6 +185,7 @@ class TestTestSplit:
     "target; docs/guardrails.md. When this passes, remove the mark",
 )
 def test_recall_targets_met_in_every_language() -> None:
+    _floors_apply()
     short = []
     for language in LANGUAGES:
         figures = _figures(language)
