@@ -50,10 +50,6 @@ ABUSE_RECALL = 0.90
 LEGIT_HELD = 0.03
 
 
-def _jsonl(path: Path) -> list[dict[str, str]]:
-    return list(parts.rows(path))
-
-
 def _rows(part: str) -> list[dict[str, str]]:
     """The test part or the development part (what training reads)."""
     return list(parts.rows_of_test_part() if part == "test" else parts.dev_rows())
@@ -256,7 +252,7 @@ class TestSpeed:
         # and dev3: app messages of one to three sentences); the longer hand-written
         # texts of dev4 and dev6 (up to 400 characters) are slower at the 99th
         # percentile: bench/moderation_bench.py and docs/guardrails.md give both.
-        texts = [r["text"] for r in _jsonl(SET) + _jsonl(DEV3)]
+        texts = [r["text"] for r in parts.rows(SET) + parts.rows(DEV3)]
         times = [2**62] * len(texts)
         for _ in range(3):
             for number, text in enumerate(texts):

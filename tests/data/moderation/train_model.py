@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import re
 import sys
 from collections.abc import Sequence
@@ -125,7 +124,6 @@ def _writer(path: Path, row: dict[str, str]) -> str:
 def _jsonl(path: Path, *, hand: bool) -> list[Example]:
     """A file's texts; a hand-written one's group is its writer, a generated one's its
     template."""
-    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
     return [
         Example(
             r["text"],
@@ -134,7 +132,7 @@ def _jsonl(path: Path, *, hand: bool) -> list[Example]:
             _writer(path, r) if hand else r["template"],
             hand=hand,
         )
-        for r in rows
+        for r in parts.rows(path)
     ]
 
 
@@ -285,11 +283,9 @@ def thresholds(
         alone = _cut([p for _, p, _ in mine], int(len(mine) * MAX_LEGIT_HELD))
         hand = [(p, held) for e, p, held in mine if e.hand]
         by_lists = sum(held for _, held in hand)
-        screen = _cut(
-            [p for p, held in hand if not held],
-            int(len(hand) * MAX_HAND_LEGIT_HELD) - by_lists,
-        )
-        if int(len(hand) * MAX_HAND_LEGIT_HELD) < by_lists:
+        allowed = int(len(hand) * MAX_HAND_LEGIT_HELD) - by_lists  # left for the model
+        screen = _cut([p for p, held in hand if not held], allowed)
+        if allowed < 0:
             print(
                 f"warning: {language}: the phrase lists alone hold {by_lists} of "
                 f"{len(hand)} hand-written legitimate texts, over the budget; the model "
