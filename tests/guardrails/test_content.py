@@ -164,6 +164,45 @@ class TestPhraseLists:
                 found += theirs is not None
         assert found > 50  # the set has such phrases to find
 
+    def test_a_spelled_out_word_is_not_read_letter_by_letter(self) -> None:
+        # holdout8 (run 13): "R E F U N D" was held as "f u" (chat reading) and "fu"
+        # (inside the joined run); short chat runs and whole spelled insults still hold
+        assert content.screen_rules("I want a R E F U N D now, not excuses").categories == ()
+        assert content.screen_rules("A R E F U N D").categories == ()
+        assert content.screen_rules("u r a dickhead").categories == ("abuse",)
+        assert content.screen_rules("f u c k you").categories == ("abuse",)
+        assert content.screen_rules("f u").categories == ("abuse",)
+
+    def test_times_and_ordinals_are_not_leetspeak(self) -> None:
+        assert normalize("ring you at 3am on the 2nd") == "ring you at 3am on the 2nd"
+        assert normalize("you 4ss") == "you as"  # a stand-in still is one (repeats folded)
+        found = content.screen_rules("I will call you at 3am every night")
+        assert found.categories == ("harassment",)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Jeg kommer til å sette fyr på hele bilen hvis den ikke blir fikset",
+            "Jag kommer sätta eld på den här bilen snart, den är värdelös",
+            "Jeg sætter ild til hele bilen, den er ubrugelig",
+        ],
+    )
+    def test_setting_fire_to_ones_own_car_is_no_list_threat(self, text: str) -> None:
+        # holdout8 (run 13): "sette fyr på *" took any word; now it names whom or what
+        assert content.screen_rules(text).categories == ()
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "jeg setter fyr på verkstedet",
+            "vi sætter ild til hele værkstedet",
+            "jag sätter eld på din bil",
+            "jeg setter fyr på dere",
+        ],
+    )
+    def test_setting_fire_to_staff_or_premises_is(self, text: str) -> None:
+        assert content.screen_rules(text).categories == ("threat",)
+
     def test_wildcards_groups_and_optional_words(self) -> None:
         (phrase,) = parse_list("en", "[abuse]\n(you|u) (stupid|) idiot*\n")
         assert phrase.pattern.search(" you idiots ")

@@ -49,7 +49,7 @@ HOLD_CATEGORIES = CATEGORIES
 THREAT_CATEGORIES: frozenset[str] = frozenset({"threat", "family_threat"})
 # Bump when the lists or the matching change what is held: recorded with every
 # request, so that a backtest knows which screen decided it.
-SCREEN_VERSION = "4"
+SCREEN_VERSION = "5"
 MODEL_LIST = "model"  # the "list" of a hold the classifier made
 # The classifier speaks on texts of this many words or more: a shorter one carries no
 # paraphrase the lists would miss, and one word's weights would decide alone (a
@@ -86,12 +86,21 @@ _LEET_ALT = str.maketrans({"1": "l", "|": "l", "!": "l"})  # "k1ll" reads as kil
 # A word with a stand-in for a letter, from its first character (linear: it starts
 # only where a word starts).
 _LEETISH = re.compile(r"(?<![a-z0-9@$€!|])[a-z0-9@$€!|]*[0-9@$€!|][a-z0-9@$€!|]*")
+# A number with a unit or an ordinal ending: "3am", "4pm", "2nd", "10km", "500kr".
+_NUMBER_WITH_UNIT = re.compile(r"[0-9]+(?:am|pm|st|nd|rd|th|km|kr|nok|dkk|sek|eur|kg|mm|cm|h|k|x)")
 _CENSOR = re.compile(r"(?<=[a-z])[*#%_]+(?=[a-z])")  # f*ck, sh#t, i_diot
 _CENSORED = re.compile(r"(?<=[a-z])[*#%_](?=[a-z])")  # one letter hidden: k*ll, st*b
 _VOWELS = "aeiouy"
 _APOSTROPHE = re.compile("['`\u2019\u00b4]")  # you're, I'll: one word
 # Three or more single letters split by up to three non-letters: "k i l l", "k.i.l.l".
 _SPACED = re.compile(r"(?<![a-z0-9])(?:ae|[a-z])(?:[^a-z0-9\n]{1,3}(?:ae|[a-z])(?![a-z0-9])){2,}")
+# Chat writes "u r a", "i c u": runs of up to four single letters are also read as
+# words. A longer run is one spelled-out word ("R E F U N D"), never read letter by
+# letter (its "f u" is not "f u").
+_CHAT_RUN_MAX = 4
+# In a spaced-out run, a phrase of fewer letters than this counts only as the whole
+# run: "fu" inside "arefund" is no insult.
+_COMPACT_MIN = 4
 _REPEATS = re.compile(r"([a-z])\1+")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _CLAUSE = re.compile(r"[.,;:!?]+")  # kept as "." so that phrases do not span clauses
@@ -119,8 +128,8 @@ def _fold(text: str) -> str:
 def _deleet(text: str, table: dict[int, str]) -> str:
     def word(m: re.Match[str]) -> str:
         token = m.group()
-        if not any("a" <= c <= "z" for c in token):
-            return token  # prices, dates, plates: left alone
+        if not any("a" <= c <= "z" for c in token) or _NUMBER_WITH_UNIT.fullmatch(token):
+            return token  # prices, dates, plates, "3am", "2nd", "10km": left alone
         core = token.rstrip("!|")  # "idiot!!!" ends a sentence
         return core.translate(table) + token[len(core) :]
 
@@ -128,10 +137,18 @@ def _deleet(text: str, table: dict[int, str]) -> str:
     return _LEETISH.sub(word, text)
 
 
+def _join(run: re.Match[str]) -> str:
+    return _NON_WORD.sub("", run.group())
+
+
+def _join_long(run: re.Match[str]) -> str:
+    joined = _join(run)
+    return joined if len(joined) > _CHAT_RUN_MAX else run.group()
+
+
 def _finish(text: str, *, join_spaced: bool = True) -> str:
     text = _APOSTROPHE.sub("", _CENSOR.sub("", text))
-    if join_spaced:
-        text = _SPACED.sub(lambda m: _NON_WORD.sub("", m.group()), text)
+    text = _SPACED.sub(_join if join_spaced else _join_long, text)
     text = _CLAUSE.sub(" . ", _REPEATS.sub(r"\1", text))
     return _SPACES.sub(" ", text).strip(" .")
 
@@ -535,6 +552,9 @@ def _compact_matches(by_start: dict[str, re.Pattern[str]], run: str) -> list[re.
             match = other  # of the two, the phrase first in the lists' order
         if match is None:
             at += 1
+            continue
+        if match.end() - match.start() < _COMPACT_MIN and match.group() != run:
+            at += 1  # too short to tell from a piece of a longer word
             continue
         found.append(match)
         at = max(match.end(), at + 1)
