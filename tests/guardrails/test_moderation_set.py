@@ -145,20 +145,23 @@ def _figures(language: str) -> dict[str, float]:
 
 
 # The figures on the test part (FLOORS_PART) as measured when the lists or the
-# classifier were last changed (docs/guardrails.md: run 12's model with screen 5's
-# lists, 2026-12-06 ninth session): a change that
-# loses any fails here. While parts.toml names another test part (a run planned, its
-# part not yet measured), the floors and the targets are not checked: the suite must
-# not measure a test part before its run's one measurement.
-FLOORS_PART = "holdout7.jsonl"
+# classifier were last changed (docs/guardrails.md: run 15 on holdout10, 240 texts a
+# language, 2026-12-06 ninth session): a change that loses any fails here, and so
+# does one that holds more legitimate texts than then (CEILINGS). While parts.toml
+# names another test part (a run planned, its part not yet measured), the floors and
+# the targets are not checked: the suite must not measure a test part before its
+# run's one measurement.
+FLOORS_PART = "holdout10.jsonl"
 FIGURES = ("threats", "family_threat", "doxxing", "severe", "abuse")
 FLOORS = {
-    "en": dict(zip(FIGURES, (0.916, 0.750, 1.000, 0.897, 0.916), strict=True)),
-    "nb": dict(zip(FIGURES, (0.958, 1.000, 1.000, 0.974, 0.966), strict=True)),
-    "da": dict(zip(FIGURES, (1.000, 1.000, 0.857, 0.974, 0.983), strict=True)),
-    "sv": dict(zip(FIGURES, (1.000, 1.000, 1.000, 1.000, 1.000), strict=True)),
-    "de": dict(zip(FIGURES, (0.958, 1.000, 1.000, 0.974, 0.933), strict=True)),
+    "en": dict(zip(FIGURES, (0.966, 1.000, 0.900, 0.959, 0.963), strict=True)),
+    "nb": dict(zip(FIGURES, (0.883, 0.950, 0.950, 0.909, 0.933), strict=True)),
+    "da": dict(zip(FIGURES, (0.950, 1.000, 1.000, 0.969, 0.970), strict=True)),
+    "sv": dict(zip(FIGURES, (0.883, 0.950, 1.000, 0.919, 0.933), strict=True)),
+    "de": dict(zip(FIGURES, (0.900, 0.950, 1.000, 0.929, 0.911), strict=True)),
 }
+# The legitimate texts held, of 104 a language: en and de 5 (over the 3 % target).
+CEILINGS = {"en": 0.049, "nb": 0.0, "da": 0.020, "sv": 0.020, "de": 0.049}
 
 
 def _floors_apply() -> None:
@@ -175,16 +178,16 @@ class TestTestSplit:
         for name, floor in FLOORS[language].items():
             assert figures[name] >= floor, name
 
-    def test_legitimate_complaints_held_within_target(self, language: str) -> None:
+    def test_no_more_legitimate_complaints_held_than_pinned(self, language: str) -> None:
         _floors_apply()
-        assert _figures(language)["legitimate_held"] <= LEGIT_HELD
+        assert _figures(language)["legitimate_held"] <= CEILINGS[language]
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="on texts of other writers (holdout7, run 12's model, screen 5) en is short of "
-    "0.95 on threats and family threats, and da on doxxing (6 of 7); nb, sv and de meet "
-    "every target; docs/guardrails.md. When this passes, remove the mark",
+    reason="on texts of other writers (holdout10, run 15) only da meets every target: "
+    "threats 0.88-0.90 in nb, sv and de, en doxxing 0.90, and en and de hold 4.8 % of "
+    "their legitimate texts; docs/guardrails.md. When this passes, remove the mark",
 )
 def test_recall_targets_met_in_every_language() -> None:
     _floors_apply()
@@ -198,6 +201,8 @@ def test_recall_targets_met_in_every_language() -> None:
         ]
         if figures["abuse"] < ABUSE_RECALL:
             short.append(f"{language} abuse {figures['abuse']:.3f}")
+        if figures["legitimate_held"] > LEGIT_HELD:
+            short.append(f"{language} legitimate held {figures['legitimate_held']:.3f}")
     assert not short, "; ".join(short)
 
 
