@@ -165,19 +165,35 @@ class TestPhraseLists:
         assert found > 50  # the set has such phrases to find
 
     def test_a_spelled_out_word_is_not_read_letter_by_letter(self) -> None:
-        # holdout8 (run 13): "R E F U N D" was held as "f u" (chat reading) and "fu"
-        # (inside the joined run); short chat runs and whole spelled insults still hold
+        # holdout8 (run 13): "R E F U N D" was held as "f u" (the chat reading) and
+        # "fu" (inside the joined run "arefund")
         assert content.screen_rules("I want a R E F U N D now, not excuses").categories == ()
         assert content.screen_rules("A R E F U N D").categories == ()
-        assert content.screen_rules("u r a dickhead").categories == ("abuse",)
-        assert content.screen_rules("f u c k you").categories == ("abuse",)
-        assert content.screen_rules("f u").categories == ("abuse",)
 
-    def test_times_and_ordinals_are_not_leetspeak(self) -> None:
-        assert normalize("ring you at 3am on the 2nd") == "ring you at 3am on the 2nd"
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "i c u r a dickhead",  # chat of more than four single letters
+            "y e s u r a idiot",
+            "u r a dickhead",
+            "f u",  # the whole text: chat
+            "f y a",  # a short phrase as the whole spaced-out run
+            "f y a l l",  # the phrase's longer alternative, to the run's end
+            "f u c k d e g",  # a longer phrase where a short one matched first
+            "F U C K D E R E",
+            "f u c k d e j",
+        ],
+    )
+    def test_chat_and_spelled_out_insults_still_hold(self, text: str) -> None:
+        assert content.screen_rules(text).categories == ("abuse",)
+
+    def test_times_are_not_leetspeak(self) -> None:
+        assert normalize("ring you at 3am or 4pm") == "ring you at 3am or 4pm"
+        assert normalize("call you at 3am!") == "cal you at 3am"
         assert normalize("you 4ss") == "you as"  # a stand-in still is one (repeats folded)
-        found = content.screen_rules("I will call you at 3am every night")
-        assert found.categories == ("harassment",)
+        assert normalize("5h1t") == "shit"
+        for text in ("I will call you at 3am every night", "I will call you at 3am!"):
+            assert content.screen_rules(text).categories == ("harassment",)
 
     @pytest.mark.parametrize(
         "text",
@@ -198,6 +214,12 @@ class TestPhraseLists:
             "vi sætter ild til hele værkstedet",
             "jag sätter eld på din bil",
             "jeg setter fyr på dere",
+            "jeg setter fyr på sjefen",
+            "jeg setter fyr på familien din",
+            "vi sætter ild til chefen",
+            "jeg sætter ild til jeres værksted",
+            "jag sätter eld på chefen",
+            "jag sätter eld på byggnaden",
         ],
     )
     def test_setting_fire_to_staff_or_premises_is(self, text: str) -> None:

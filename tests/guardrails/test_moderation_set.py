@@ -1,5 +1,6 @@
 """The moderation set of issue 16 (tests/data/moderation): the screen's figures on its
-test part stay at or above their floors, and every hold names its category and words.
+test part stay at or above their floors (recall) and at or below their ceilings (the
+legitimate texts held), and every hold names its category and words.
 
 The test part (tests/data/moderation/parts.toml) was written blind by independent
 writers; the screen is tuned and trained on the other parts only (the generated set,

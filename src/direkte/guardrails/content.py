@@ -94,12 +94,8 @@ _VOWELS = "aeiouy"
 _APOSTROPHE = re.compile("['`\u2019\u00b4]")  # you're, I'll: one word
 # Three or more single letters split by up to three non-letters: "k i l l", "k.i.l.l".
 _SPACED = re.compile(r"(?<![a-z0-9])(?:ae|[a-z])(?:[^a-z0-9\n]{1,3}(?:ae|[a-z])(?![a-z0-9])){2,}")
-# Chat writes "u r a", "i c u": runs of up to four single letters are also read as
-# words. A longer run is one spelled-out word ("R E F U N D"), never read letter by
-# letter (its "f u" is not "f u").
-_CHAT_RUN_MAX = 4
 # In a spaced-out run, a phrase of fewer letters than this counts only as the whole
-# run: "fu" inside "arefund" is no insult.
+# run: "fu" inside "arefund" is no insult (``_compact_matches``).
 _COMPACT_MIN = 4
 _REPEATS = re.compile(r"([a-z])\1+")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -128,7 +124,9 @@ def _fold(text: str) -> str:
 def _deleet(text: str, table: dict[int, str]) -> str:
     def word(m: re.Match[str]) -> str:
         token = m.group()
-        if not any("a" <= c <= "z" for c in token) or _NUMBER_WITH_UNIT.fullmatch(token):
+        if not any("a" <= c <= "z" for c in token) or _NUMBER_WITH_UNIT.fullmatch(
+            token.rstrip("!|")
+        ):
             return token  # prices, dates, plates, "3am", "2nd", "10km": left alone
         core = token.rstrip("!|")  # "idiot!!!" ends a sentence
         return core.translate(table) + token[len(core) :]
@@ -137,18 +135,10 @@ def _deleet(text: str, table: dict[int, str]) -> str:
     return _LEETISH.sub(word, text)
 
 
-def _join(run: re.Match[str]) -> str:
-    return _NON_WORD.sub("", run.group())
-
-
-def _join_long(run: re.Match[str]) -> str:
-    joined = _join(run)
-    return joined if len(joined) > _CHAT_RUN_MAX else run.group()
-
-
 def _finish(text: str, *, join_spaced: bool = True) -> str:
     text = _APOSTROPHE.sub("", _CENSOR.sub("", text))
-    text = _SPACED.sub(_join if join_spaced else _join_long, text)
+    if join_spaced:
+        text = _SPACED.sub(lambda m: _NON_WORD.sub("", m.group()), text)
     text = _CLAUSE.sub(" . ", _REPEATS.sub(r"\1", text))
     return _SPACES.sub(" ", text).strip(" .")
 
@@ -536,13 +526,18 @@ def _alternation(phrases: tuple[Phrase, ...], chosen: tuple[int, ...]) -> re.Pat
     return found
 
 
-def _compact_matches(by_start: dict[str, re.Pattern[str]], run: str) -> list[re.Match[str]]:
-    """The phrases found in a spaced-out run, as ``finditer`` over one alternation of
-    all of them would find them (leftmost first, the first phrase in the lists' order
-    at a position, then on after the match), but each position tries only the phrases
-    that can start with its character (``_Lists.compact_by_start``)."""
+def _compact_matches(
+    by_start: dict[str, re.Pattern[str]], run: str, phrases: Sequence[Phrase], category: str
+) -> list[tuple[int, str]]:
+    """The phrases of ``category`` found in a spaced-out run (each as its index into
+    ``phrases`` and the letters it matched): leftmost first, the first phrase in the
+    lists' order at a position, then on after the match, each position trying only
+    the phrases that can start with its character (``_Lists.compact_by_start``). A
+    match of fewer than _COMPACT_MIN letters counts only as the whole run ("fu" in
+    "arefund" is no insult); where the first phrase matched that short, the others
+    are tried one by one for one that matches long enough ("fuckdeg")."""
     anywhere = by_start.get(_ANYWHERE)
-    found: list[re.Match[str]] = []
+    found: list[tuple[int, str]] = []
     at = 0
     while at < len(run):
         regex = by_start.get(run[at])
@@ -553,12 +548,42 @@ def _compact_matches(by_start: dict[str, re.Pattern[str]], run: str) -> list[re.
         if match is None:
             at += 1
             continue
-        if match.end() - match.start() < _COMPACT_MIN and match.group() != run:
-            at += 1  # too short to tell from a piece of a longer word
-            continue
-        found.append(match)
-        at = max(match.end(), at + 1)
+        index, end = _index(match), match.end()
+        if end - at < _COMPACT_MIN and match.group() != run:
+            index, end = _long_enough(phrases, category, run, at)
+            if index < 0:
+                at += 1
+                continue
+        found.append((index, run[at:end]))
+        at = max(end, at + 1)
     return found
+
+
+def _long_enough(phrases: Sequence[Phrase], category: str, run: str, at: int) -> tuple[int, int]:
+    """The first phrase of ``category`` (its index, and where its match ends) that
+    matches ``run`` at ``at`` with at least _COMPACT_MIN letters or as the whole run;
+    (-1, at) if none. Tried only where a short phrase matched first: rare."""
+    for index, phrase in enumerate(phrases):
+        if phrase.category != category:
+            continue
+        match = phrase.compact.match(run, at)
+        if match and match.end() - at < _COMPACT_MIN:  # "fya" of "fyall": to the run's end
+            match = phrase.compact.fullmatch(run, at)
+        if match and (match.end() - at >= _COMPACT_MIN or match.group() == run):
+            return index, match.end()
+    return -1, at
+
+
+def _spelled_out(match: re.Match[str]) -> bool:
+    """Whether a match is made of single letters only and lies inside a longer run of
+    them: one spelled-out word read letter by letter by the chat reading ("f u" in
+    "a r e f u n d"), not chat ("u r a dickhead", "f u")."""
+    words = match.group().split()
+    if any(len(word) > 1 for word in words):
+        return False
+    before = match.string[: match.start()].split()[-1:]
+    after = match.string[match.end() :].split()[:1]
+    return any(len(word) == 1 and word != "." for word in before + after)
 
 
 def _index(match: re.Match[str]) -> int:
@@ -671,12 +696,17 @@ def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
                 also = _alternation(phrases, abuse).match(text, at) if abuse else None
                 if also:
                     found["abuse"].append(also)
-    matches: list[re.Match[str]] = []
+    hits: list[tuple[Phrase, str]] = []
     for category in CATEGORIES:
-        matches += found[category]
+        hits += [(phrases[_index(m)], m.group().strip()) for m in found[category]
+                 if not _spelled_out(m)]  # fmt: skip
         compact = lists.compact_by_start[category]
-        matches += [m for run in normalized.spaced for m in _compact_matches(compact, run)]
-    return [(phrases[_index(m)], m.group().strip()) for m in matches]
+        hits += [
+            (phrases[index], letters)
+            for run in normalized.spaced
+            for index, letters in _compact_matches(compact, run, phrases, category)
+        ]
+    return hits
 
 
 # --- language ---------------------------------------------------------------
