@@ -124,11 +124,9 @@ def _fold(text: str) -> str:
 def _deleet(text: str, table: dict[int, str]) -> str:
     def word(m: re.Match[str]) -> str:
         token = m.group()
-        if not any("a" <= c <= "z" for c in token) or _NUMBER_WITH_UNIT.fullmatch(
-            token.rstrip("!|")
-        ):
+        core = token.rstrip("!|")  # "idiot!!!", "3am!" end a sentence
+        if not any("a" <= c <= "z" for c in token) or _NUMBER_WITH_UNIT.fullmatch(core):
             return token  # prices, dates, plates, "3am", "2nd", "10km": left alone
-        core = token.rstrip("!|")  # "idiot!!!" ends a sentence
         return core.translate(table) + token[len(core) :]
 
     # Words of letters alone read as they are: only those with a stand-in are looked at.
