@@ -109,6 +109,11 @@ class Model:
     # per language, a threshold of its own (train_model.py); ``threshold`` (the highest
     # of them) holds a text whose language is not one of these or is not known
     thresholds: dict[str, float] = field(default_factory=dict)
+    # since run 16 (train_model.py chooses it by out-of-fold figures): a text of several
+    # clauses is also read clause by clause, and its probability is the highest of the
+    # whole text's and its clauses' (a threat in one sentence of a long complaint is
+    # otherwise diluted by the rest of the text)
+    clauses: bool = False
     # word -> its distinct buckets and their rows (words repeat from text to text; a
     # dict of every bucket's row would cost ~50 ms at start for ~200,000 of them)
     words: dict[str, tuple[frozenset[int], frozenset[int]]] = field(
@@ -205,6 +210,7 @@ def load() -> Model:
             )
             if "languages" in data.files  # a model trained before run 9: one threshold
             else {},
+            clauses=bool(data["clauses"]) if "clauses" in data.files else False,
         )
 
 
@@ -222,19 +228,47 @@ def _probabilities(model: Model, distinct: int, rows: npt.NDArray[np.intp]) -> l
     return [e / total for e in exps]
 
 
-def opinion(normalized: str, model: Model | None = None) -> Opinion | None:
-    """The model's opinion of a normalized text; None when it has no words. The words
-    that weighed most are worked out only for a text it holds."""
+CLAUSE_MIN_WORDS = 4  # a shorter clause is read only as part of the whole text
+
+
+def clauses_of(normalized: str) -> list[str]:
+    """A normalized text's clauses (between its clause breaks, "."), each of at least
+    ``CLAUSE_MIN_WORDS`` words; none when the text is one clause."""
+    found: list[list[str]] = [[]]
+    for word in normalized.split():
+        if word == ".":
+            found.append([])
+        else:
+            found[-1].append(word)
+    if sum(1 for words in found if words) < 2:
+        return []
+    return [" ".join(words) for words in found if len(words) >= CLAUSE_MIN_WORDS]
+
+
+def opinion(
+    normalized: str, model: Model | None = None, *, clauses: bool | None = None
+) -> Opinion | None:
+    """The model's opinion of a normalized text; None when it has no words. With
+    ``clauses`` (default: the model's own setting) the text's probability is the highest
+    of the whole text's and each of its clauses' (``clauses_of``), and the category and
+    the evidence are those of the part that scored it. The words that weighed most are
+    worked out only for a text it holds."""
     model = model or load()
     distinct, rows = model.features_of(normalized)
     if not distinct:
         return None
     probabilities = _probabilities(model, distinct, rows)
+    span = normalized
+    if model.clauses if clauses is None else clauses:
+        for clause in clauses_of(normalized):
+            mine = _probabilities(model, *model.features_of(clause))
+            if mine[0] < probabilities[0]:
+                probabilities, span = mine, clause
     best = 1 + max(range(len(probabilities) - 1), key=lambda i: probabilities[1 + i])
     probability = 1.0 - probabilities[0]
     if probability < model.lowest:
         return Opinion(model.classes[best], probability, ())
-    return Opinion(model.classes[best], probability, _evidence(model, normalized, best))
+    return Opinion(model.classes[best], probability, _evidence(model, span, best))
 
 
 def _evidence(model: Model, normalized: str, best: int) -> tuple[str, ...]:
