@@ -177,3 +177,57 @@ class TestOpinion:
     def test_no_words_no_opinion(self) -> None:
         assert content_model.opinion("") is None
         assert not content.screen_phrases("!!!").categories
+
+
+class TestClauses:
+    """Run 16: a text of several clauses may be read clause by clause as well."""
+
+    LONG = (
+        "The brakes squeal since you fixed them and the bill doubled without a call. "
+        "I know where your kids go to school, think about that before you answer. "
+        "Please refund the labour on the invoice."
+    )
+
+    def test_clauses_are_the_parts_between_breaks_of_four_words_or_more(self) -> None:
+        normalized = content.normalize("Fix the car now. Or else. I know where you live.")
+        assert content_model.clauses_of(normalized) == ["fix the car now", "i know where you live"]
+        assert content_model.clauses_of(content.normalize("One clause only here")) == []
+
+    def test_reading_clauses_scores_the_strongest_part(self) -> None:
+        model = content_model.load()
+        normalized = content.normalize(self.LONG)
+        whole = content_model.opinion(normalized, model, clauses=False)
+        by_clause = content_model.opinion(normalized, model, clauses=True)
+        assert whole is not None and by_clause is not None
+        clause = content.normalize("I know where your kids go to school")
+        alone = content_model.opinion(clause, model, clauses=False)
+        assert alone is not None
+        # the highest of the whole text's and each clause's probability
+        assert by_clause.probability == pytest.approx(max(whole.probability, alone.probability))
+        assert by_clause.probability >= whole.probability
+        if by_clause.probability > whole.probability and by_clause.words:
+            # the evidence comes from the clause that scored, not the rest of the text
+            assert set(by_clause.words) <= set(clause.split())
+
+    def test_one_clause_reads_the_same_either_way(self) -> None:
+        model = content_model.load()
+        normalized = content.normalize("I know where your kids go to school")
+        assert content_model.opinion(normalized, model, clauses=True) == content_model.opinion(
+            normalized, model, clauses=False
+        )
+
+    def test_the_model_file_says_how_it_reads(self) -> None:
+        model = content_model.load()
+        normalized = content.normalize(self.LONG)
+        assert content_model.opinion(normalized) == content_model.opinion(
+            normalized, model, clauses=model.clauses
+        )
+
+    def test_the_clause_reading_is_chosen_only_when_it_holds_more_and_no_more_legitimate(
+        self,
+    ) -> None:
+        chosen = _train_module().clauses_chosen
+        assert chosen((100, 5), (101, 5))
+        assert not chosen((100, 5), (100, 5))  # no gain: the whole text stays
+        assert not chosen((100, 5), (110, 6))  # holds one more legitimate text
+        assert not chosen((100, 5), (99, 4))
