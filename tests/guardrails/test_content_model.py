@@ -4,6 +4,7 @@ those trained from the training set as it is, and its holds name a category and 
 from __future__ import annotations
 
 import importlib.util
+import io
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -198,7 +199,8 @@ class TestClauses:
         normalized = content.normalize(self.LONG)
         whole = content_model.opinion(normalized, model, clauses=False)
         by_clause = content_model.opinion(normalized, model, clauses=True)
-        assert whole is not None and by_clause is not None
+        assert whole is not None
+        assert by_clause is not None
         clause = content.normalize("I know where your kids go to school")
         alone = content_model.opinion(clause, model, clauses=False)
         assert alone is not None
@@ -221,6 +223,30 @@ class TestClauses:
         normalized = content.normalize(self.LONG)
         assert content_model.opinion(normalized) == content_model.opinion(
             normalized, model, clauses=model.clauses
+        )
+
+    @pytest.mark.parametrize("clauses", [True, False])
+    def test_the_flag_is_read_back_from_the_file(self, clauses: bool) -> None:
+        shipped = content_model.load()
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            classes=np.array(shipped.classes),
+            rows=shipped.rows.astype(np.int32),
+            weights=shipped.weights.astype(np.float16),
+            bias=shipped.bias,
+            threshold=np.array(shipped.threshold),
+            languages=np.array(list(shipped.thresholds)),
+            thresholds=np.array(list(shipped.thresholds.values())),
+            training=np.array(shipped.training),
+            clauses=np.array(clauses),
+        )
+        buffer.seek(0)
+        model = content_model.read(buffer)
+        assert model.clauses is clauses
+        normalized = content.normalize(self.LONG)
+        assert content_model.opinion(normalized, model) == content_model.opinion(
+            normalized, model, clauses=clauses
         )
 
     def test_the_clause_reading_is_chosen_only_when_it_holds_more_and_no_more_legitimate(

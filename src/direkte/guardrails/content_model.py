@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib.resources import files
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -193,25 +194,30 @@ class Opinion:
 def load() -> Model:
     """The packaged model (read once per process)."""
     with (files("direkte.guardrails") / MODEL_FILE).open("rb") as file:
-        data = np.load(file)
-        return Model(
-            classes=tuple(str(c) for c in data["classes"]),
-            rows=data["rows"].astype(np.int64),
-            weights=data["weights"].astype(np.float32),
-            bias=data["bias"].astype(np.float32),
-            threshold=float(data["threshold"]),
-            training=str(data["training"]),
-            thresholds=dict(
-                zip(
-                    (str(language) for language in data["languages"]),
-                    data["thresholds"].tolist(),
-                    strict=True,
-                )
+        return read(file)
+
+
+def read(file: BinaryIO) -> Model:
+    """A model from a file as ``train_model.py`` writes it (numpy's ``.npz``)."""
+    data = np.load(file)
+    return Model(
+        classes=tuple(str(c) for c in data["classes"]),
+        rows=data["rows"].astype(np.int64),
+        weights=data["weights"].astype(np.float32),
+        bias=data["bias"].astype(np.float32),
+        threshold=float(data["threshold"]),
+        training=str(data["training"]),
+        thresholds=dict(
+            zip(
+                (str(language) for language in data["languages"]),
+                data["thresholds"].tolist(),
+                strict=True,
             )
-            if "languages" in data.files  # a model trained before run 9: one threshold
-            else {},
-            clauses=bool(data["clauses"]) if "clauses" in data.files else False,
         )
+        if "languages" in data.files  # a model trained before run 9: one threshold
+        else {},
+        clauses=bool(data["clauses"]) if "clauses" in data.files else False,
+    )
 
 
 def _probabilities(model: Model, distinct: int, rows: npt.NDArray[np.intp]) -> list[float]:
