@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib.resources import files
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 import numpy.typing as npt
@@ -197,7 +197,7 @@ def load() -> Model:
         return read(file)
 
 
-def read(file: BinaryIO) -> Model:
+def read(file: IO[bytes]) -> Model:
     """A model from a file as ``train_model.py`` writes it (numpy's ``.npz``)."""
     data = np.load(file)
     return Model(
