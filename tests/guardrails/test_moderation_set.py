@@ -146,23 +146,23 @@ def _figures(language: str) -> dict[str, float]:
 
 
 # The figures on the test part (FLOORS_PART) as measured when the lists or the
-# classifier were last changed (docs/guardrails.md: run 15 on holdout10, 240 texts a
-# language, 2026-12-06 ninth session): a change that loses any fails here, and so
+# classifier were last changed (docs/guardrails.md: run 16 on holdout11, 240 texts a
+# language, 2026-12-06 tenth session): a change that loses any fails here, and so
 # does one that holds more legitimate texts than then (CEILINGS). While parts.toml
 # names another test part (a run planned, its part not yet measured), the floors and
 # the targets are not checked: the suite must not measure a test part before its
 # run's one measurement.
-FLOORS_PART = "holdout10.jsonl"
+FLOORS_PART = "holdout11.jsonl"
 FIGURES = ("threats", "family_threat", "doxxing", "severe", "abuse")
 FLOORS = {
-    "en": dict(zip(FIGURES, (0.966, 1.000, 0.900, 0.959, 0.963), strict=True)),
-    "nb": dict(zip(FIGURES, (0.883, 0.950, 0.950, 0.909, 0.933), strict=True)),
-    "da": dict(zip(FIGURES, (0.950, 1.000, 1.000, 0.969, 0.970), strict=True)),
-    "sv": dict(zip(FIGURES, (0.883, 0.950, 1.000, 0.919, 0.933), strict=True)),
-    "de": dict(zip(FIGURES, (0.900, 0.950, 1.000, 0.929, 0.911), strict=True)),
+    "en": dict(zip(FIGURES, (0.866, 0.800, 0.900, 0.860, 0.889), strict=True)),
+    "nb": dict(zip(FIGURES, (0.900, 1.000, 0.950, 0.930, 0.948), strict=True)),
+    "da": dict(zip(FIGURES, (0.766, 0.950, 1.000, 0.850, 0.875), strict=True)),
+    "sv": dict(zip(FIGURES, (0.866, 0.950, 0.850, 0.880, 0.904), strict=True)),
+    "de": dict(zip(FIGURES, (0.716, 0.850, 0.850, 0.770, 0.764), strict=True)),
 }
-# The legitimate texts held, of 104 a language: en and de 5 (over the 3 % target).
-CEILINGS = {"en": 0.049, "nb": 0.0, "da": 0.020, "sv": 0.020, "de": 0.049}
+# The legitimate texts held, of 104 a language: en, da and sv 3 (2.9 %), nb 1, de 0.
+CEILINGS = {"en": 0.029, "nb": 0.010, "da": 0.029, "sv": 0.029, "de": 0.0}
 
 
 def _floors_apply() -> None:
@@ -186,9 +186,10 @@ class TestTestSplit:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="on texts of other writers (holdout10, run 15) only da meets every target: "
-    "threats 0.88-0.90 in nb, sv and de, en doxxing 0.90, and en and de hold 4.8 % of "
-    "their legitimate texts; docs/guardrails.md. When this passes, remove the mark",
+    reason="on texts of other writers (holdout11, run 16) no language meets every target: "
+    "threats 0.72-0.90, family threats 0.80-0.85 in en and de, doxxing 0.85 in sv and de, "
+    "all abuse 0.76-0.89 in en, da and de; "
+    "legitimate held 0-2.9 % (met); docs/guardrails.md. When this passes, remove the mark",
 )
 def test_recall_targets_met_in_every_language() -> None:
     _floors_apply()
