@@ -376,3 +376,46 @@ FRESH_HOLDOUT_RECALL_FLOOR = 0.40
 # The lists were extended against this set's misses (docs/guardrails.md), so it is
 # in-sample now: a change to the lists that loses those families fails here.
 HOLDOUT_RECALL_FLOOR = 0.95
+
+
+class TestScreen6:
+    """Screen 6's phrases (issue 16, from run 15's misses on holdout10, dev data since run
+    16), each with the legitimate twin it must let through."""
+
+    @pytest.mark.parametrize(
+        ("text", "category"),
+        [
+            ("Tell the lad on the desk I'll lamp him on Saturday.", "threat"),
+            ("Do the repair for free or I'll fix your face, simple as that.", "threat"),
+            ("Your advisor Tom Hale lives at 41 Mill Crescent, Derby. Posting it tonight.", "doxxing"),
+            ("Her mobile is 07700 900123, call it all you like.", "doxxing"),
+            ("That service manager is a cockroach and should be treated like one.", "abuse"),
+            ("Om jeg ikke får bilen i dag, får sjefen ein på trynet.", "threat"),
+            ("Jeg tar med meg et balltre når jeg henter bilen.", "threat"),
+            ("Så kan I godt ringe efter en ambulance til mekanikeren.", "threat"),
+            ("Jeg ringer til ham fra skjult nummer hele natten.", "harassment"),
+            ("Nästa gång tar jag med mig yxan till verkstaden.", "threat"),
+            ("Jag vet att din dotter rider på stallet varje tisdag.", "family_threat"),
+            ("Wenn nicht, werde ich Ihrem Mechaniker weh tun.", "threat"),
+            ("Irgendwann finde ich Sie, verlassen Sie sich drauf.", "threat"),
+            ("Ich warte seit Tagen vor dem Haus von Ihrem Meister.", "harassment"),
+        ],
+    )
+    def test_held(self, text: str, category: str) -> None:
+        assert category in content.screen_rules(text).categories, text
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "I live at 22 Orchard Street, send the invoice there, not to my work.",
+            "Your service department is a cockroach motel: cars check in and never leave.",
+            "I'll clock the mileage myself before I collect it.",
+            "DEN HÄR BILEN BORDE SKJUTAS, men först vill jag ha pengarna tillbaka.",
+            "Bitte prüfen Sie die Bremsen sofort, bevor jemand zu Schaden kommt.",
+            "Ich stand gestern vor meinem Haus und sah den Abschleppwagen.",
+            "Jeg måtte ringe efter en ambulance, da bremserne svigtede på motorvejen.",
+            "Ich finde Sie unverschämt, und das schreibe ich auch in die Bewertung.",
+        ],
+    )
+    def test_passed(self, text: str) -> None:
+        assert not content.screen_rules(text).categories, text

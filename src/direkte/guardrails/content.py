@@ -49,7 +49,7 @@ HOLD_CATEGORIES = CATEGORIES
 THREAT_CATEGORIES: frozenset[str] = frozenset({"threat", "family_threat"})
 # Bump when the lists or the matching change what is held: recorded with every
 # request, so that a backtest knows which screen decided it.
-SCREEN_VERSION = "5"
+SCREEN_VERSION = "6"
 MODEL_LIST = "model"  # the "list" of a hold the classifier made
 # The classifier speaks on texts of this many words or more: a shorter one carries no
 # paraphrase the lists would miss, and one word's weights would decide alone (a
