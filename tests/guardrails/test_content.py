@@ -380,24 +380,25 @@ HOLDOUT_RECALL_FLOOR = 0.95
 
 class TestScreen6:
     """Screen 6's phrases (issue 16, from run 15's misses on holdout10, dev data since run
-    16), each with the legitimate twin it must let through."""
+    16), each with legitimate twins it must let through (a review's among them)."""
 
     @pytest.mark.parametrize(
         ("text", "category"),
         [
             ("Tell the lad on the desk I'll lamp him on Saturday.", "threat"),
             ("Do the repair for free or I'll fix your face, simple as that.", "threat"),
+            ("You'll need an ambulance when I'm done with the warranty desk.", "threat"),
             ("Your advisor Tom Hale lives at 41 Mill Crescent, Derby. Posting it tonight.", "doxxing"),
-            ("Her mobile is 07700 900123, call it all you like.", "doxxing"),
             ("That service manager is a cockroach and should be treated like one.", "abuse"),
             ("Om jeg ikke får bilen i dag, får sjefen ein på trynet.", "threat"),
-            ("Jeg tar med meg et balltre når jeg henter bilen.", "threat"),
-            ("Så kan I godt ringe efter en ambulance til mekanikeren.", "threat"),
+            ("Jeg skal ta med meg et balltre når jeg henter bilen.", "threat"),
+            ("Jeg sørger for at han aldri står oppreist i den hallen igjen.", "threat"),
+            ("Ellers får jeres mekaniker en på kassen, det lover jeg.", "threat"),
             ("Jeg ringer til ham fra skjult nummer hele natten.", "harassment"),
             ("Nästa gång tar jag med mig yxan till verkstaden.", "threat"),
             ("Jag vet att din dotter rider på stallet varje tisdag.", "family_threat"),
             ("Wenn nicht, werde ich Ihrem Mechaniker weh tun.", "threat"),
-            ("Irgendwann finde ich Sie, verlassen Sie sich drauf.", "threat"),
+            ("Ich finde Sie, früher oder später.", "threat"),
             ("Ich warte seit Tagen vor dem Haus von Ihrem Meister.", "harassment"),
         ],
     )
@@ -408,13 +409,35 @@ class TestScreen6:
         "text",
         [
             "I live at 22 Orchard Street, send the invoice there, not to my work.",
+            "My mother lives at 12 Park Road, please deliver the car there.",
+            "His number is 07700 900123 if you need to call him, he's the co-owner.",
             "Your service department is a cockroach motel: cars check in and never leave.",
             "I'll clock the mileage myself before I collect it.",
+            "I am going to headbutt the wall if this goes on.",
+            "We had to call an ambulance for him after the wheel came off.",
+            "Go fix your head unit, it has not worked since the service.",
+            "The doctors say my daughter may never walk again after the brakes failed.",
             "DEN HÄR BILEN BORDE SKJUTAS, men först vill jag ha pengarna tillbaka.",
+            "Han sa att det måste skjutas fram en vecka.",
+            "Jag förstår inte varför motorn inte går mer efter bytet.",
+            "Jag tar med mig kniven hem, den låg i handskfacket.",
+            "Jag vet att er son hämtade bilen på fredag.",
             "Bitte prüfen Sie die Bremsen sofort, bevor jemand zu Schaden kommt.",
             "Ich stand gestern vor meinem Haus und sah den Abschleppwagen.",
+            "Ich warte vor der Haustür auf den Abschleppdienst.",
+            "Diese Bewertung wird Ihnen weh tun.",
+            "Irgendwann kriege ich Sie schon ans Telefon.",
+            "Der Service war okay, aber ich finde Sie unverschämt teuer.",
+            "Was passiert mit ihrem Auto? Meine Tochter wartet seit drei Wochen.",
+            "Wir verbringen die Nacht zusammen mit den Kindern am Rastplatz.",
             "Jeg måtte ringe efter en ambulance, da bremserne svigtede på motorvejen.",
-            "Ich finde Sie unverschämt, und das schreibe ich auch in die Bewertung.",
+            "Så får jeres værksted bank på Trustpilot.",
+            "Min mand står ikke op igen før kl. 10 efter nattevagt.",
+            "Jeres sælger ringer fra skjult nummer, det er uprofessionelt.",
+            "Jeg skal ta med meg hagla på jakt i helgen, så bilen må være ferdig fredag.",
+            "Jeg håper Forbrukerrådet kan banke litt vett inn i dere.",
+            "Adressen til verkstedet ligger på nett, men dere svarer ikke.",
+            "Vi måtte ringe ambulanse til ham etter at hjulet løsnet.",
         ],
     )
     def test_passed(self, text: str) -> None:
