@@ -388,7 +388,10 @@ class TestScreen6:
             ("Tell the lad on the desk I'll lamp him on Saturday.", "threat"),
             ("Do the repair for free or I'll fix your face, simple as that.", "threat"),
             ("You'll need an ambulance when I'm done with the warranty desk.", "threat"),
-            ("Your advisor Tom Hale lives at 41 Mill Crescent, Derby. Posting it tonight.", "doxxing"),
+            (
+                "Your advisor Tom Hale lives at 41 Mill Crescent, Derby. Posting it tonight.",
+                "doxxing",
+            ),
             ("That service manager is a cockroach and should be treated like one.", "abuse"),
             ("Om jeg ikke får bilen i dag, får sjefen ein på trynet.", "threat"),
             ("Jeg skal ta med meg et balltre når jeg henter bilen.", "threat"),

@@ -146,9 +146,9 @@ def _figures(language: str) -> dict[str, float]:
 
 
 # The figures on the test part (FLOORS_PART) as measured when the lists or the
-# classifier were last changed (docs/guardrails.md: run 16 on holdout11, 240 texts a
-# language, 2026-12-06 tenth session): a change that loses any fails here, and so
-# does one that holds more legitimate texts than then (CEILINGS). While parts.toml
+# classifier were last changed (docs/guardrails.md: run 16 with screen 6 on holdout11,
+# 240 texts a language, 2026-12-06 tenth session): a change that loses any fails here,
+# and so does one that holds more legitimate texts than then (CEILINGS). While parts.toml
 # names another test part (a run planned, its part not yet measured), the floors and
 # the targets are not checked: the suite must not measure a test part before its
 # run's one measurement.
@@ -159,7 +159,7 @@ FLOORS = {
     "nb": dict(zip(FIGURES, (0.900, 1.000, 0.950, 0.930, 0.948), strict=True)),
     "da": dict(zip(FIGURES, (0.766, 0.950, 1.000, 0.850, 0.875), strict=True)),
     "sv": dict(zip(FIGURES, (0.866, 0.950, 0.850, 0.880, 0.904), strict=True)),
-    "de": dict(zip(FIGURES, (0.716, 0.850, 0.850, 0.770, 0.764), strict=True)),
+    "de": dict(zip(FIGURES, (0.716, 0.850, 0.850, 0.770, 0.772), strict=True)),
 }
 # The legitimate texts held, of 104 a language: en, da and sv 3 (2.9 %), nb 1, de 0.
 CEILINGS = {"en": 0.029, "nb": 0.010, "da": 0.029, "sv": 0.029, "de": 0.0}
