@@ -254,6 +254,13 @@ def out_of_fold(found: Sequence[Example]) -> tuple[npt.NDArray[np.float64], ...]
     return whole, by_clause
 
 
+def cut_of(cuts: dict[str, float], guesses: Sequence[str | None]) -> list[float]:
+    """Each text's threshold: its guessed language's, the highest where none is known
+    (as ``content_model.Model.holds`` at run time)."""
+    highest = max(cuts.values())
+    return [cuts.get(guess or "", highest) for guess in guesses]
+
+
 def hand_counts(
     found: Sequence[Example],
     probability: npt.NDArray[np.float64],
@@ -264,12 +271,11 @@ def hand_counts(
     """Out of fold, over every language: the hand-written abusive texts the screen holds
     (the lists, or the model at the threshold of the language each is taken for) and
     the hand-written legitimate texts it holds."""
-    highest = max(cuts.values())
     caught = held = 0
-    for e, p, by_lists, guess in zip(found, probability, listed, guesses, strict=True):
+    for e, p, by_lists, cut in zip(found, probability, listed, cut_of(cuts, guesses), strict=True):
         if not e.hand:
             continue
-        holds = by_lists or p >= cuts.get(guess or "", highest)
+        holds = by_lists or p >= cut
         if e.label == "legitimate":
             held += holds
         else:
@@ -347,12 +353,12 @@ def report(
     """Out-of-fold figures per labelled language, each text at the threshold of the
     language it is taken for (the highest if none): the model alone and with the lists."""
     print("out of fold, per language at the screen's thresholds (model alone | with the lists):")
-    highest = max(cuts.values())
-    cut_of = [cuts.get(g or "", highest) for g in guesses]
     for language in content.LANGUAGES:
         mine = [
             (e, p - cut, held)
-            for e, p, held, cut in zip(found, probability, listed, cut_of, strict=True)
+            for e, p, held, cut in zip(
+                found, probability, listed, cut_of(cuts, guesses), strict=True
+            )
             if e.language == language
         ]
         hand = [m for m in mine if m[0].hand]
@@ -378,10 +384,10 @@ def main() -> None:
     whole, by_clause = out_of_fold(found)
     listed = listed_by_rules(found)
     guesses = guessed(found)
-    counts = {}
+    counts, cuts_of = {}, {}
     for name, oof in (("whole text", whole), ("by clause", by_clause)):
         print(f"--- the model reading the {name}")
-        cuts = thresholds(found, oof, listed, guesses)
+        cuts = cuts_of[name] = thresholds(found, oof, listed, guesses)
         report(found, oof, listed, cuts, guesses)
         counts[name] = hand_counts(found, oof, listed, cuts, guesses)
         print(
@@ -389,9 +395,9 @@ def main() -> None:
             f"{counts[name][1]} legitimate held"
         )
     clauses = clauses_chosen(counts["whole text"], counts["by clause"])
-    probability = by_clause if clauses else whole
-    print(f"chosen: {'by clause' if clauses else 'whole text'}")
-    cuts = thresholds(found, probability, listed, guesses)
+    chosen = "by clause" if clauses else "whole text"
+    probability, cuts = (by_clause if clauses else whole), cuts_of[chosen]
+    print(f"chosen: {chosen}")
     if args.save_oof:
         np.save(args.save_oof, probability)
     if args.check:
