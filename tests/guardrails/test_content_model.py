@@ -3,6 +3,7 @@ those trained from the training set as it is, and its holds name a category and 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import io
 import zlib
@@ -104,6 +105,33 @@ class TestFeatures:
         assert owner[bucket("w know")] == (1, -1)
         assert owner[bucket("b i know")] == (0, 1)
         assert found.tolist() == content_model.buckets("i know . where").tolist()
+
+    def test_pairs_further_apart_stay_within_their_clause(self) -> None:
+        # skips 2: the words two and three places on, not past a clause break
+        found, first, second = content_model.owners("i will punch him . now", skips=2)
+        owner = {int(b): (f, s) for b, f, s in zip(found.tolist(), first, second, strict=True)}
+        bucket = content_model.bucket
+        assert owner[bucket("s i punch")] == (0, 2)
+        assert owner[bucket("s i him")] == (0, 3)
+        assert owner[bucket("s will him")] == (1, 3)
+        assert bucket("b him .") in owner  # neighbours as before
+        assert bucket("s punch now") not in owner  # across the break
+        assert bucket("s him now") not in owner
+        assert bucket("s i punch") not in content_model.buckets("i will punch him . now")
+        assert found.tolist() == content_model.buckets("i will punch him . now", 2).tolist()
+
+    @pytest.mark.parametrize("skips", [0, 2])
+    def test_the_model_reads_the_features_training_counts(self, skips: int) -> None:
+        # Model.features_of (run time) and buckets (training) must agree on every text
+        normalized = content.normalize(TestClauses.LONG)
+        found = content_model.buckets(normalized, skips)
+        shipped = content_model.load()
+        model = dataclasses.replace(
+            shipped, rows=found, weights=shipped.weights[: len(found)], skips=skips
+        )
+        distinct, rows = model.features_of(normalized)
+        assert distinct == len(found)
+        assert rows.tolist() == list(range(len(found)))
 
     def test_buckets_are_stable_across_processes(self) -> None:
         # crc32, not hash(): the same bucket in every process, as in training
@@ -249,11 +277,30 @@ class TestClauses:
             normalized, model, clauses=clauses
         )
 
-    def test_the_clause_reading_is_chosen_only_when_it_holds_more_and_no_more_legitimate(
+    @pytest.mark.parametrize("skips", [0, 2])
+    def test_the_pairs_read_back_from_the_file(self, skips: int) -> None:
+        shipped = content_model.load()
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            classes=np.array(shipped.classes),
+            rows=shipped.rows.astype(np.int32),
+            weights=shipped.weights.astype(np.float16),
+            bias=shipped.bias,
+            threshold=np.array(shipped.threshold),
+            languages=np.array(list(shipped.thresholds)),
+            thresholds=np.array(list(shipped.thresholds.values())),
+            training=np.array(shipped.training),
+            skips=np.array(skips),
+        )
+        buffer.seek(0)
+        assert content_model.read(buffer).skips == skips
+
+    def test_pairs_further_apart_are_chosen_only_when_they_hold_more_and_no_more_legitimate(
         self,
     ) -> None:
-        chosen = _train_module().clauses_chosen
+        chosen = _train_module().skips_chosen
         assert chosen((100, 5), (101, 5))
-        assert not chosen((100, 5), (100, 5))  # no gain: the whole text stays
+        assert not chosen((100, 5), (100, 5))  # no gain: neighbouring pairs stay
         assert not chosen((100, 5), (110, 6))  # holds one more legitimate text
         assert not chosen((100, 5), (99, 4))

@@ -59,11 +59,30 @@ def _word_buckets(word: str) -> tuple[int, ...]:
 Owners = tuple[npt.NDArray[np.int64], npt.NDArray[np.intp], npt.NDArray[np.intp]]
 
 
-def owners(normalized: str) -> Owners:
+def _partners(words: list[str], at: int, skips: int) -> Iterator[int]:
+    """The positions a word at ``at`` is paired with: the next word (a clause break
+    included, as before run 17), and with ``skips`` the words 2 to ``skips + 1`` places
+    on, within the clause."""
+    if at + 1 < len(words):
+        yield at + 1
+    for other in range(at + 2, min(at + 2 + skips, len(words))):
+        if words[other - 1] == "." or words[other] == ".":
+            return
+        yield other
+
+
+def _pair_name(words: list[str], at: int, other: int) -> str:
+    """A pair's feature: neighbours ``b``, words further apart in a clause ``s`` (one
+    feature whatever the distance: "punch ... him" at two and three places share it)."""
+    return f"{'b' if other == at + 1 else 's'} {words[at]} {words[other]}"
+
+
+def owners(normalized: str, skips: int = 0) -> Owners:
     """The distinct buckets of a normalized text's features (``content.normalize``),
     sorted, each with the position (in ``normalized.split()``) of the word it first came
     from, or of the pair of words it first came from: (buckets, first word, second word
-    of a pair or -1). A word's own features come before the pair it starts."""
+    of a pair or -1). A word's own features come before the pairs it starts; ``skips``
+    as ``Model.skips``."""
     words = normalized.split()
     found: list[int] = []
     first: list[int] = []
@@ -75,28 +94,28 @@ def owners(normalized: str) -> Owners:
         found += mine
         first += [at] * len(mine)
         second += [-1] * len(mine)
-        if at + 1 < len(words):
-            found.append(bucket(f"b {word} {words[at + 1]}"))
+        for other in _partners(words, at, skips):
+            found.append(bucket(_pair_name(words, at, other)))
             first.append(at)
-            second.append(at + 1)
+            second.append(other)
     distinct, taken = np.unique(np.array(found, np.int64), return_index=True)
     return distinct, np.array(first, np.intp)[taken], np.array(second, np.intp)[taken]
 
 
-def _words_and_pairs(normalized: str) -> Iterator[tuple[str, int | None]]:
-    """Each word of a normalized text with the bucket of the pair it starts (None at
-    the end); clause breaks (".") are no words, but end a pair."""
+def _words_and_pairs(normalized: str, skips: int = 0) -> Iterator[tuple[str, list[int]]]:
+    """Each word of a normalized text with the buckets of the pairs it starts
+    (``owners``); clause breaks (".") are no words, but end a pair."""
     words = normalized.split()
     for at, word in enumerate(words):
         if word == ".":
             continue
-        yield word, bucket(f"b {word} {words[at + 1]}") if at + 1 < len(words) else None
+        yield word, [bucket(_pair_name(words, at, o)) for o in _partners(words, at, skips)]
 
 
-def buckets(normalized: str) -> npt.NDArray[np.int64]:
+def buckets(normalized: str, skips: int = 0) -> npt.NDArray[np.int64]:
     """The distinct buckets of a text's features, sorted: what the model reads (a
     feature counts once, whatever its repeats or hash collisions)."""
-    return owners(normalized)[0]
+    return owners(normalized, skips)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +134,10 @@ class Model:
     # whole text's and its clauses' (a threat in one sentence of a long complaint is
     # otherwise diluted by the rest of the text)
     clauses: bool = False
+    # since run 17 (chosen likewise): besides neighbouring words, the pairs of words two
+    # to ``skips + 1`` places apart within a clause are features ("taste my fist",
+    # "punch the man until"); 0: neighbours only
+    skips: int = 0
     # word -> its distinct buckets and their rows (words repeat from text to text; a
     # dict of every bucket's row would cost ~50 ms at start for ~200,000 of them)
     words: dict[str, tuple[frozenset[int], frozenset[int]]] = field(
@@ -164,7 +187,7 @@ class Model:
         rows: set[int] = set()
         pairs: list[int] = []
         cached = self.words
-        for word, pair in _words_and_pairs(normalized):
+        for word, mine_pairs in _words_and_pairs(normalized, self.skips):
             known = cached.get(word)
             if known is None:
                 if len(cached) >= _WORDS_CACHED:
@@ -173,9 +196,8 @@ class Model:
                 known = cached[word] = (mine, frozenset(self.rows_of(mine)))
             found |= known[0]
             rows |= known[1]
-            if pair is not None:
-                found.add(pair)
-                pairs.append(pair)
+            found.update(mine_pairs)
+            pairs += mine_pairs
         if pairs:
             rows.update(self.rows_of(pairs))
         ordered = np.fromiter(rows, np.intp, len(rows))
@@ -217,6 +239,7 @@ def read(file: IO[bytes]) -> Model:
         if "languages" in data.files  # a model trained before run 9: one threshold
         else {},
         clauses=bool(data["clauses"]) if "clauses" in data.files else False,
+        skips=int(data["skips"]) if "skips" in data.files else 0,
     )
 
 
@@ -281,7 +304,7 @@ def _evidence(model: Model, normalized: str, best: int) -> tuple[str, ...]:
     """Each feature's pull towards class ``best`` against legitimate, summed per word (a
     pair of words shares its pull); the strongest words, in the text's order."""
     words = normalized.split()
-    found, first, second = owners(normalized)
+    found, first, second = owners(normalized, model.skips)
     at, known = model.locate(found)
     pull = np.where(known, model.weights[at, best] - model.weights[at, 0], 0).astype(np.float64)
     pair = second >= 0
