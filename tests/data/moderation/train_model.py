@@ -28,6 +28,7 @@ checks.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import io
 import re
@@ -257,9 +258,19 @@ def out_of_fold(found: Sequence[Example], skips: int) -> npt.NDArray[np.float64]
     return whole
 
 
-def _out_of_fold_of(skips: int) -> npt.NDArray[np.float64]:
-    """``out_of_fold`` of the training texts (a worker process's task)."""
-    return out_of_fold(examples(), skips)
+def _out_of_fold_of(skips: int, keep: Path | None = None) -> npt.NDArray[np.float64]:
+    """``out_of_fold`` of the training texts (a worker process's task), kept in the
+    folder ``keep`` under the training texts' hash and read back from there if it is
+    already (a run that stops after the folds need not compute them again)."""
+    found = examples()
+    kept = keep / f"oof-skips{skips}-{training_hash(found)[:16]}.npy" if keep else None
+    if kept is not None and kept.exists():
+        return np.load(kept)  # type: ignore[no-any-return]
+    probability = out_of_fold(found, skips)
+    if kept is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        np.save(kept, probability)
+    return probability
 
 
 def cut_of(cuts: dict[str, float], guesses: Sequence[str | None]) -> list[float]:
@@ -297,7 +308,7 @@ def skips_chosen(neighbours: tuple[int, int], skipping: tuple[int, int]) -> bool
     apart (``SKIPS``) only if, out of fold and each at its own thresholds, that holds
     more hand-written abusive texts and no more hand-written legitimate ones than the
     neighbouring pairs alone."""
-    return skipping[0] > neighbours[0] and skipping[1] <= neighbours[1]
+    return bool(skipping[0] > neighbours[0] and skipping[1] <= neighbours[1])
 
 
 def _cut(probabilities: list[float], allowed: int) -> float:
@@ -390,11 +401,15 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="cross-validate, write nothing")
     parser.add_argument("--save-oof", type=Path, help="also save the out-of-fold probabilities")
     parser.add_argument("--jobs", type=int, default=2, help="processes (one per reading)")
+    parser.add_argument(
+        "--keep-folds", type=Path, help="keep the out-of-fold figures in this folder, reuse them"
+    )
     args = parser.parse_args()
     found = examples()
     readings = {"neighbouring pairs": 0, f"pairs up to {SKIPS + 1} apart": SKIPS}
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:  # one reading a process
-        oofs = dict(zip(readings, pool.map(_out_of_fold_of, readings.values()), strict=True))
+        task = functools.partial(_out_of_fold_of, keep=args.keep_folds)
+        oofs = dict(zip(readings, pool.map(task, readings.values()), strict=True))
     listed = listed_by_rules(found)
     guesses = guessed(found)
     counts, cuts_of = {}, {}
