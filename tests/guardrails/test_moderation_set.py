@@ -146,23 +146,24 @@ def _figures(language: str) -> dict[str, float]:
 
 
 # The figures on the test part (FLOORS_PART) as measured when the lists or the
-# classifier were last changed (docs/guardrails.md: run 16 with screen 6 on holdout11,
-# 240 texts a language, 2026-12-06 tenth session): a change that loses any fails here,
+# classifier were last changed (docs/guardrails.md: run 17 with screen 6 on holdout13,
+# 240 texts a language, 2026-12-06 eleventh session): a change that loses any fails here,
 # and so does one that holds more legitimate texts than then (CEILINGS). While parts.toml
 # names another test part (a run planned, its part not yet measured), the floors and
 # the targets are not checked: the suite must not measure a test part before its
 # run's one measurement.
-FLOORS_PART = "holdout11.jsonl"
+FLOORS_PART = "holdout13.jsonl"
 FIGURES = ("threats", "family_threat", "doxxing", "severe", "abuse")
 FLOORS = {
-    "en": dict(zip(FIGURES, (0.866, 0.800, 0.900, 0.860, 0.889), strict=True)),
-    "nb": dict(zip(FIGURES, (0.900, 1.000, 0.950, 0.930, 0.948), strict=True)),
-    "da": dict(zip(FIGURES, (0.766, 0.950, 1.000, 0.850, 0.875), strict=True)),
-    "sv": dict(zip(FIGURES, (0.866, 0.950, 0.850, 0.880, 0.904), strict=True)),
-    "de": dict(zip(FIGURES, (0.716, 0.850, 0.850, 0.770, 0.772), strict=True)),
+    "en": dict(zip(FIGURES, (0.816, 0.850, 0.900, 0.840, 0.860), strict=True)),
+    "nb": dict(zip(FIGURES, (0.866, 1.000, 0.850, 0.890, 0.904), strict=True)),
+    "da": dict(zip(FIGURES, (0.800, 0.850, 0.850, 0.820, 0.845), strict=True)),
+    "sv": dict(zip(FIGURES, (0.750, 0.850, 0.900, 0.800, 0.838), strict=True)),
+    "de": dict(zip(FIGURES, (0.683, 0.900, 0.850, 0.760, 0.808), strict=True)),
 }
-# The legitimate texts held, of 104 a language: en, da and sv 3 (2.9 %), nb 1, de 0.
-CEILINGS = {"en": 0.029, "nb": 0.010, "da": 0.029, "sv": 0.029, "de": 0.0}
+# The legitimate texts held, of 104 a language: en 5 (4.8 %), da 7 (6.7 %), nb, sv and
+# de 3 (2.9 %): over the 3 % target in en and da on this part.
+CEILINGS = {"en": 0.049, "nb": 0.029, "da": 0.068, "sv": 0.029, "de": 0.029}
 
 
 def _floors_apply() -> None:
@@ -186,10 +187,10 @@ class TestTestSplit:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="on texts of other writers (holdout11, run 16) no language meets every target: "
-    "threats 0.72-0.90, family threats 0.80-0.85 in en and de, doxxing 0.85 in sv and de, "
-    "all abuse 0.76-0.89 in en, da and de; "
-    "legitimate held 0-2.9 % (met); docs/guardrails.md. When this passes, remove the mark",
+    reason="on texts of other writers (holdout13, run 17) no language meets every target: "
+    "threats 0.68-0.87, family threats 0.85-0.90 but nb, doxxing 0.85-0.90, "
+    "all abuse 0.81-0.90, legitimate held 4.8 % in en and 6.7 % in da (2.9 % elsewhere); "
+    "docs/guardrails.md. When this passes, remove the mark",
 )
 def test_recall_targets_met_in_every_language() -> None:
     _floors_apply()

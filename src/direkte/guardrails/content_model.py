@@ -7,7 +7,9 @@ match on, so leetspeak, censoring marks and spaced-out letters are already
 undone): each word, each pair of neighbouring words, and the character 3- to
 5-grams of each word with its boundaries (they carry typos, inflections and the
 compounds of the Nordic languages and German). Presence only, scaled to unit
-length.
+length. The model file may also ask for pairs of words further apart within a clause
+(``Model.skips``, a candidate since run 17; out of fold it did not win, so the shipped
+model reads neighbouring pairs only).
 
 The weights are packaged data (``content_model.npz``), trained by
 ``tests/data/moderation/train_model.py`` from the moderation set, the hand-written
