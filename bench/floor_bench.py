@@ -35,6 +35,8 @@ LAYERS = (
     ("FastAPI + middleware, async", "bench.floor_app:app", "/floor/ping"),
     ("the same in the thread pool", "bench.floor_app:app", "/floor/sync-ping"),
     ("bare insert (session, INSERT, COMMIT)", "bench.floor_app:app", "/bench/insert"),
+    ("insert, async psycopg, no thread", "bench.floor_app:app", "/floor/async-insert"),
+    ("insert, blocking psycopg on the loop", "bench.floor_app:app", "/floor/blocking-insert"),
 )
 
 
