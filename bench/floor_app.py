@@ -5,12 +5,23 @@
 the bare endpoints) with two more POST endpoints that read and validate the same
 body as ``/bench/insert`` and touch no database: ``/floor/ping`` (``async def``, on
 the event loop) and ``/floor/sync-ping`` (``def``, in the thread pool, as every
-direkte route that uses the database).
+direkte route that uses the database); and two inserts of the bare insert's row
+without SQLAlchemy and without the thread pool, to price the request models the
+bare insert could move to: ``/floor/async-insert`` (``async def``, psycopg's async
+connections, five of them) and ``/floor/blocking-insert`` (``async def`` that blocks
+the event loop on one plain psycopg connection, a worker serving one request at a
+time, as Django on gunicorn's sync workers). Each is BEGIN, INSERT, COMMIT, as the
+bare insert.
 """
 
 from __future__ import annotations
 
-from bench.bench_app import RowIn, app
+import asyncio
+import os
+from datetime import UTC, datetime
+
+import psycopg
+from bench.bench_app import RowIn, RowOut, app
 from starlette.types import Receive, Scope, Send
 
 from direkte.api.routing import fence_routes
@@ -24,6 +35,64 @@ async def floor_ping(body: RowIn) -> dict[str, str]:
 @app.post("/floor/sync-ping", status_code=201)
 def floor_sync_ping(body: RowIn) -> dict[str, str]:
     return {"note": body.note}
+
+
+_INSERT = "INSERT INTO bench_rows (note, created_at) VALUES (%s, %s) RETURNING id"
+_CONNECTIONS = 5  # as the bare insert's pool
+
+
+def _url() -> str:
+    return os.environ["DIREKTE_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+
+
+class _AsyncPool:
+    """Five async connections, opened on first use (a benchmark's, not a general pool)."""
+
+    def __init__(self) -> None:
+        self._idle: asyncio.Queue[psycopg.AsyncConnection] | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> psycopg.AsyncConnection:
+        async with self._lock:
+            if self._idle is None:
+                idle: asyncio.Queue[psycopg.AsyncConnection] = asyncio.Queue()
+                for _ in range(_CONNECTIONS):
+                    idle.put_nowait(await psycopg.AsyncConnection.connect(_url()))
+                self._idle = idle
+        return await self._idle.get()
+
+    def put(self, connection: psycopg.AsyncConnection) -> None:
+        assert self._idle is not None
+        self._idle.put_nowait(connection)
+
+
+_async_pool = _AsyncPool()
+_blocking: list[psycopg.Connection] = []
+
+
+@app.post("/floor/async-insert", status_code=201)
+async def floor_async_insert(body: RowIn) -> RowOut:
+    at = datetime.now(UTC)
+    connection = await _async_pool.get()
+    try:
+        async with connection.transaction():
+            row = await (await connection.execute(_INSERT, (body.note, at))).fetchone()
+    finally:
+        _async_pool.put(connection)
+    assert row is not None
+    return RowOut(id=row[0], note=body.note, created_at=at)
+
+
+@app.post("/floor/blocking-insert", status_code=201)
+async def floor_blocking_insert(body: RowIn) -> RowOut:
+    at = datetime.now(UTC)
+    if not _blocking:
+        _blocking.append(psycopg.connect(_url()))
+    connection = _blocking[0]
+    with connection.transaction():
+        row = connection.execute(_INSERT, (body.note, at)).fetchone()
+    assert row is not None
+    return RowOut(id=row[0], note=body.note, created_at=at)
 
 
 fence_routes(app)

@@ -3,15 +3,17 @@
     .venv/bin/python bench/floor_bench.py [--rounds 2] [--duration 8]
 
 Serves, on the chosen stack (uvicorn, uvloop, httptools, one worker) and the
-benchmark's PostgreSQL database, four POST endpoints that each add one layer to the
-one before: a plain ASGI app (the server alone); ``/floor/ping``, FastAPI with
+benchmark's PostgreSQL database, POST endpoints that each add one layer to the one
+before: a plain ASGI app (the server alone); ``/floor/ping``, FastAPI with
 direkte's middleware reading and validating the body (``async def``);
 ``/floor/sync-ping``, the same in the thread pool (``def``, as every direkte route
 that uses the database); and ``/bench/insert``, the bare insert (the same plus a
-session, one ORM INSERT and its COMMIT). It prints, per endpoint, requests/s,
-p50/p99 and the server's CPU per request (the median of the rounds, which
-interleave the endpoints), so that the difference between two lines is the cost of
-the layer between them. See docs/performance.md, "The stack's floor".
+session, one ORM INSERT and its COMMIT); then the same row by async psycopg (no
+SQLAlchemy, no thread) and by blocking psycopg on the event loop (one request at a
+time, as Django's sync workers), to price those request models. It prints, per
+endpoint, requests/s, p50/p99 and the server's CPU per request (the median of the
+rounds, which interleave the endpoints), so that the difference between two lines is
+the cost of the layer between them. See docs/performance.md, "The stack's floor".
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ LAYERS = (
     ("FastAPI + middleware, async", "bench.floor_app:app", "/floor/ping"),
     ("the same in the thread pool", "bench.floor_app:app", "/floor/sync-ping"),
     ("bare insert (session, INSERT, COMMIT)", "bench.floor_app:app", "/bench/insert"),
+    ("insert, async psycopg, no thread", "bench.floor_app:app", "/floor/async-insert"),
+    ("insert, blocking psycopg on the loop", "bench.floor_app:app", "/floor/blocking-insert"),
 )
 
 
