@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib.resources import files
@@ -61,22 +61,17 @@ def _word_buckets(word: str) -> tuple[int, ...]:
 Owners = tuple[npt.NDArray[np.int64], npt.NDArray[np.intp], npt.NDArray[np.intp]]
 
 
-def _partners(words: list[str], at: int, skips: int) -> Iterator[int]:
-    """The positions a word at ``at`` is paired with: the next word (a clause break
-    included, as before run 17), and with ``skips`` the words 2 to ``skips + 1`` places
-    on, within the clause."""
-    if at + 1 < len(words):
-        yield at + 1
+def _further(words: list[str], at: int, skips: int) -> list[int]:
+    """The positions 2 to ``skips + 1`` places after ``at`` within its clause: the
+    words the word at ``at`` is paired with besides its neighbour (feature ``s``, one
+    whatever the distance: "punch ... him" at two and three places share it). Called
+    only when ``skips``: neighbouring pairs alone cost no more than before run 17."""
+    found = []
     for other in range(at + 2, min(at + 2 + skips, len(words))):
         if words[other - 1] == "." or words[other] == ".":
-            return
-        yield other
-
-
-def _pair_name(words: list[str], at: int, other: int) -> str:
-    """A pair's feature: neighbours ``b``, words further apart in a clause ``s`` (one
-    feature whatever the distance: "punch ... him" at two and three places share it)."""
-    return f"{'b' if other == at + 1 else 's'} {words[at]} {words[other]}"
+            break
+        found.append(other)
+    return found
 
 
 def owners(normalized: str, skips: int = 0) -> Owners:
@@ -96,22 +91,33 @@ def owners(normalized: str, skips: int = 0) -> Owners:
         found += mine
         first += [at] * len(mine)
         second += [-1] * len(mine)
-        for other in _partners(words, at, skips):
-            found.append(bucket(_pair_name(words, at, other)))
+        if at + 1 < len(words):  # a clause break is a neighbour, as before run 17
+            found.append(bucket(f"b {word} {words[at + 1]}"))
+            first.append(at)
+            second.append(at + 1)
+        for other in _further(words, at, skips) if skips else ():
+            found.append(bucket(f"s {word} {words[other]}"))
             first.append(at)
             second.append(other)
     distinct, taken = np.unique(np.array(found, np.int64), return_index=True)
     return distinct, np.array(first, np.intp)[taken], np.array(second, np.intp)[taken]
 
 
-def _words_and_pairs(normalized: str, skips: int = 0) -> Iterator[tuple[str, list[int]]]:
-    """Each word of a normalized text with the buckets of the pairs it starts
-    (``owners``); clause breaks (".") are no words, but end a pair."""
+def _words_and_pairs(
+    normalized: str, skips: int = 0
+) -> Iterator[tuple[str, int | None, Sequence[int]]]:
+    """Each word of a normalized text with the bucket of the pair it starts with its
+    neighbour (None at the end) and those of the pairs further apart (``owners``);
+    clause breaks (".") are no words, but end a pair."""
     words = normalized.split()
     for at, word in enumerate(words):
         if word == ".":
             continue
-        yield word, [bucket(_pair_name(words, at, o)) for o in _partners(words, at, skips)]
+        pair = bucket(f"b {word} {words[at + 1]}") if at + 1 < len(words) else None
+        further = (
+            [bucket(f"s {word} {words[o]}") for o in _further(words, at, skips)] if skips else ()
+        )
+        yield word, pair, further
 
 
 def buckets(normalized: str, skips: int = 0) -> npt.NDArray[np.int64]:
@@ -189,7 +195,7 @@ class Model:
         rows: set[int] = set()
         pairs: list[int] = []
         cached = self.words
-        for word, mine_pairs in _words_and_pairs(normalized, self.skips):
+        for word, pair, further in _words_and_pairs(normalized, self.skips):
             known = cached.get(word)
             if known is None:
                 if len(cached) >= _WORDS_CACHED:
@@ -198,8 +204,12 @@ class Model:
                 known = cached[word] = (mine, frozenset(self.rows_of(mine)))
             found |= known[0]
             rows |= known[1]
-            found.update(mine_pairs)
-            pairs += mine_pairs
+            if pair is not None:
+                found.add(pair)
+                pairs.append(pair)
+            if further:
+                found.update(further)
+                pairs += further
         if pairs:
             rows.update(self.rows_of(pairs))
         ordered = np.fromiter(rows, np.intp, len(rows))
