@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -208,6 +209,26 @@ class TestOpinion:
         assert not content.screen_phrases("!!!").categories
 
 
+def _shipped_file(**flags: Any) -> io.BytesIO:
+    """The shipped model written as train_model.py writes it, with ``flags`` besides."""
+    shipped = content_model.load()
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        classes=np.array(shipped.classes),
+        rows=shipped.rows.astype(np.int32),
+        weights=shipped.weights.astype(np.float16),
+        bias=shipped.bias,
+        threshold=np.array(shipped.threshold),
+        languages=np.array(list(shipped.thresholds)),
+        thresholds=np.array(list(shipped.thresholds.values())),
+        training=np.array(shipped.training),
+        **flags,
+    )
+    buffer.seek(0)
+    return buffer
+
+
 class TestClauses:
     """Run 16: a text of several clauses may be read clause by clause as well."""
 
@@ -255,22 +276,7 @@ class TestClauses:
 
     @pytest.mark.parametrize("clauses", [True, False])
     def test_the_flag_is_read_back_from_the_file(self, clauses: bool) -> None:
-        shipped = content_model.load()
-        buffer = io.BytesIO()
-        np.savez_compressed(
-            buffer,
-            classes=np.array(shipped.classes),
-            rows=shipped.rows.astype(np.int32),
-            weights=shipped.weights.astype(np.float16),
-            bias=shipped.bias,
-            threshold=np.array(shipped.threshold),
-            languages=np.array(list(shipped.thresholds)),
-            thresholds=np.array(list(shipped.thresholds.values())),
-            training=np.array(shipped.training),
-            clauses=np.array(clauses),
-        )
-        buffer.seek(0)
-        model = content_model.read(buffer)
+        model = content_model.read(_shipped_file(clauses=np.array(clauses)))
         assert model.clauses is clauses
         normalized = content.normalize(self.LONG)
         assert content_model.opinion(normalized, model) == content_model.opinion(
@@ -279,22 +285,7 @@ class TestClauses:
 
     @pytest.mark.parametrize("skips", [0, 2])
     def test_the_pairs_read_back_from_the_file(self, skips: int) -> None:
-        shipped = content_model.load()
-        buffer = io.BytesIO()
-        np.savez_compressed(
-            buffer,
-            classes=np.array(shipped.classes),
-            rows=shipped.rows.astype(np.int32),
-            weights=shipped.weights.astype(np.float16),
-            bias=shipped.bias,
-            threshold=np.array(shipped.threshold),
-            languages=np.array(list(shipped.thresholds)),
-            thresholds=np.array(list(shipped.thresholds.values())),
-            training=np.array(shipped.training),
-            skips=np.array(skips),
-        )
-        buffer.seek(0)
-        assert content_model.read(buffer).skips == skips
+        assert content_model.read(_shipped_file(skips=np.array(skips))).skips == skips
 
     def test_pairs_further_apart_are_chosen_only_when_they_hold_more_and_no_more_legitimate(
         self,
