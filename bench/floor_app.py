@@ -11,7 +11,10 @@ bare insert could move to: ``/floor/async-insert`` (``async def``, psycopg's asy
 connections, five of them) and ``/floor/blocking-insert`` (``async def`` that blocks
 the event loop on one plain psycopg connection, a worker serving one request at a
 time, as Django on gunicorn's sync workers). Each is BEGIN, INSERT, COMMIT, as the
-bare insert.
+bare insert. ``/floor/greenlet-insert`` runs the bare insert's own ORM code (a sync
+session) on the event loop in a greenlet, on SQLAlchemy's async engine over psycopg's
+async connections: what ``AsyncSession.run_sync`` does, the way to drop the thread
+pool without rewriting the data layer.
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ from __future__ import annotations
 import asyncio
 import os
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
-from bench.bench_app import RowIn, RowOut, app
+from bench.bench_app import BenchRow, RowIn, RowOut, app
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.util import greenlet_spawn
 from starlette.types import Receive, Scope, Send
 
 from direkte.api.routing import fence_routes
@@ -93,6 +100,27 @@ async def floor_blocking_insert(body: RowIn) -> RowOut:
         row = connection.execute(_INSERT, (body.note, at)).fetchone()
     assert row is not None
     return RowOut(id=row[0], note=body.note, created_at=at)
+
+
+_greenlet_engine: list[Any] = []
+
+
+def _greenlet_insert(body: RowIn) -> RowOut:
+    """The bare insert's body, unchanged: a sync ORM session, run in a greenlet."""
+    with Session(_greenlet_engine[0].sync_engine) as session:
+        row = BenchRow(note=body.note, created_at=datetime.now(UTC))
+        session.add(row)
+        session.commit()
+        return RowOut(id=row.id, note=row.note, created_at=row.created_at)
+
+
+@app.post("/floor/greenlet-insert", status_code=201)
+async def floor_greenlet_insert(body: RowIn) -> RowOut:
+    if not _greenlet_engine:
+        _greenlet_engine.append(
+            create_async_engine(os.environ["DIREKTE_DATABASE_URL"], pool_size=5, max_overflow=5)
+        )
+    return await greenlet_spawn(_greenlet_insert, body)
 
 
 fence_routes(app)

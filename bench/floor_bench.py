@@ -10,7 +10,8 @@ direkte's middleware reading and validating the body (``async def``);
 that uses the database); and ``/bench/insert``, the bare insert (the same plus a
 session, one ORM INSERT and its COMMIT); then the same row by async psycopg (no
 SQLAlchemy, no thread) and by blocking psycopg on the event loop (one request at a
-time, as Django's sync workers), to price those request models. It prints, per
+time, as Django's sync workers), and the bare insert's own ORM code in a greenlet on
+the event loop (SQLAlchemy's async engine), to price those request models. It prints, per
 endpoint, requests/s, p50/p99 and the server's CPU per request (the median of the
 rounds, which interleave the endpoints), so that the difference between two lines is
 the cost of the layer between them. See docs/performance.md, "The stack's floor".
@@ -38,6 +39,7 @@ LAYERS = (
     ("the same in the thread pool", "bench.floor_app:app", "/floor/sync-ping"),
     ("bare insert (session, INSERT, COMMIT)", "bench.floor_app:app", "/bench/insert"),
     ("insert, async psycopg, no thread", "bench.floor_app:app", "/floor/async-insert"),
+    ("bare insert's ORM in a greenlet", "bench.floor_app:app", "/floor/greenlet-insert"),
     ("insert, blocking psycopg on the loop", "bench.floor_app:app", "/floor/blocking-insert"),
 )
 
