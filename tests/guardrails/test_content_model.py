@@ -287,29 +287,26 @@ class TestClauses:
     def test_the_pairs_read_back_from_the_file(self, skips: int) -> None:
         assert content_model.read(_shipped_file(skips=np.array(skips))).skips == skips
 
-    def test_the_clause_reading_is_chosen_only_when_it_holds_more_and_no_more_legitimate(
+    @pytest.mark.parametrize("scale", [0.5, 0.25])
+    def test_the_scale_read_back_from_the_file_weighs_the_features(self, scale: float) -> None:
+        model = content_model.read(_shipped_file(scale=np.array(scale)))
+        assert model.scale == scale
+        # as training weighs them (train_model.matrix): n ** -scale, n distinct features
+        normalized = content.normalize(TestClauses.LONG)
+        distinct, rows = model.features_of(normalized)
+        scores = model.bias + model.weights[rows].astype(np.float64).sum(axis=0) * (
+            distinct**-scale
+        )
+        expected = 1 - np.exp(scores[0] - scores.max()) / np.exp(scores - scores.max()).sum()
+        said = content_model.opinion(normalized, model, clauses=False)
+        assert said is not None
+        assert said.probability == pytest.approx(expected, rel=1e-6)
+
+    def test_the_candidate_is_chosen_only_when_it_holds_more_and_no_more_legitimate(
         self,
     ) -> None:
-        chosen = _train_module().clauses_chosen
+        chosen = _train_module().candidate_chosen
         assert chosen((100, 5), (101, 5))
-        assert not chosen((100, 5), (100, 5))  # no gain: the whole-text reading stays
+        assert not chosen((100, 5), (100, 5))  # no gain: run 17's reading stays
         assert not chosen((100, 5), (110, 6))  # holds one more legitimate text
         assert not chosen((100, 5), (99, 4))
-
-    def test_the_clauses_of_legitimate_texts_are_trained_as_legitimate(self) -> None:
-        train = _train_module()
-        legit = train.Example(
-            "We waited two hours. Nobody called us back at all.", "legitimate", "en", "g", hand=True
-        )
-        threat = train.Example("Fine. I will hurt your mechanic tomorrow.", "threat", "en", "h")
-        fragments = train.fragments([legit, threat])
-        assert [f.text for f in fragments] == ["we waited two hours", "nobody caled us back at al"]
-        assert all(f.label == "legitimate" and f.hand and f.normalized for f in fragments)
-        assert train.training_texts([legit, threat], clauses=False) == [legit, threat]
-        both = train.training_texts([legit, threat], clauses=True)
-        assert [e.text for e in both] == [legit.text, threat.text, *(f.text for f in fragments)]
-        # a fragment is read as it is, not normalized again ("caled" stays)
-        (_, columns, _), vocabulary = train.matrix(fragments[1:])
-        assert set(vocabulary[columns].tolist()) == set(
-            content_model.buckets("nobody caled us back at al").tolist()
-        )

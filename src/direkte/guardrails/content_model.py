@@ -1,15 +1,17 @@
 """The content screen's second opinion: a small classifier for paraphrased threats.
 
 The phrase lists decide first (``content``); this model catches threats and abuse
-phrased in ways the lists do not know. It is a multinomial logistic regression
-on hashed features of the normalized text (the same normalization the lists
-match on, so leetspeak, censoring marks and spaced-out letters are already
-undone): each word, each pair of neighbouring words, and the character 3- to
-5-grams of each word with its boundaries (they carry typos, inflections and the
-compounds of the Nordic languages and German). Presence only, scaled to unit
-length. The model file may also ask for pairs of words further apart within a clause
-(``Model.skips``, a candidate since run 17; out of fold it did not win, so the shipped
-model reads neighbouring pairs only).
+phrased in ways the lists do not know. It is a multinomial logistic regression on hashed
+features of the normalized text (the same normalization the lists match on, so
+leetspeak, censoring marks and spaced-out letters are already undone): each word, each
+pair of neighbouring words, and the character 3- to 5-grams of each word with its
+boundaries (they carry typos, inflections and the compounds of the Nordic languages and
+German). Presence only, each feature of a text of n distinct features weighing ``n **
+-Model.scale`` (1/sqrt(n), unit length, until run 17; less steep since run 18, so that
+one threatening sentence in a long complaint is diluted less by the rest). The model
+file may also ask for pairs of words further apart within a clause (``Model.skips``, a
+candidate since run 17; out of fold it did not win, so the shipped model reads
+neighbouring pairs only).
 
 The weights are packaged data (``content_model.npz``), trained by
 ``tests/data/moderation/train_model.py`` from the moderation set, the hand-written
@@ -146,6 +148,9 @@ class Model:
     # to ``skips + 1`` places apart within a clause are features ("taste my fist",
     # "punch the man until"); 0: neighbours only
     skips: int = 0
+    # since run 18: each feature of a text of n distinct features weighs n ** -scale
+    # (0.5 until run 17: unit length)
+    scale: float = 0.5
     # word -> its distinct buckets and their rows (words repeat from text to text; a
     # dict of every bucket's row would cost ~50 ms at start for ~200,000 of them)
     words: dict[str, tuple[frozenset[int], frozenset[int]]] = field(
@@ -252,6 +257,7 @@ def read(file: IO[bytes]) -> Model:
         else {},
         clauses=bool(data["clauses"]) if "clauses" in data.files else False,
         skips=int(data["skips"]) if "skips" in data.files else 0,
+        scale=float(data["scale"]) if "scale" in data.files else 0.5,
     )
 
 
@@ -261,7 +267,7 @@ def _probabilities(model: Model, distinct: int, rows: npt.NDArray[np.intp]) -> l
     scores = model.bias.astype(np.float64)
     if len(rows):
         picked = model.weights.take(rows, axis=0)
-        scores = scores + picked.sum(axis=0, dtype=np.float64) * (1.0 / math.sqrt(distinct))
+        scores = scores + picked.sum(axis=0, dtype=np.float64) * distinct**-model.scale
     values = scores.tolist()
     top = max(values)
     exps = [math.exp(v - top) for v in values]
