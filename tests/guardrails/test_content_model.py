@@ -8,6 +8,7 @@ import importlib.util
 import io
 import zlib
 from collections.abc import Callable
+from importlib.resources import files
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -223,7 +224,7 @@ def _shipped_file(**flags: Any) -> io.BytesIO:
         languages=np.array(list(shipped.thresholds)),
         thresholds=np.array(list(shipped.thresholds.values())),
         training=np.array(shipped.training),
-        **flags,
+        **{"scale": np.array(shipped.scale), **flags},
     )
     buffer.seek(0)
     return buffer
@@ -291,7 +292,6 @@ class TestClauses:
     def test_the_scale_read_back_from_the_file_weighs_the_features(self, scale: float) -> None:
         model = content_model.read(_shipped_file(scale=np.array(scale)))
         assert model.scale == scale
-        # as training weighs them (train_model.matrix): n ** -scale, n distinct features
         normalized = content.normalize(TestClauses.LONG)
         distinct, rows = model.features_of(normalized)
         scores = model.bias + model.weights[rows].astype(np.float64).sum(axis=0) * (
@@ -301,6 +301,28 @@ class TestClauses:
         said = content_model.opinion(normalized, model, clauses=False)
         assert said is not None
         assert said.probability == pytest.approx(expected, rel=1e-6)
+
+    @pytest.mark.parametrize("scale", [0.5, 0.25])
+    def test_training_weighs_the_features_as_run_time_does(self, scale: float) -> None:
+        train = _train_module()
+        texts = [TestClauses.LONG, "Fix the brakes or else. I know your car."]
+        found = [train.Example(t, "legitimate", "en", "g") for t in texts]
+        (row, _, value), _ = train.matrix(found, scale)
+        model = content_model.load()
+        for number, text in enumerate(texts):
+            distinct, _ = model.features_of(content.normalize(text))
+            weight = content_model.feature_weight(distinct, scale)
+            mine = value[row == number]
+            assert len(mine) == distinct
+            if scale == 0.5:
+                assert set(mine.tolist()) == {weight}  # to the last bit
+            else:
+                assert mine == pytest.approx(weight, rel=1e-15)
+
+    def test_the_shipped_file_records_its_scale(self) -> None:
+        with (files("direkte.guardrails") / content_model.MODEL_FILE).open("rb") as file:
+            written = float(np.load(file)["scale"])
+        assert content_model.load().scale == written
 
     def test_the_candidate_is_chosen_only_when_it_holds_more_and_no_more_legitimate(
         self,

@@ -6,12 +6,12 @@ features of the normalized text (the same normalization the lists match on, so
 leetspeak, censoring marks and spaced-out letters are already undone): each word, each
 pair of neighbouring words, and the character 3- to 5-grams of each word with its
 boundaries (they carry typos, inflections and the compounds of the Nordic languages and
-German). Presence only, each feature of a text of n distinct features weighing ``n **
--Model.scale`` (1/sqrt(n), unit length, until run 17; less steep since run 18, so that
-one threatening sentence in a long complaint is diluted less by the rest). The model
-file may also ask for pairs of words further apart within a clause (``Model.skips``, a
-candidate since run 17; out of fold it did not win, so the shipped model reads
-neighbouring pairs only).
+German). Presence only, each feature of a text of n distinct features weighing
+``n ** -Model.scale`` (1/sqrt(n), unit length, until run 17; n ** -0.25 since run 19,
+so that one threatening sentence in a long complaint is diluted less by the rest). A
+model file may also ask for pairs of words further apart within a clause
+(``Model.skips``) or for a reading clause by clause (``Model.clauses``): candidates of
+runs 16-18 that lost out of fold, kept so that such a file reads as it was trained.
 
 The weights are packaged data (``content_model.npz``), trained by
 ``tests/data/moderation/train_model.py`` from the moderation set, the hand-written
@@ -139,17 +139,18 @@ class Model:
     # per language, a threshold of its own (train_model.py); ``threshold`` (the highest
     # of them) holds a text whose language is not one of these or is not known
     thresholds: dict[str, float] = field(default_factory=dict)
-    # since run 16 (train_model.py chooses it by out-of-fold figures): a text of several
-    # clauses is also read clause by clause, and its probability is the highest of the
-    # whole text's and its clauses' (a threat in one sentence of a long complaint is
-    # otherwise diluted by the rest of the text)
+    # run 16's and run 18's candidate (lost out of fold both times; train_model.py now
+    # writes False, and the reading is kept for a file that asks for it): a text of
+    # several clauses is also read clause by clause, and its probability is the highest
+    # of the whole text's and its clauses'
     clauses: bool = False
-    # since run 17 (chosen likewise): besides neighbouring words, the pairs of words two
-    # to ``skips + 1`` places apart within a clause are features ("taste my fist",
-    # "punch the man until"); 0: neighbours only
+    # run 17's candidate (lost out of fold; train_model.py now writes 0, kept likewise):
+    # besides neighbouring words, the pairs of words two to ``skips + 1`` places apart
+    # within a clause are features ("taste my fist"); 0: neighbours only
     skips: int = 0
-    # since run 18: each feature of a text of n distinct features weighs n ** -scale
-    # (0.5 until run 17: unit length)
+    # since run 19 (train_model.py chooses it by out-of-fold figures): each feature of a
+    # text of n distinct features weighs n ** -scale (``feature_weight``; 0.5, unit
+    # length, until run 17 and for a file without the field)
     scale: float = 0.5
     # word -> its distinct buckets and their rows (words repeat from text to text; a
     # dict of every bucket's row would cost ~50 ms at start for ~200,000 of them)
@@ -261,13 +262,24 @@ def read(file: IO[bytes]) -> Model:
     )
 
 
+def feature_weight(distinct: int, scale: float) -> float:
+    """What each feature of a text of ``distinct`` features weighs: ``distinct ** -scale``.
+    Unit length (0.5) by a square root, as ``train_model.matrix`` computes it, so a model
+    of that scale scores a text to the last bit as in training; another scale by
+    ``pow``, which may differ from numpy's (training's) in the last bit of the factor,
+    far below the weights' float16 precision."""
+    return 1.0 / math.sqrt(distinct) if scale == 0.5 else float(distinct**-scale)
+
+
 def _probabilities(model: Model, distinct: int, rows: npt.NDArray[np.intp]) -> list[float]:
     """The class probabilities of a text with ``distinct`` buckets, of which the model
     knows ``rows`` (each counts once; in order, so that the sum is as in training)."""
     scores = model.bias.astype(np.float64)
     if len(rows):
         picked = model.weights.take(rows, axis=0)
-        scores = scores + picked.sum(axis=0, dtype=np.float64) * distinct**-model.scale
+        scores = scores + picked.sum(axis=0, dtype=np.float64) * feature_weight(
+            distinct, model.scale
+        )
     values = scores.tolist()
     top = max(values)
     exps = [math.exp(v - top) for v in values]

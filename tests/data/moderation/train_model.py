@@ -194,7 +194,9 @@ def matrix(found: Sequence[Example], scale: float) -> tuple[Matrix, npt.NDArray[
     vocabulary, columns = np.unique(np.array(buckets, np.int64), return_inverse=True)
     row = np.array(rows, np.int64)
     counts = np.bincount(row, minlength=len(found)).astype(np.float64)
-    values = counts[row] ** -scale
+    # content_model.feature_weight: unit length by a square root, exactly as at run time
+    # (and as until run 17); another scale by numpy's pow (run 19's file was fitted so)
+    values = 1.0 / np.sqrt(counts[row]) if scale == 0.5 else counts[row] ** -scale
     return (row, columns.astype(np.int64), values), vocabulary
 
 
@@ -442,7 +444,9 @@ def main() -> None:
             f"    hand-written, every language: {counts[name][0]} abusive held, "
             f"{counts[name][1]} legitimate held"
         )
-    chosen = list(readings)[candidate_chosen(*counts.values())]
+    names = {reading: name for name, reading in readings.items()}
+    better = candidate_chosen(counts[names[RUN_17]], counts[names[CANDIDATE]])
+    chosen = names[CANDIDATE if better else RUN_17]
     reading, probability, cuts = readings[chosen], oofs[chosen], cuts_of[chosen]
     print(f"chosen: {chosen}")
     if args.save_oof:
