@@ -23,6 +23,7 @@ from direkte.api.routing import fence_routes
 from direkte.errors import NotFound
 from direkte.guardrails.content_facts import warm_up
 from direkte.kit.deps import ClockDep, SessionDep
+from direkte.kit.offload import OffLoopRoute
 
 
 class BenchBase(DeclarativeBase):
@@ -47,7 +48,7 @@ class RowOut(BaseModel):
     created_at: datetime
 
 
-router = APIRouter(prefix="/bench", tags=["bench"])
+router = APIRouter(prefix="/bench", tags=["bench"], route_class=OffLoopRoute)
 
 
 @router.post("/insert", status_code=201)

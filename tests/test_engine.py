@@ -1,39 +1,63 @@
 """The PostgreSQL engine's check-out: one BEGIN is both the liveness check and the
 transaction's start (db._begin_as_ping), and a connection the server dropped is
-replaced instead of failing the request."""
+replaced instead of failing the request. Both engines: the plain one (commands, jobs)
+and the app's on the event loop (psycopg's async connections, used in a greenlet)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from psycopg import pq
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.util import greenlet_spawn
 
-from direkte.db import make_engine
+from direkte.db import make_engine, on_event_loop, prepared_rows
 from tests.conftest import PG_ENV, fresh_database
 
+Body = Callable[[Engine], None]
 
-@pytest.fixture
-def pg(tmp_path: Path) -> Iterator[Engine]:
-    """An engine of one pooled connection on a fresh PostgreSQL database."""
+
+@pytest.fixture(params=["plain", "event_loop"])
+def pg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[Body], None]]:
+    """Run a test's body on an engine of one pooled connection on a fresh PostgreSQL
+    database: a plain engine, or the app's on the event loop (the body then runs in a
+    greenlet, as a request's code does, and the engine lives in that one loop)."""
     if not os.environ.get(PG_ENV):
         pytest.skip(f"PostgreSQL leg skipped: {PG_ENV} is not set")
+    on_loop = request.param == "event_loop"
     with fresh_database("postgresql", tmp_path) as url:
-        engine = make_engine(url, pool_size=1)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
+
+        def run(body: Body) -> None:
+            def whole() -> None:
+                engine = make_engine(url, pool_size=1, on_event_loop=on_loop)
+                assert on_event_loop(engine) is on_loop
+                try:
+                    body(engine)
+                finally:
+                    engine.dispose()
+
+            if on_loop:
+                asyncio.run(greenlet_spawn(whole))
+            else:
+                whole()
+
+        yield run
 
 
-def test_checked_out_connection_is_in_its_transaction(pg: Engine) -> None:
+def test_checked_out_connection_is_in_its_transaction(pg: Callable[[Body], None]) -> None:
+    pg(_checked_out_connection_is_in_its_transaction)
+
+
+def _checked_out_connection_is_in_its_transaction(pg: Engine) -> None:
     with pg.connect() as conn:
-        info = conn.connection.dbapi_connection.info  # type: ignore[union-attr]
+        info = conn.connection.driver_connection.info  # type: ignore[union-attr]
         assert info.transaction_status == pq.TransactionStatus.INTRANS
         started = conn.execute(
             sa.text("SELECT xact_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")
@@ -42,7 +66,11 @@ def test_checked_out_connection_is_in_its_transaction(pg: Engine) -> None:
         assert started == conn.execute(sa.text("SELECT transaction_timestamp()")).scalar()
 
 
-def test_writes_are_committed_and_rollbacks_undo(pg: Engine) -> None:
+def test_writes_are_committed_and_rollbacks_undo(pg: Callable[[Body], None]) -> None:
+    pg(_writes_are_committed_and_rollbacks_undo)
+
+
+def _writes_are_committed_and_rollbacks_undo(pg: Engine) -> None:
     table = f"t_{uuid.uuid4().hex[:8]}"
     with pg.begin() as conn:
         conn.execute(sa.text(f"CREATE TABLE {table} (n int)"))
@@ -59,7 +87,11 @@ def test_writes_are_committed_and_rollbacks_undo(pg: Engine) -> None:
     other.dispose()
 
 
-def test_connection_dropped_by_the_server_is_replaced(pg: Engine) -> None:
+def test_connection_dropped_by_the_server_is_replaced(pg: Callable[[Body], None]) -> None:
+    pg(_connection_dropped_by_the_server_is_replaced)
+
+
+def _connection_dropped_by_the_server_is_replaced(pg: Engine) -> None:
     with pg.connect() as conn:
         pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
     admin = sa.create_engine(pg.url, isolation_level="AUTOCOMMIT")
@@ -70,7 +102,11 @@ def test_connection_dropped_by_the_server_is_replaced(pg: Engine) -> None:
         assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
 
 
-def test_settings_change_on_a_checked_out_connection(pg: Engine) -> None:
+def test_settings_change_on_a_checked_out_connection(pg: Callable[[Body], None]) -> None:
+    pg(_settings_change_on_a_checked_out_connection)
+
+
+def _settings_change_on_a_checked_out_connection(pg: Engine) -> None:
     # SQLAlchemy changes a connection's settings outside its own transactions only:
     # the ping's BEGIN is rolled back first, and the next check-out begins again.
     name = f"direkte_test_{uuid.uuid4().hex[:12]}"
@@ -83,16 +119,34 @@ def test_settings_change_on_a_checked_out_connection(pg: Engine) -> None:
     with pg.connect().execution_options(postgresql_readonly=True) as conn:
         assert conn.execute(sa.text("SHOW transaction_read_only")).scalar() == "on"
     with pg.connect() as conn:  # the same pooled connection, back to the defaults
-        info = conn.connection.dbapi_connection.info  # type: ignore[union-attr]
+        info = conn.connection.driver_connection.info  # type: ignore[union-attr]
         assert info.transaction_status == pq.TransactionStatus.INTRANS
         level = conn.execute(sa.text("SHOW transaction_isolation")).scalar()
         assert level == "read committed"
 
 
-def test_connection_whose_socket_is_gone_is_replaced(pg: Engine) -> None:
+def test_connection_whose_socket_is_gone_is_replaced(pg: Callable[[Body], None]) -> None:
+    pg(_connection_whose_socket_is_gone_is_replaced)
+
+
+def _connection_whose_socket_is_gone_is_replaced(pg: Engine) -> None:
     with pg.connect() as conn:
-        dbapi = conn.connection.dbapi_connection
+        dbapi = conn.connection.driver_connection
         pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
     dbapi.pgconn.finish()  # type: ignore[union-attr]  # libpq's side closed
     with pg.connect() as conn:
         assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+
+
+def test_prepared_rows_on_the_sessions_connection(pg: Callable[[Body], None]) -> None:
+    pg(_prepared_rows_on_the_sessions_connection)
+
+
+def _prepared_rows_on_the_sessions_connection(pg: Engine) -> None:
+    with Session(pg) as session:
+        txid = session.execute(sa.text("SELECT txid_current()")).scalar()
+        for n in (1, 2, 3, 4, 5, 6):  # psycopg prepares it from the fifth run on
+            rows = prepared_rows(session, "SELECT %(n)s::int + 1, txid_current()", {"n": n})
+            assert rows == [(n + 1, txid)]  # in the session's transaction
+        named = session.execute(sa.text("SELECT count(*) FROM pg_prepared_statements"))
+        assert named.scalar() >= 1

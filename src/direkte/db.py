@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import inspect
 import sqlite3
 import threading
 from collections import deque
@@ -17,7 +18,9 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.util import await_only
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -103,7 +106,9 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+def make_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, on_event_loop: bool = False
+) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and serialized writers.
 
     JSON columns are read and written with orjson (about three times the standard
@@ -114,6 +119,11 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
 
     ``hide_parameters``: a database error's message names the statement but not its
     values, so no personal data (names, e-mails, complaints) reaches the logs.
+
+    ``on_event_loop`` (the app's engine): on PostgreSQL, psycopg's async connections
+    under SQLAlchemy's sync API, for code run in a greenlet on the event loop
+    (``kit.offload``; docs/architecture.md, "The way of a request"). Used anywhere
+    else, such an engine raises ``MissingGreenlet``. SQLite ignores it.
     """
     if url.startswith("sqlite"):
         engine = sa.create_engine(
@@ -130,19 +140,61 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         )
         _tune_sqlite(engine)
         return engine
-    engine = sa.create_engine(
-        url,
-        echo=echo,
-        hide_parameters=True,
-        json_serializer=_json_text,
-        json_deserializer=orjson.loads,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-    )
+    options: dict[str, Any] = {
+        "echo": echo,
+        "hide_parameters": True,
+        "json_serializer": _json_text,
+        "json_deserializer": orjson.loads,
+        "pool_size": pool_size,
+        "max_overflow": pool_size,
+    }
+    if on_event_loop and sa.make_url(url).get_backend_name() == "postgresql":
+        return _event_loop_engine(url, options)
+    engine = sa.create_engine(url, **options)
     if engine.dialect.name == "postgresql":
         event.listen(engine, "do_connect", _connect_begin_as_ping)
         event.listen(engine, "checkout", _begin_as_ping)
     return engine
+
+
+def _event_loop_engine(url: str, options: dict[str, Any]) -> Engine:
+    """The sync face of an async PostgreSQL engine, its connections pinged by BEGIN."""
+    from direkte.pg import AsyncBeginAsPingConnection
+
+    engine = create_async_engine(
+        sa.make_url(url).set(drivername="postgresql+psycopg"),
+        connect_args={"async_creator_fn": AsyncBeginAsPingConnection.connect},
+        **options,
+    ).sync_engine
+    event.listen(engine, "checkout", _async_begin_as_ping)
+    return engine
+
+
+def on_event_loop(engine: Engine) -> bool:
+    """Whether the engine runs its I/O on the event loop (``make_engine(on_event_loop=True)``)."""
+    return bool(engine.dialect.is_async)
+
+
+def _async_begin_as_ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """``_begin_as_ping`` on an engine of the event loop (run in a greenlet)."""
+    if not await_only(dbapi_connection.driver_connection.begin_as_ping()):
+        raise sa.exc.DisconnectionError("the pooled connection failed BEGIN")
+
+
+def prepared_rows(session: Session, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run psycopg SQL (``%(name)s`` placeholders) on the session's PostgreSQL
+    connection, in its transaction, as a prepared statement (psycopg's
+    ``prepare=True``: parsed and planned once per connection); its rows.
+
+    On an engine of the event loop the connection is psycopg's async one, awaited in
+    the request's greenlet (``kit.offload``)."""
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    cursor = driver.execute(sql, params, prepare=True)
+    if not inspect.isawaitable(cursor):
+        return cursor.fetchall()  # type: ignore[no-any-return]
+    rows: list[tuple[Any, ...]] = await_only(await_only(cursor).fetchall())
+    return rows
 
 
 def _connect_begin_as_ping(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
@@ -307,13 +359,15 @@ def counter_engine(engine: Engine) -> Engine:
     """
     if engine.dialect.name != "postgresql":
         return engine
-    return sa.create_engine(
-        engine.url,
-        isolation_level="AUTOCOMMIT",
-        pool_size=engine.pool.size(),  # type: ignore[attr-defined]
-        max_overflow=engine.pool.size(),  # type: ignore[attr-defined]
-        connect_args={"options": "-c synchronous_commit=off"},
-    )
+    options: dict[str, Any] = {
+        "isolation_level": "AUTOCOMMIT",
+        "pool_size": engine.pool.size(),  # type: ignore[attr-defined]
+        "max_overflow": engine.pool.size(),  # type: ignore[attr-defined]
+        "connect_args": {"options": "-c synchronous_commit=off"},
+    }
+    if on_event_loop(engine):  # the app's: its counters are hit on the event loop too
+        return create_async_engine(engine.url, **options).sync_engine
+    return sa.create_engine(engine.url, **options)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg import pq
+from psycopg import generators, pq
 
 _IDLE = pq.TransactionStatus.IDLE
 _INTRANS = pq.TransactionStatus.INTRANS
@@ -76,3 +76,57 @@ class BeginAsPingConnection(psycopg.Connection[Any]):
     def set_deferrable(self, value: bool | None) -> None:
         self._end_ping()
         super().set_deferrable(value)
+
+
+class AsyncBeginAsPingConnection(psycopg.AsyncConnection[Any]):
+    """``BeginAsPingConnection`` for psycopg's async connections: the app's engine on
+    the event loop (``db.make_engine(..., on_event_loop=True)``)."""
+
+    _ping_open = False
+
+    async def begin_as_ping(self) -> bool:
+        """Start the transaction with one ``BEGIN``; False if the connection is dead.
+
+        Nothing is sent in autocommit mode or inside a transaction."""
+        if self.autocommit or self.pgconn.transaction_status != _IDLE:
+            return self.pgconn.status == pq.ConnStatus.OK
+        try:
+            async with self.lock:
+                self.pgconn.send_query(b"BEGIN")
+                results = await self.wait(generators.execute(self.pgconn))
+        except psycopg.Error:
+            return False
+        if not results or results[-1].status != pq.ExecStatus.COMMAND_OK:
+            return False
+        self._ping_open = True
+        return True
+
+    async def _end_ping(self) -> None:
+        if self._ping_open:
+            self._ping_open = False
+            if self.pgconn.transaction_status == _INTRANS:
+                await self.rollback()
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any:
+        self._ping_open = False
+        return super().cursor(*args, **kwargs)
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self._ping_open = False
+        return await super().execute(*args, **kwargs)
+
+    async def set_autocommit(self, value: bool) -> None:
+        await self._end_ping()
+        await super().set_autocommit(value)
+
+    async def set_isolation_level(self, value: psycopg.IsolationLevel | None) -> None:
+        await self._end_ping()
+        await super().set_isolation_level(value)
+
+    async def set_read_only(self, value: bool | None) -> None:
+        await self._end_ping()
+        await super().set_read_only(value)
+
+    async def set_deferrable(self, value: bool | None) -> None:
+        await self._end_ping()
+        await super().set_deferrable(value)

@@ -30,6 +30,7 @@ from direkte.kit.errors import (
     UnexpectedErrorMiddleware,
     install_error_handlers,
 )
+from direkte.kit.offload import OffLoopRoute, RunnerMiddleware, runner_for
 from direkte.notifications.routes import router as notifications_router
 from direkte.notifications.routes import webhooks as webhooks_router
 from direkte.overview.routes import router as overview_router
@@ -65,9 +66,12 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    app.router.route_class = OffLoopRoute  # routes added to the app itself, as the routers'
     limit_sessions = sessionmaker_
     if sessionmaker_ is None:
-        engine = make_engine(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+        engine = make_engine(
+            settings.resolved_database_url(), pool_size=settings.db_pool_size, on_event_loop=True
+        )
         sessionmaker_ = make_sessionmaker(engine)
         limit_sessions = make_sessionmaker(counter_engine(engine))
     app.state.settings = settings
@@ -76,6 +80,8 @@ def create_app(
     app.state.limits = make_limits(settings, limit_sessions or sessionmaker_, app.state.clock)
     install_error_handlers(app)
     install_page_errors(app)  # pages under /app get error pages, the API its JSON
+    bind = sessionmaker_.kw["bind"]
+    app.add_middleware(RunnerMiddleware, runner=runner_for(bind.dialect.name))
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(AdmissionMiddleware, limit=settings.db_pool_size)
     origins = settings.cors_origin_list()

@@ -12,13 +12,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy.orm import Session
 
 from direkte import access
 from direkte.audit.service import Actor
 from direkte.auth import service
 from direkte.auth.limits import Limits
+from direkte.clock import Clock
+from direkte.config import Settings
 from direkte.errors import NotAuthenticated
 from direkte.kit.deps import ClockDep, SessionDep, SettingsDep
+from direkte.kit.offload import OffLoopRoute, blocking
 from direkte.network.models import User
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -36,7 +40,7 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "-"
 
 
-def current_caller(
+async def current_caller(
     request: Request,
     session: SessionDep,
     clock: ClockDep,
@@ -49,7 +53,21 @@ def current_caller(
     Counts the request against the caller's rate first (token, key, else address).
     Raises RateLimited, NotAuthenticated (no credentials, or bad ones).
     """
-    _limits(request).hit_caller(token=token, key=key, address=_address(request))
+    return await blocking(
+        _caller, _limits(request), session, clock, settings, token, key, _address(request)
+    )
+
+
+def _caller(
+    limits: Limits,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    token: str | None,
+    key: str | None,
+    address: str,
+) -> Caller:
+    limits.hit_caller(token=token, key=key, address=address)
     if token:
         return service.authenticate_token(session, clock, token=token, secret=settings.signing_key)
     if key:
@@ -105,7 +123,7 @@ def session_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
-def current_session_user(
+async def current_session_user(
     request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> User:
     """The user of the web session cookie (the web app's pages).
@@ -113,8 +131,26 @@ def current_session_user(
     Counts the request against the session's rate first, as a bearer token's.
     Raises RateLimited, NotAuthenticated (no cookie, or a token that is no longer good).
     """
-    token = session_token(request)
-    _limits(request).hit_caller(token=token, key=None, address=_address(request))
+    return await blocking(
+        _session_user,
+        _limits(request),
+        session,
+        clock,
+        settings,
+        session_token(request),
+        _address(request),
+    )
+
+
+def _session_user(
+    limits: Limits,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    token: str | None,
+    address: str,
+) -> User:
+    limits.hit_caller(token=token, key=None, address=address)
     if not token:
         raise NotAuthenticated("log in first")
     return service.authenticate_token(session, clock, token=token, secret=settings.signing_key)
@@ -126,15 +162,15 @@ SessionUser = Annotated[User, Depends(current_session_user)]
 def session_router(**kwargs: Any) -> APIRouter:
     """A router whose every route needs a logged-in web session (the cookie)."""
     dependencies = [Depends(current_session_user), *kwargs.pop("dependencies", [])]
-    return APIRouter(dependencies=dependencies, **kwargs)
+    return APIRouter(dependencies=dependencies, route_class=OffLoopRoute, **kwargs)
 
 
-def public(request: Request) -> None:
+async def public(request: Request) -> None:
     """The marker of an endpoint anyone may call (no credentials needed).
 
     Counts the request against the client address's rate. Raises RateLimited.
     """
-    _limits(request).hit_caller(token=None, key=None, address=_address(request))
+    await blocking(_limits(request).hit_caller, token=None, key=None, address=_address(request))
 
 
 async def login_limits(request: Request) -> Limits:
@@ -148,10 +184,10 @@ LoginLimits = Annotated[Limits, Depends(login_limits)]
 def authenticated_router(**kwargs: Any) -> APIRouter:
     """A router whose every route needs a caller (bearer token or integration key)."""
     dependencies = [Depends(current_caller), *kwargs.pop("dependencies", [])]
-    return APIRouter(dependencies=dependencies, **kwargs)
+    return APIRouter(dependencies=dependencies, route_class=OffLoopRoute, **kwargs)
 
 
 def public_router(**kwargs: Any) -> APIRouter:
     """A router whose routes anyone may call: the explicit exception."""
     dependencies = [Depends(public), *kwargs.pop("dependencies", [])]
-    return APIRouter(dependencies=dependencies, **kwargs)
+    return APIRouter(dependencies=dependencies, route_class=OffLoopRoute, **kwargs)

@@ -9,10 +9,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from direkte.clock import Clock
 from direkte.config import Settings
+from direkte.kit.offload import blocking
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -21,15 +21,16 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     Async, so that opening and closing it costs no thread-pool hop (two per request,
     about 0.1 ms of CPU each): making a Session does no I/O, and neither does closing
     one whose transaction the route committed. One still in a transaction (a read
-    that never committed, an error) is closed in the thread pool, since its rollback
-    is a round trip that must not block the event loop.
+    that never committed, an error) is closed by ``offload.blocking`` (a greenlet on
+    PostgreSQL, the thread pool on SQLite), since its rollback is a round trip that
+    must not block the event loop.
     """
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
     finally:
         if session.in_transaction():
-            await run_in_threadpool(session.close)
+            await blocking(session.close)
         else:
             session.close()
 
