@@ -58,7 +58,6 @@ def app(backend: str, tmp_path: Path) -> Iterator[FastAPI]:
             raise RuntimeError("boom")
 
         yield app
-        app.state.sessionmaker.kw["bind"].dispose()
 
 
 @pytest.fixture

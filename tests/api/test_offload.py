@@ -5,6 +5,7 @@ thread pool on SQLite. Apps on real engines, as ``direkte serve`` builds them.""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 import time
 from collections.abc import Iterator
@@ -15,12 +16,16 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from direkte.api.app import create_app
+from direkte.api.routing import api_routes, dependants
+from direkte.clock import FixedClock
 from direkte.config import Settings
-from direkte.db import on_event_loop
+from direkte.db import make_engine, on_event_loop
 from direkte.kit.deps import SessionDep
 from tests.conftest import fresh_database
+from tests.factories import login, make_api_key, make_network, push_visit
 
 
 def _on_the_loop() -> bool:
@@ -32,28 +37,35 @@ def _on_the_loop() -> bool:
 
 
 @pytest.fixture
-def app(backend: str, tmp_path: Path) -> Iterator[FastAPI]:
+def database(backend: str, tmp_path: Path) -> Iterator[str]:
     with fresh_database(backend, tmp_path) as url:
-        app = create_app(
-            Settings(
-                database_url=url,
-                data_dir=tmp_path,
-                secret_key="offload-secret-0123456789-abcdefghijklmn",
-            )
-        )
+        yield url
 
-        @app.get("/test-only/where")
-        def where(session: SessionDep) -> dict[str, object]:
-            session.execute(sa.text("SELECT 1"))
-            session.commit()
-            return {"on_loop": _on_the_loop(), "thread": threading.get_ident()}
 
-        @app.get("/test-only/sleep/{seconds}")
-        def sleep(seconds: float, session: SessionDep) -> dict[str, float]:
-            session.execute(sa.text("SELECT pg_sleep(:s)"), {"s": seconds})
-            session.commit()
-            return {"done": time.monotonic()}
+@pytest.fixture
+def app(database: str, tmp_path: Path, clock: FixedClock) -> Iterator[FastAPI]:
+    app = create_app(
+        Settings(
+            database_url=database,
+            data_dir=tmp_path,
+            secret_key="offload-secret-0123456789-abcdefghijklmn",
+        ),
+        clock=clock,
+    )
 
+    @app.get("/test-only/where")
+    def where(session: SessionDep) -> dict[str, object]:
+        session.execute(sa.text("SELECT 1"))
+        session.commit()
+        return {"on_loop": _on_the_loop(), "thread": threading.get_ident()}
+
+    @app.get("/test-only/sleep/{seconds}")
+    def sleep(seconds: float, session: SessionDep) -> dict[str, float]:
+        session.execute(sa.text("SELECT pg_sleep(:s)"), {"s": seconds})
+        session.commit()
+        return {"done": time.monotonic()}
+
+    with TestClient(app):  # its lifespan disposes the engines at the end
         yield app
 
 
@@ -87,3 +99,68 @@ def test_a_slow_statement_does_not_hold_up_the_other_requests(app: FastAPI, back
     # one event loop, one thread: the fast request was answered while the slow one's
     # statement ran (a blocking driver would have served them one after the other)
     assert fast_done < slow_done - 0.5
+
+
+def test_the_escalation_flow_on_the_apps_own_engine(
+    app: FastAPI, database: str, clock: FixedClock
+) -> None:
+    # The API suite runs on a shared plain connection; this is the engine `direkte
+    # serve` builds (on PostgreSQL: async connections, code in greenlets).
+    plain = make_engine(database)
+    with Session(plain) as session:
+        make_network(session, clock)
+        key = make_api_key(session, clock)
+    plain.dispose()
+    client = TestClient(app)
+    visit_id = push_visit(client, key)
+    diagnosis = client.post(
+        "/api/v1/integration/visits/RO-1/diagnoses",
+        json={"findings": "Pads worn", "codes": ["C1101"], "safety_related": True},
+        headers={"X-API-Key": key},
+    )
+    assert diagnosis.status_code == 201, diagnosis.text
+    customer = login(client, "ola@example.no")  # argon2 in a worker thread
+    created = client.post(
+        f"/api/v1/visits/{visit_id}/escalations",
+        json={
+            "category": "diagnosis",
+            "subject_id": diagnosis.json()["id"],
+            "reason": "The pads were changed last month",
+        },
+        headers={**customer, "Idempotency-Key": "k1"},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["assignee"]["role"] == "local_manager"
+    manager = login(client, "kari@example.no")
+    inbox = client.get("/api/v1/inbox", headers=manager)  # PostgreSQL: prepared, async
+    assert inbox.status_code == 200, inbox.text
+    assert [item["id"] for item in inbox.json()["items"]] == [created.json()["id"]]
+    acknowledged = client.post(
+        f"/api/v1/escalations/{created.json()['id']}/acknowledge", headers=manager
+    )
+    assert acknowledged.status_code == 200, acknowledged.text
+    assert client.get("/app/login").status_code == 200  # a page
+
+
+def test_every_route_and_dependency_that_may_do_io_runs_off_the_thread_pool(
+    app: FastAPI,
+) -> None:
+    # A `def` route or dependency would run in FastAPI's thread pool, where the app's
+    # PostgreSQL engine raises MissingGreenlet: every route's endpoint is a coroutine
+    # (OffLoopRoute), and the only synchronous dependencies are these, which do no I/O.
+    no_io = {"OAuth2PasswordRequestForm"}
+    synchronous: set[str] = set()
+    routes = list(api_routes(app.routes))
+    assert len(routes) > 80
+    for route in routes:
+        assert inspect.iscoroutinefunction(route.dependant.call), route.path
+        for dependant in dependants(route):
+            call = dependant.call
+            if call is None or inspect.iscoroutinefunction(call):
+                continue
+            if inspect.isasyncgenfunction(call):
+                continue  # the session's
+            if inspect.iscoroutinefunction(type(call).__call__):
+                continue  # a security scheme's async __call__
+            synchronous.add(getattr(call, "__name__", type(call).__name__))
+    assert synchronous <= no_io, synchronous - no_io

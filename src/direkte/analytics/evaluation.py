@@ -26,6 +26,7 @@ from direkte.analytics.rollups import FIGURE_COUNTS, week_start
 from direkte.clock import Clock
 from direkte.evaluation.did import evaluate
 from direkte.evaluation.panel import Panel
+from direkte.loop import in_worker_thread
 from direkte.network.models import Center, User
 
 # Figures where lower is better: the recommendation asks the interval to lie below zero.
@@ -145,7 +146,8 @@ def evaluate_program(
             if not c["holds"] and c["measured"] is not None
         }
     )
-    result = evaluate(
+    result = in_worker_thread(  # numpy, up to a second or more: off the event loop
+        evaluate,
         panel,
         seed=SEED,
         n_boot=N_BOOT,

@@ -11,13 +11,14 @@ class AdmissionMiddleware:
     """Let at most ``limit`` HTTP requests into the app at once; the rest wait in line.
 
     A request holds one pooled connection from its first query (the caller's
-    log-in check, a dependency) to its end, and FastAPI runs each sync dependency
-    and the route in separate hops through the thread pool. Without a bound, more
-    requests than connections would start at once: the pool's overflow would open
-    and close a connection per request (a PostgreSQL back-end start each time, and
-    no prepared statements), and beyond the overflow, threads would wait on the
-    pool while requests holding connections wait for a thread. With ``limit`` set
-    to the pool size, neither happens; waiting requests cost an entry in a queue.
+    log-in check, a dependency) to its end, and its dependencies and route run in
+    separate steps (greenlets on the event loop on PostgreSQL, hops through the
+    thread pool on SQLite: ``kit.offload``). Without a bound, more requests than
+    connections would start at once: the pool's overflow would open and close a
+    connection per request (a PostgreSQL back-end start each time, and no prepared
+    statements), and beyond the overflow, requests would wait on the pool while
+    requests holding connections wait for their next step. With ``limit`` set to
+    the pool size, neither happens; waiting requests cost an entry in a queue.
     """
 
     def __init__(self, app: ASGIApp, *, limit: int) -> None:

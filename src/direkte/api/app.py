@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.util import greenlet_spawn
 
 from direkte import __version__
 from direkte.analytics.routes import ops as figures_router
@@ -57,7 +62,9 @@ def create_app(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    engines: list[Engine] = []
     app = FastAPI(
+        lifespan=functools.partial(_disposing, engines),
         title="direkte",
         version=__version__,
         summary="Direct escalation to service managers for vehicle service networks.",
@@ -73,7 +80,9 @@ def create_app(
             settings.resolved_database_url(), pool_size=settings.db_pool_size, on_event_loop=True
         )
         sessionmaker_ = make_sessionmaker(engine)
-        limit_sessions = make_sessionmaker(counter_engine(engine))
+        counters = counter_engine(engine)
+        limit_sessions = make_sessionmaker(counters)
+        engines.extend({engine, counters})
     app.state.settings = settings
     app.state.sessionmaker = sessionmaker_
     app.state.clock = clock or SystemClock()
@@ -124,6 +133,15 @@ def create_app(
     fence_routes(app)
     install_openapi(app)
     return app
+
+
+@asynccontextmanager
+async def _disposing(engines: list[Engine], _app: FastAPI) -> AsyncIterator[None]:
+    """At shutdown, close the pooled connections of the engines the app made (in a
+    greenlet: those of PostgreSQL's engine on the event loop are async)."""
+    yield
+    for engine in engines:
+        await greenlet_spawn(engine.dispose)
 
 
 def _check_every_route_authenticated_or_public(app: FastAPI) -> None:

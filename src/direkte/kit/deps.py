@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
     finally:
         if session.in_transaction():
-            await blocking(session.close)
+            with anyio.CancelScope(shield=True):  # a cancelled request still rolls back
+                await blocking(session.close)
         else:
             session.close()
 

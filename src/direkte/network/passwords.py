@@ -5,6 +5,8 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from direkte.loop import in_worker_thread
+
 # The shortest password set through the API or the network file (older ones still work).
 MIN_PASSWORD_LENGTH = 12
 # OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): about 15 ms a hash here.
@@ -17,11 +19,17 @@ _hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_COST_KIB, paral
 DUMMY_HASH = _hasher.hash("direkte-timing-equalizer")
 
 
+# Hashing and verifying take about 15 ms of CPU (argon2 releases the GIL): in a worker
+# thread when called on the event loop, which would otherwise serve nothing meanwhile.
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return in_worker_thread(_hasher.hash, password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    return in_worker_thread(_verify, password_hash, password)
+
+
+def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
