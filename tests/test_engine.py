@@ -5,7 +5,6 @@ and the app's on the event loop (psycopg's async connections, used in a greenlet
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from direkte.db import make_engine, on_event_loop, prepared_rows
 from tests.conftest import PG_ENV, fresh_database
+from tests.loops import run_in_own_loop
 
 Body = Callable[[Engine], None]
 
@@ -44,7 +44,7 @@ def pg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[Bod
                     engine.dispose()
 
             if on_loop:
-                asyncio.run(greenlet_spawn(whole))
+                run_in_own_loop(lambda: greenlet_spawn(whole))
             else:
                 whole()
 

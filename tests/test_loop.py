@@ -10,6 +10,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from direkte.loop import in_worker_thread, let_others_run
 from direkte.network.passwords import hash_password, verify_password
+from tests.loops import run_in_own_loop
 
 
 def test_in_worker_thread_moves_work_off_the_loops_thread_only_in_a_greenlet() -> None:
@@ -21,7 +22,7 @@ def test_in_worker_thread_moves_work_off_the_loops_thread_only_in_a_greenlet() -
         worker = await greenlet_spawn(in_worker_thread, threading.get_ident)
         return loop_thread, worker
 
-    loop_thread, worker = asyncio.run(on_the_loop())
+    loop_thread, worker = run_in_own_loop(on_the_loop)
     assert worker != loop_thread
 
 
@@ -46,7 +47,7 @@ def test_password_checks_leave_the_loop_to_others() -> None:
         await ticker
         return ok, during
 
-    ok, during = asyncio.run(logins_and_ticks())
+    ok, during = run_in_own_loop(logins_and_ticks)
     assert ok
     assert during > 5  # the loop ran other work while argon2 computed (about 15 ms)
 
@@ -68,7 +69,7 @@ def test_let_others_run_gives_the_loop_a_turn() -> None:
         await asyncio.gather(greenlet_spawn(busy, log), other())
         return log
 
-    log = asyncio.run(both())
+    log = run_in_own_loop(both)
     assert log.index("other 1") < log.index("busy 2")  # interleaved, not one then the other
     plain: list[str] = []
     busy(plain)  # outside a greenlet: runs straight through

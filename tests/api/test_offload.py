@@ -26,6 +26,7 @@ from direkte.db import make_engine, on_event_loop
 from direkte.kit.deps import SessionDep
 from tests.conftest import fresh_database
 from tests.factories import login, make_api_key, make_network, push_visit
+from tests.loops import run_in_own_loop
 
 
 def _on_the_loop() -> bool:
@@ -95,7 +96,7 @@ def test_a_slow_statement_does_not_hold_up_the_other_requests(app: FastAPI, back
         assert slow.status_code == fast.status_code == 200
         return slow.json()["done"], fast.json()["done"]
 
-    slow_done, fast_done = asyncio.run(both())
+    slow_done, fast_done = run_in_own_loop(both)
     # one event loop, one thread: the fast request was answered while the slow one's
     # statement ran (a blocking driver would have served them one after the other)
     assert fast_done < slow_done - 0.5
