@@ -40,25 +40,16 @@ T = TypeVar("T")
 Runner = Callable[..., Awaitable[Any]]
 
 
-async def in_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Run ``fn`` in the thread pool (SQLite's engines, and apps without a request)."""
-    return await run_in_threadpool(fn, *args, **kwargs)
-
-
-async def in_greenlet(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Run ``fn`` in a greenlet on the event loop; its database round trips on an
-    engine of ``db.make_engine(..., on_event_loop=True)`` yield to the loop. On a
-    plain engine (the tests' shared connection) they block the loop, and are correct."""
-    result: T = await greenlet_spawn(fn, *args, **kwargs)
-    return result
-
-
-_RUNNER: ContextVar[Runner] = ContextVar("direkte_runner", default=in_thread)
+# The runners are the libraries' own: starlette's thread pool hop (FastAPI's), and
+# SQLAlchemy's ``greenlet_spawn``, whose database round trips on an engine of
+# ``db.make_engine(..., on_event_loop=True)`` yield to the loop (on a plain engine, the
+# tests' shared connection, they block the loop, and are correct).
+_RUNNER: ContextVar[Runner] = ContextVar("direkte_runner", default=run_in_threadpool)
 
 
 def runner_for(dialect_name: str) -> Runner:
     """The runner of an app on this database."""
-    return in_greenlet if dialect_name == "postgresql" else in_thread
+    return greenlet_spawn if dialect_name == "postgresql" else run_in_threadpool
 
 
 async def blocking(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -76,7 +67,7 @@ def off_loop(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     async def run(*args: Any, **kwargs: Any) -> Any:
-        return await _RUNNER.get()(fn, *args, **kwargs)
+        return await blocking(fn, *args, **kwargs)
 
     return run
 
