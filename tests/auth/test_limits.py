@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -9,15 +10,21 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from limits.storage import RedisStorage
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.util import greenlet_spawn
 
 from direkte.api.app import create_app
+from direkte.auth.limits import Limits, RedisOnLoop
 from direkte.clock import FixedClock
 from direkte.config import Settings
 from direkte.db import make_engine, make_sessionmaker
+from direkte.errors import RateLimited
 from tests.auth.test_auth import assert_error
 from tests.conftest import T0, fresh_database
 from tests.factories import PASSWORD, login, make_api_key, make_network, visit_body
+from tests.loops import run_in_own_loop
 from tests.processes import servers
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -114,10 +121,59 @@ class TestCallerRate:
         assert [a.status_code for a in anonymous] == [401, 401, 429]
 
 
+def _hits(limits: Limits, n: int) -> list[int | None]:
+    """``n`` requests of one token: None where counted, else the refusal's Retry-After."""
+    answers: list[int | None] = []
+    for _ in range(n):
+        try:
+            limits.hit_caller(token="one-token", key=None, address="-")
+            answers.append(None)
+        except RateLimited as refused:
+            answers.append(refused.retry_after)
+    return answers
+
+
+def test_redis_is_awaited_on_the_event_loop() -> None:
+    """In a request's greenlet (PostgreSQL's requests, kit.offload) the Redis window is
+    counted on limits' asyncio storage: the round trip is awaited, not made while the
+    loop waits. Here the synchronous storage points nowhere, so only the loop's path
+    can count; both use the same keys, so the synchronous one (SQLite's requests,
+    commands) sees what the loop counted."""
+    prefix = uuid.uuid4().hex
+    nowhere = Limits(
+        RedisStorage("redis://127.0.0.1:1/0", key_prefix=prefix),
+        time.time,
+        caller_rate="2/minute",
+        address_rate="off",
+        login_failures=5,
+        login_window_seconds=900,
+        on_loop=RedisOnLoop(REDIS_URL, prefix),
+    )
+
+    async def on_the_loop() -> list[int | None]:
+        return await greenlet_spawn(_hits, nowhere, 3)
+
+    counted = run_in_own_loop(on_the_loop)
+    assert counted[:2] == [None, None]
+    assert counted[2] is not None
+    assert 0 < counted[2] <= 60
+    with pytest.raises(RedisConnectionError):  # off the loop: the synchronous storage
+        _hits(nowhere, 1)
+    same_keys = Limits(
+        RedisStorage(REDIS_URL, key_prefix=prefix),
+        time.time,
+        caller_rate="2/minute",
+        address_rate="off",
+        login_failures=5,
+        login_window_seconds=900,
+    )
+    assert _hits(same_keys, 1)[0] is not None  # the loop's three hits are in the window
+
+
 @pytest.mark.parametrize("store", ["database", "redis"])
 def test_limits_hold_across_two_processes(backend: str, tmp_path: Path, store: str) -> None:
-    if store == "redis" and backend != "sqlite":
-        pytest.skip("Redis is the same with either database; run once")
+    # Redis on both databases: on PostgreSQL the servers count on the event loop
+    # (asyncio storage), on SQLite in the thread pool (the synchronous one).
     with fresh_database(backend, tmp_path) as url:
         engine = make_engine(url)
         with make_sessionmaker(engine)() as session:

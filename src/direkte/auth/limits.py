@@ -4,6 +4,12 @@ Both are ``limits`` fixed windows, kept where every process sees them: in Redis
 when ``DIREKTE_REDIS_URL`` is set (``limits``' own Redis storage), else in the
 database (``DatabaseStorage``, one upsert per hit on ``rate_limit_windows``).
 
+On the event loop (a request's greenlet on PostgreSQL, ``kit.offload``) a Redis
+round trip is awaited on ``limits``' asyncio storage over ``redis.asyncio``, so
+that it does not stall the process's other requests; elsewhere (SQLite's requests
+in the thread pool, commands) the same keys are counted by the synchronous one.
+The database storage needs neither: its engine awaits on the loop by itself.
+
 - Log-in: 5 failures for one e-mail (existing or not) in 15 minutes lock it until
   the window passes; a locked log-in is answered 429 before any password is
   checked, so the answer and its time are the same for every e-mail, and a
@@ -17,19 +23,25 @@ back, its failure must stay.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from limits import RateLimitItem, RateLimitItemPerSecond, parse
+from limits import RateLimitItem, RateLimitItemPerSecond, WindowStats, parse
+from limits.aio.storage import RedisStorage as AsyncRedisStorage
+from limits.aio.strategies import FixedWindowRateLimiter as AsyncFixedWindowRateLimiter
 from limits.storage import RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.util import await_only
+from sqlalchemy.util.concurrency import in_greenlet
 
 from direkte.auth.models import RateLimitWindow
 from direkte.clock import Clock
@@ -149,8 +161,32 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:32]
 
 
+class RedisOnLoop:
+    """``limits``' asyncio Redis storage, one per event loop: a ``redis.asyncio``
+    connection pool belongs to the loop it was made on (a server has one loop per
+    process; tests start several)."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self._url, self._prefix = url, prefix
+        self._limiters: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, AsyncFixedWindowRateLimiter
+        ] = weakref.WeakKeyDictionary()
+
+    def limiter(self) -> AsyncFixedWindowRateLimiter:
+        """The running loop's limiter (made on first use)."""
+        loop = asyncio.get_running_loop()
+        found = self._limiters.get(loop)
+        if found is None:
+            storage = AsyncRedisStorage(
+                f"async+{self._url}", implementation="redispy", key_prefix=self._prefix
+            )
+            found = self._limiters[loop] = AsyncFixedWindowRateLimiter(storage)
+        return found
+
+
 class Limits:
-    """The log-in lock and the per-caller rate, on one ``limits`` storage."""
+    """The log-in lock and the per-caller rate, on one ``limits`` storage (and for a
+    Redis storage, its asyncio twin on the event loop: ``RedisOnLoop``)."""
 
     def __init__(
         self,
@@ -161,8 +197,10 @@ class Limits:
         address_rate: str,
         login_failures: int,
         login_window_seconds: int,
+        on_loop: RedisOnLoop | None = None,
     ) -> None:
         self._limiter = FixedWindowRateLimiter(storage)
+        self._on_loop = on_loop
         self._now = now
         self._caller: RateLimitItem | None = _rate(caller_rate)
         self._address: RateLimitItem | None = _rate(address_rate)
@@ -179,18 +217,37 @@ class Limits:
 
     def check_login(self, email: str) -> None:
         """Raises RateLimited while the e-mail's log-in is locked."""
-        if not self._limiter.test(self._login, "login", _digest(email)):
+        if not self._test(self._login, "login", _digest(email)):
             raise self._refusal(self._login, "login", _digest(email), "too many failed log-ins")
 
     def record_login_failure(self, email: str) -> None:
-        self._limiter.hit(self._login, "login", _digest(email))
+        self._count(self._login, "login", _digest(email))
 
     def _hit(self, item: RateLimitItem | None, kind: str, ident: str) -> None:
-        if item is not None and not self._limiter.hit(item, kind, ident):
+        if item is not None and not self._count(item, kind, ident):
             raise self._refusal(item, kind, ident, "too many requests")
 
+    # The three calls on the window, awaited on the loop where there is one to await.
+    def _count(self, item: RateLimitItem, kind: str, ident: str) -> bool:
+        if self._on_loop is not None and in_greenlet():
+            return bool(await_only(self._on_loop.limiter().hit(item, kind, ident)))
+        return self._limiter.hit(item, kind, ident)
+
+    def _test(self, item: RateLimitItem, kind: str, ident: str) -> bool:
+        if self._on_loop is not None and in_greenlet():
+            return bool(await_only(self._on_loop.limiter().test(item, kind, ident)))
+        return self._limiter.test(item, kind, ident)
+
+    def _stats(self, item: RateLimitItem, kind: str, ident: str) -> WindowStats:
+        if self._on_loop is not None and in_greenlet():
+            stats: WindowStats = await_only(
+                self._on_loop.limiter().get_window_stats(item, kind, ident)
+            )
+            return stats
+        return self._limiter.get_window_stats(item, kind, ident)
+
     def _refusal(self, item: RateLimitItem, kind: str, ident: str, what: str) -> RateLimited:
-        reset = self._limiter.get_window_stats(item, kind, ident).reset_time
+        reset = self._stats(item, kind, ident).reset_time
         retry_after = max(1, math.ceil(reset - self._now()))
         return RateLimited(f"{what}; try again in {retry_after} s", retry_after=retry_after)
 
@@ -202,8 +259,10 @@ def _rate(text: str) -> RateLimitItem | None:
 def make_limits(settings: Any, sessions: sessionmaker[Session], clock: Clock) -> Limits:
     """The app's limits: in Redis when ``redis_url`` is set, else in the database."""
     storage: Storage
+    on_loop = None
     if settings.redis_url:
         storage = RedisStorage(settings.redis_url, key_prefix=settings.redis_prefix)
+        on_loop = RedisOnLoop(settings.redis_url, settings.redis_prefix)
         now: Callable[[], float] = time.time
     else:
         storage = db_storage = DatabaseStorage(sessions, clock)
@@ -215,4 +274,5 @@ def make_limits(settings: Any, sessions: sessionmaker[Session], clock: Clock) ->
         address_rate=settings.rate_limit_anonymous,
         login_failures=settings.login_max_failures,
         login_window_seconds=settings.login_lock_seconds,
+        on_loop=on_loop,
     )
