@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.util import greenlet_spawn
 
 from direkte.api.app import create_app
-from direkte.auth.limits import Limits, RedisOnLoop
+from direkte.auth.limits import Limits, RedisOnLoop, make_limits
 from direkte.clock import FixedClock
 from direkte.config import Settings
 from direkte.db import make_engine, make_sessionmaker
@@ -168,6 +168,43 @@ def test_redis_is_awaited_on_the_event_loop() -> None:
         login_window_seconds=900,
     )
     assert _hits(same_keys, 1)[0] is not None  # the loop's three hits are in the window
+
+    def lock(email: str) -> str | None:
+        for _ in range(5):
+            nowhere.record_login_failure(email)
+        try:
+            nowhere.check_login(email)
+        except RateLimited as refused:
+            return str(refused)
+        return None
+
+    async def lock_on_the_loop() -> str | None:
+        found = await greenlet_spawn(lock, "ola@example.no")
+        await nowhere.aclose()  # as the app's shutdown does
+        return found
+
+    refusal = run_in_own_loop(lock_on_the_loop)
+    assert refusal is not None
+    assert "too many failed log-ins" in refusal
+
+
+def test_the_app_counts_in_redis_on_the_loop_from_a_url_without_a_port() -> None:
+    """``make_limits`` gives the Redis storage its loop twin, whose pool redis-py makes
+    from the URL: a URL without a port (6379 by default) counts on the loop too."""
+    prefix = uuid.uuid4().hex
+    settings = Settings(redis_url="redis://127.0.0.1/0", redis_prefix=prefix, rate_limit="1/minute")
+    limits = make_limits(settings, make_sessionmaker(make_engine("sqlite://")), FixedClock(T0))
+    assert limits.on_loop is not None
+
+    async def on_the_loop() -> list[int | None]:
+        try:
+            return await greenlet_spawn(_hits, limits, 2)
+        finally:
+            await limits.aclose()
+
+    counted = run_in_own_loop(on_the_loop)
+    assert counted[0] is None
+    assert counted[1] is not None
 
 
 @pytest.mark.parametrize("store", ["database", "redis"])

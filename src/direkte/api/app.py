@@ -136,12 +136,14 @@ def create_app(
 
 
 @asynccontextmanager
-async def _disposing(engines: list[Engine], _app: FastAPI) -> AsyncIterator[None]:
+async def _disposing(engines: list[Engine], app: FastAPI) -> AsyncIterator[None]:
     """At shutdown, close the pooled connections of the engines the app made (in a
-    greenlet: those of PostgreSQL's engine on the event loop are async)."""
+    greenlet: those of PostgreSQL's engine on the event loop are async) and the limits'
+    Redis connections on this loop."""
     yield
     for engine in engines:
         await greenlet_spawn(engine.dispose)
+    await app.state.limits.aclose()
 
 
 def _check_every_route_authenticated_or_public(app: FastAPI) -> None:

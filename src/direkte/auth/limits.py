@@ -27,10 +27,10 @@ import asyncio
 import hashlib
 import math
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any
 
+import redis.asyncio
 import sqlalchemy as sa
 from limits import RateLimitItem, RateLimitItemPerSecond, WindowStats, parse
 from limits.aio.storage import RedisStorage as AsyncRedisStorage
@@ -48,6 +48,8 @@ from direkte.clock import Clock
 from direkte.errors import RateLimited
 
 _T = RateLimitWindow.__table__
+# A Redis that stops answering fails a request after this long, not never.
+REDIS_TIMEOUTS = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
 
 
 def _upsert(insert: Any) -> sa.Executable:
@@ -164,24 +166,36 @@ def _digest(secret: str) -> str:
 class RedisOnLoop:
     """``limits``' asyncio Redis storage, one per event loop: a ``redis.asyncio``
     connection pool belongs to the loop it was made on (a server has one loop per
-    process; tests start several)."""
+    process; tests start several). The pool is made by redis-py from the URL, as the
+    synchronous storage's is (``limits``' own parsing would refuse a URL without a
+    port), with the same timeouts."""
 
     def __init__(self, url: str, prefix: str) -> None:
         self._url, self._prefix = url, prefix
-        self._limiters: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, AsyncFixedWindowRateLimiter
-        ] = weakref.WeakKeyDictionary()
+        self._made: dict[
+            asyncio.AbstractEventLoop, tuple[AsyncRedisStorage, redis.asyncio.ConnectionPool]
+        ] = {}
 
     def limiter(self) -> AsyncFixedWindowRateLimiter:
-        """The running loop's limiter (made on first use)."""
+        """The running loop's limiter (its storage made on first use)."""
         loop = asyncio.get_running_loop()
-        found = self._limiters.get(loop)
-        if found is None:
+        made = self._made.get(loop)
+        if made is None:
+            for old in [old for old in self._made if old.is_closed()]:
+                del self._made[old]  # a finished loop's (a test's): nothing to close on
+            pool = redis.asyncio.ConnectionPool.from_url(self._url, **REDIS_TIMEOUTS)
+            options: dict[str, Any] = {"connection_pool": pool}  # passed on to redis-py
             storage = AsyncRedisStorage(
-                f"async+{self._url}", implementation="redispy", key_prefix=self._prefix
+                "async+redis://", implementation="redispy", key_prefix=self._prefix, **options
             )
-            found = self._limiters[loop] = AsyncFixedWindowRateLimiter(storage)
-        return found
+            made = self._made[loop] = (storage, pool)
+        return AsyncFixedWindowRateLimiter(made[0])
+
+    async def aclose(self) -> None:
+        """Close the running loop's connections (at the app's shutdown)."""
+        made = self._made.pop(asyncio.get_running_loop(), None)
+        if made is not None:
+            await made[1].aclose()
 
 
 class Limits:
@@ -214,6 +228,16 @@ class Limits:
             self._hit(self._caller, "k", _digest(key))
         else:
             self._hit(self._address, "a", address)
+
+    @property
+    def on_loop(self) -> RedisOnLoop | None:
+        """The Redis storage's asyncio twin, counting on the event loop; None if none."""
+        return self._on_loop
+
+    async def aclose(self) -> None:
+        """Close the event loop's Redis connections, if any (the app's shutdown)."""
+        if self._on_loop is not None:
+            await self._on_loop.aclose()
 
     def check_login(self, email: str) -> None:
         """Raises RateLimited while the e-mail's log-in is locked."""
@@ -261,7 +285,12 @@ def make_limits(settings: Any, sessions: sessionmaker[Session], clock: Clock) ->
     storage: Storage
     on_loop = None
     if settings.redis_url:
-        storage = RedisStorage(settings.redis_url, key_prefix=settings.redis_prefix)
+        storage = RedisStorage(
+            settings.redis_url,
+            key_prefix=settings.redis_prefix,
+            socket_timeout=REDIS_TIMEOUTS["socket_timeout"],
+            socket_connect_timeout=REDIS_TIMEOUTS["socket_connect_timeout"],
+        )
         on_loop = RedisOnLoop(settings.redis_url, settings.redis_prefix)
         now: Callable[[], float] = time.time
     else:
