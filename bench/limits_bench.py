@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/limits_bench.py [--requests 300] [--repeat 5]
 
-In process, one request at a time through the ASGI app (``TestClient``), on
+In process, one request at a time through the ASGI app (``TestClient``, each entered
+once, so that each app keeps one event loop as in a server), on
 PostgreSQL, like ``cpu_bench.py``: three apps over one throw-away database, the
 same except for the limits: ``off`` (``DIREKTE_RATE_LIMIT=off``), ``database``
 (the default: one upsert per request on the counter pool) and ``redis``
@@ -17,6 +18,7 @@ the ``put_vs_bare_insert`` ratio moves (the target allows 10 %).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -64,7 +66,13 @@ def main() -> int:
                 **(base | {"redis_url": args.redis, "redis_prefix": uuid.uuid4().hex})
             ),
         }
-        clients = {name: TestClient(create_app(s)) for name, s in modes.items()}
+        # Each client entered once: one event loop per app for the whole run, as in a
+        # server. A client used without entering it runs every request on a new loop,
+        # which makes the Redis mode's asyncio pool (one per loop) connect anew each time.
+        stack = contextlib.ExitStack()
+        clients = {
+            name: stack.enter_context(TestClient(create_app(s))) for name, s in modes.items()
+        }
         headers = {"X-API-Key": prepared["api_key"]}
         pool = prepared["update_pool"]
         wall: dict[str, list[float]] = {name: [] for name in modes}
@@ -102,6 +110,7 @@ def main() -> int:
                 f"{name:<9} {w:6.2f} ms wall/request ({w / off_wall - 1:+6.1%})   "
                 f"{c:6.2f} ms CPU/request ({c / off_cpu - 1:+6.1%})"
             )
+        stack.close()
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
