@@ -51,6 +51,7 @@ def main() -> int:
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
         conn.exec_driver_sql(f'CREATE DATABASE "{args.database}"')
+    stack = contextlib.ExitStack()
     try:
         prepared = prepare_database(url)
         base: dict[str, Any] = {
@@ -69,7 +70,6 @@ def main() -> int:
         # Each client entered once: one event loop per app for the whole run, as in a
         # server. A client used without entering it runs every request on a new loop,
         # which makes the Redis mode's asyncio pool (one per loop) connect anew each time.
-        stack = contextlib.ExitStack()
         clients = {
             name: stack.enter_context(TestClient(create_app(s))) for name, s in modes.items()
         }
@@ -110,8 +110,8 @@ def main() -> int:
                 f"{name:<9} {w:6.2f} ms wall/request ({w / off_wall - 1:+6.1%})   "
                 f"{c:6.2f} ms CPU/request ({c / off_cpu - 1:+6.1%})"
             )
-        stack.close()
     finally:
+        stack.close()  # the apps' shutdown: their pools closed before the drop
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
         admin.dispose()

@@ -140,15 +140,19 @@ def test_redis_is_awaited_on_the_event_loop() -> None:
     can count; both use the same keys, so the synchronous one (SQLite's requests,
     commands) sees what the loop counted."""
     prefix = uuid.uuid4().hex
-    nowhere = Limits(
-        RedisStorage("redis://127.0.0.1:1/0", key_prefix=prefix),
-        time.time,
-        caller_rate="2/minute",
-        address_rate="off",
-        login_failures=5,
-        login_window_seconds=900,
-        on_loop=RedisOnLoop(REDIS_URL, prefix),
-    )
+
+    def limits(url: str, on_loop: RedisOnLoop | None = None) -> Limits:
+        return Limits(
+            RedisStorage(url, key_prefix=prefix),
+            time.time,
+            caller_rate="2/minute",
+            address_rate="off",
+            login_failures=5,
+            login_window_seconds=900,
+            on_loop=on_loop,
+        )
+
+    nowhere = limits("redis://127.0.0.1:1/0", RedisOnLoop(REDIS_URL, prefix))
 
     async def on_the_loop() -> list[int | None]:
         return await greenlet_spawn(_hits, nowhere, 3)
@@ -159,15 +163,7 @@ def test_redis_is_awaited_on_the_event_loop() -> None:
     assert 0 < counted[2] <= 60
     with pytest.raises(RedisConnectionError):  # off the loop: the synchronous storage
         _hits(nowhere, 1)
-    same_keys = Limits(
-        RedisStorage(REDIS_URL, key_prefix=prefix),
-        time.time,
-        caller_rate="2/minute",
-        address_rate="off",
-        login_failures=5,
-        login_window_seconds=900,
-    )
-    assert _hits(same_keys, 1)[0] is not None  # the loop's three hits are in the window
+    assert _hits(limits(REDIS_URL), 1)[0] is not None  # the loop's three hits are in the window
 
     def lock(email: str) -> str | None:
         for _ in range(5):

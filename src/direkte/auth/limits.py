@@ -173,11 +173,12 @@ class RedisOnLoop:
     def __init__(self, url: str, prefix: str) -> None:
         self._url, self._prefix = url, prefix
         self._made: dict[
-            asyncio.AbstractEventLoop, tuple[AsyncRedisStorage, redis.asyncio.ConnectionPool]
+            asyncio.AbstractEventLoop,
+            tuple[AsyncFixedWindowRateLimiter, redis.asyncio.ConnectionPool],
         ] = {}
 
     def limiter(self) -> AsyncFixedWindowRateLimiter:
-        """The running loop's limiter (its storage made on first use)."""
+        """The running loop's limiter (made on first use)."""
         loop = asyncio.get_running_loop()
         made = self._made.get(loop)
         if made is None:
@@ -188,8 +189,8 @@ class RedisOnLoop:
             storage = AsyncRedisStorage(
                 "async+redis://", implementation="redispy", key_prefix=self._prefix, **options
             )
-            made = self._made[loop] = (storage, pool)
-        return AsyncFixedWindowRateLimiter(made[0])
+            made = self._made[loop] = (AsyncFixedWindowRateLimiter(storage), pool)
+        return made[0]
 
     async def aclose(self) -> None:
         """Close the running loop's connections (at the app's shutdown)."""
@@ -252,21 +253,23 @@ class Limits:
             raise self._refusal(item, kind, ident, "too many requests")
 
     # The three calls on the window, awaited on the loop where there is one to await.
+    def _awaitable(self) -> AsyncFixedWindowRateLimiter | None:
+        """The loop's limiter when called in a request's greenlet with Redis, else None."""
+        return self._on_loop.limiter() if self._on_loop is not None and in_greenlet() else None
+
     def _count(self, item: RateLimitItem, kind: str, ident: str) -> bool:
-        if self._on_loop is not None and in_greenlet():
-            return bool(await_only(self._on_loop.limiter().hit(item, kind, ident)))
+        if (aio := self._awaitable()) is not None:
+            return bool(await_only(aio.hit(item, kind, ident)))
         return self._limiter.hit(item, kind, ident)
 
     def _test(self, item: RateLimitItem, kind: str, ident: str) -> bool:
-        if self._on_loop is not None and in_greenlet():
-            return bool(await_only(self._on_loop.limiter().test(item, kind, ident)))
+        if (aio := self._awaitable()) is not None:
+            return bool(await_only(aio.test(item, kind, ident)))
         return self._limiter.test(item, kind, ident)
 
     def _stats(self, item: RateLimitItem, kind: str, ident: str) -> WindowStats:
-        if self._on_loop is not None and in_greenlet():
-            stats: WindowStats = await_only(
-                self._on_loop.limiter().get_window_stats(item, kind, ident)
-            )
+        if (aio := self._awaitable()) is not None:
+            stats: WindowStats = await_only(aio.get_window_stats(item, kind, ident))
             return stats
         return self._limiter.get_window_stats(item, kind, ident)
 
