@@ -14,6 +14,7 @@ from httpx import Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from direkte.api.app import create_app
+from direkte.auth import service
 from direkte.auth.models import ApiKey
 from direkte.cli import main
 from direkte.clock import FixedClock
@@ -117,6 +118,15 @@ class TestBearerToken:
         clock.advance(timedelta(seconds=settings.token_ttl_seconds + 1))
         response = client.get("/api/v1/me/visits", headers=headers)
         assert_error(response, 401, "invalid_token")
+
+    def test_only_tokens_that_pass_are_remembered(self, client: TestClient) -> None:
+        # The signature check is memoized per token (auth.service._signed_claims):
+        # made-up tokens must not fill the memo.
+        remembered = service._signed_claims.cache_info().currsize
+        for n in range(20):
+            headers = {"Authorization": f"Bearer made.up.{n}"}
+            assert_error(client.get("/api/v1/me/visits", headers=headers), 401, "invalid_token")
+        assert service._signed_claims.cache_info().currsize == remembered
 
     def test_expired_staff_token_is_401(
         self, client: TestClient, clock: FixedClock, settings: Settings

@@ -295,7 +295,7 @@ class TestInboxPageJson:
             pytest.skip("the page's SQL is PostgreSQL's")
         instant = (T0 + timedelta(hours=5)).replace(microsecond=microsecond)
         built = session.execute(
-            sa.text(f"SELECT {inbox_sql._time('CAST(:instant AS timestamptz)')}"),
+            sa.text(f"SELECT {inbox_sql.utc_time('CAST(:instant AS timestamptz)')}"),
             {"instant": instant},
         ).scalar_one()
         assert built == orjson.dumps(instant, option=orjson.OPT_UTC_Z).decode().strip('"')
@@ -317,7 +317,7 @@ class TestInboxPageJson:
     ) -> None:
         if session.get_bind().dialect.name != "postgresql":
             pytest.skip("the page's SQL is PostgreSQL's")
-        money = inbox_sql._money("CAST(:amount AS numeric)", "CAST(:currency AS varchar)")
+        money = inbox_sql.money("CAST(:amount AS numeric)", "CAST(:currency AS varchar)")
         built = session.execute(
             sa.text(f"SELECT ({money})::text"), {"amount": amount, "currency": currency}
         ).scalar_one()

@@ -25,7 +25,14 @@ from direkte.audit.models import AuditEvent
 from direkte.clock import FixedClock
 from direkte.config import Settings
 from direkte.db import make_engine, make_sessionmaker
-from direkte.visits.models import Diagnosis, Estimate, Vehicle, Visit, VisitStatusChange
+from direkte.visits.models import (
+    Diagnosis,
+    Estimate,
+    Vehicle,
+    Visit,
+    VisitLists,
+    VisitStatusChange,
+)
 from tests.conftest import fresh_database
 from tests.factories import make_api_key, make_network, make_vin, visit_body
 
@@ -188,4 +195,11 @@ class TestConcurrentRevisions:
         assert count(live.sessions, added) == WORKERS
         with live.sessions() as session:
             revisions = session.scalars(sa.select(Estimate.seq).order_by(Estimate.seq)).all()
+            postgresql = session.get_bind().dialect.name == "postgresql"
+            # The inbox's ready lists (escalations/inbox_lists.py) hold every one.
+            lists = session.scalar(
+                sa.select(VisitLists.estimates).where(VisitLists.visit_id == visit_id)
+            )
         assert list(revisions) == list(range(1, WORKERS + 1))
+        if postgresql:
+            assert [e["revision"] for e in lists] == list(range(1, WORKERS + 1))

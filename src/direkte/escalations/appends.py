@@ -57,6 +57,8 @@ CASE_STARTS_NULL = frozenset(
         "rating_score",
         "rating_comment",
         "rated_at",
+        # kept by a PostgreSQL trigger from ``guardrail`` (escalations/inbox_lists.py)
+        "guardrail_shown",
     }
 )
 CASE_COLUMNS = _set_columns(CASES, skip=CASE_STARTS_NULL)

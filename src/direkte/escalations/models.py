@@ -62,6 +62,9 @@ class Escalation(Base):
     tier: Mapped[int] = mapped_column(sa.SmallInteger)
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     guardrail: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    # The decision as staff see it, kept by a trigger on PostgreSQL for the inbox's page
+    # (escalations/inbox_lists.py); NULL on SQLite. Never loaded with the case.
+    guardrail_shown: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, deferred=True)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     # Held by the guardrails and not released by ops: the customer's and ops' alone,
     # also once rejected or withdrawn (access.case_filter).

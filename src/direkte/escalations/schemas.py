@@ -344,13 +344,13 @@ def guardrail_for(viewer: User, guardrail: dict[str, Any]) -> dict[str, Any]:
     return guardrail if access.sees_decision_inputs(viewer) else customer_view(guardrail)
 
 
-_GUARDRAIL_FIELDS = tuple(GuardrailOut.model_fields)
+GUARDRAIL_FIELDS = tuple(GuardrailOut.model_fields)
 
 
 def shown_guardrail(viewer: User, guardrail: dict[str, Any]) -> dict[str, Any]:
     """``GuardrailOut``'s fields of the stored decision, as the viewer may see it."""
     shown = guardrail_for(viewer, guardrail)
-    return {k: shown.get(k) for k in _GUARDRAIL_FIELDS}
+    return {k: shown.get(k) for k in GUARDRAIL_FIELDS}
 
 
 def opened_answer(opened: Opened, *, now: datetime, viewer: User) -> tuple[int, Any]:
@@ -377,7 +377,7 @@ def preview_out(preview: Preview, *, viewer: User) -> PreviewOut:
     return PreviewOut(
         guardrail=GuardrailPreviewOut.model_validate(
             {
-                **{k: shown.get(k) for k in _GUARDRAIL_FIELDS},
+                **{k: shown.get(k) for k in GUARDRAIL_FIELDS},
                 "assignee": _person(preview.assignee),
                 "sla": sla,
                 "folded_into": preview.folded_into,

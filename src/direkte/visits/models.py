@@ -209,3 +209,19 @@ class WarrantyDecision(Base):
         sa.UniqueConstraint("visit_id", "seq"),
         sa.CheckConstraint("covered >= 0", name="covered_nonnegative"),
     )
+
+
+class VisitLists(Base):
+    """A visit's revision lists as the inbox shows them (JSON), kept by PostgreSQL's
+    triggers on every change of its diagnoses, estimates and warranty decisions
+    (escalations/inbox_lists.py). Empty on SQLite, whose inbox reads the rows."""
+
+    __tablename__ = "visit_lists"
+
+    visit_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
+    )
+    diagnoses: Mapped[Any] = mapped_column(sa.JSON, nullable=True)
+    diagnosis_codes: Mapped[Any] = mapped_column(sa.JSON, nullable=True)
+    estimates: Mapped[Any] = mapped_column(sa.JSON, nullable=True)
+    warranty_decisions: Mapped[Any] = mapped_column(sa.JSON, nullable=True)
