@@ -181,16 +181,19 @@ def _async_begin_as_ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> No
         raise sa.exc.DisconnectionError("the pooled connection failed BEGIN")
 
 
-def prepared_rows(session: Session, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def prepared_rows(
+    session: Session, sql: str, params: dict[str, Any], *, binary: bool = False
+) -> list[tuple[Any, ...]]:
     """Run psycopg SQL (``%(name)s`` placeholders) on the session's PostgreSQL
     connection, in its transaction, as a prepared statement (psycopg's
-    ``prepare=True``: parsed and planned once per connection); its rows.
+    ``prepare=True``: parsed and planned once per connection); its rows, in psycopg's
+    binary format if ``binary`` (``bytea`` as ``bytes``).
 
     On an engine of the event loop the connection is psycopg's async one, awaited in
     the request's greenlet (``kit.offload``)."""
     driver = session.connection().connection.driver_connection
     assert driver is not None
-    cursor = driver.execute(sql, params, prepare=True)
+    cursor = driver.execute(sql, params, prepare=True, binary=binary)
     if not inspect.isawaitable(cursor):
         return cursor.fetchall()  # type: ignore[no-any-return]
     rows: list[tuple[Any, ...]] = await_only(await_only(cursor).fetchall())

@@ -152,10 +152,10 @@ ea AS MATERIALIZED (
   WHERE x.rank <= {EARLIER_VISITS_SHOWN}
   GROUP BY x.current_id
 )
-SELECT c.guardrail_shown::text AS shown,
+SELECT convert_to(c.guardrail_shown::text, 'UTF8') AS shown,
        CASE WHEN c.guardrail_shown IS NULL THEN c.guardrail::text END AS guardrail,
-       c.sla_next_due, ce.time_zone, ce.country,
-       ce.business_hours::text, ce.closed_dates::text, json_build_object(
+       c.sla_next_due, c.center_id, ce.time_zone, ce.country,
+       ce.business_hours::text, ce.closed_dates::text, convert_to(json_build_object(
   'id', c.id, 'visit_id', c.visit_id, 'category', c.category, 'subject_id', c.subject_id,
   'status', c.status, 'tier', c.tier,
   'assignee', CASE WHEN a.id IS NULL THEN NULL
@@ -203,7 +203,7 @@ SELECT c.guardrail_shown::text AS shown,
     'warranty_decisions', coalesce(vl.warranty_decisions, '[]'::json),
     'earlier_visits', coalesce(ea.earlier_visits, '[]'::json)
   )
-)::text AS item
+)::text, 'UTF8') AS item
 FROM c
 JOIN visits v ON v.id = c.visit_id
 JOIN vehicles vh ON vh.id = v.vehicle_id
@@ -250,26 +250,27 @@ def inbox_items_json(
     # statement's parsing and planning (~4 ms) cost as much as running it, and with its
     # lists materialized the generic plan PostgreSQL keeps after five runs is as fast
     # as each run's own (measured: 4.6 ms against 4.6 ms, planning 0.06 against 3.7).
-    rows = prepared_rows(session, sql, params)
+    # In binary: the JSON texts come as the bytes the page is made of (no decoding to
+    # str and encoding back, 0.15 ms a page).
+    rows = prepared_rows(session, sql, params, binary=True)
     # Staff see a decision whole (the inbox is theirs alone): its kept shown form is
     # theirs as it is.
     whole = access.sees_decision_inputs(viewer)
-    return [
-        b'{"guardrail":%b,"due_in_business_minutes":%b,%b'
-        % (
-            shown.encode()
-            if shown is not None and whole
-            else orjson.dumps(shown_guardrail(viewer, orjson.loads(guardrail or shown))),
-            b"null"
-            if due is None
-            else b"%d"
-            % business_minutes_within(
-                _hours(time_zone, country, business_hours, closed_dates), due.astimezone(UTC), now
-            ),
-            item[1:].encode(),
-        )
-        for shown, guardrail, due, time_zone, country, business_hours, closed_dates, item in rows
-    ]
+    # A center's hours once a page (the rows' texts of one center are equal).
+    hours: dict[int, OpeningHours] = {}
+    items = []
+    for shown, guardrail, due, center_id, zone, country, business, closed, item in rows:
+        if due is None:
+            minutes = b"null"
+        else:
+            if center_id not in hours:
+                hours[center_id] = _hours(zone, country, business, closed)
+            minutes = b"%d" % business_minutes_within(hours[center_id], due.astimezone(UTC), now)
+        if shown is None or not whole:
+            shown = orjson.dumps(shown_guardrail(viewer, orjson.loads(guardrail or shown)))
+        fields = (shown, minutes, item[1:])
+        items.append(b'{"guardrail":%b,"due_in_business_minutes":%b,%b' % fields)
+    return items
 
 
 @functools.lru_cache(maxsize=256)
