@@ -105,6 +105,22 @@ class TestKeptAtWriteTime:
         )
         assert approved.status_code == 200, approved.text
         assert context()["estimates"][-1]["approved"] is True
+        warranty = world.client.post(
+            "/api/v1/integration/visits/RO-L/warranty-decisions",
+            json={
+                "decision": "not_covered",
+                "claimed": "500",
+                "covered": "0",
+                "reason_code": "W-WEAR",
+                "safety_related": False,
+            },
+            headers={"X-API-Key": world.key},
+        )
+        assert warranty.status_code == 201, warranty.text
+        decisions = context()["warranty_decisions"]
+        assert [(d["decision"], d["claimed"]["amount"]) for d in decisions] == [
+            ("not_covered", "500.00")
+        ]
         session.execute(sa.text("DELETE FROM diagnoses WHERE visit_id = :v"), {"v": visit})
         assert context()["diagnoses"] == []
         assert context()["diagnosis_codes"] == []
@@ -213,3 +229,48 @@ class TestConcurrentWriters:
             writer.rollback()
         with engine.connect() as reader:
             assert _lists(reader, visit) == before
+
+
+class TestMigration:
+    def test_0012_fills_the_lists_and_shown_forms_of_what_was_there(self, tmp_path: Path) -> None:
+        # The demo's visits and cases written before 0012 (downgraded to 0011), then
+        # upgraded: the backfill gives what the triggers gave when they were written.
+        from alembic import command
+
+        from direkte.db import alembic_config
+        from direkte.demo.generator import load_demo
+
+        def kept(engine: sa.Engine) -> tuple[list[Any], list[Any]]:
+            with engine.connect() as conn:
+                lists = conn.execute(
+                    sa.text(
+                        "SELECT visit_id, diagnoses::text, diagnosis_codes::text,"
+                        " estimates::text, warranty_decisions::text"
+                        " FROM visit_lists ORDER BY visit_id"
+                    )
+                ).all()
+                shown = conn.execute(
+                    sa.text("SELECT id, guardrail_shown::text FROM escalations ORDER BY id")
+                ).all()
+            return [tuple(r) for r in lists], [tuple(r) for r in shown]
+
+        with fresh_database("postgresql", tmp_path) as url:
+            engine = make_engine(url)
+            try:
+                with make_sessionmaker(engine)() as session:
+                    load_demo(session, visits=80, customers=12, clock=FixedClock(T0))
+                    session.commit()
+                written = kept(engine)
+                assert len(written[0]) > 20
+                assert written[1]
+                assert all(shown for _, shown in written[1])
+                command.downgrade(alembic_config(url), "0011")
+                with engine.connect() as conn:
+                    left = conn.execute(
+                        sa.text("SELECT count(*) FROM pg_proc WHERE proname LIKE 'direkte_%'")
+                    ).scalar_one()
+                assert left == 0
+                command.upgrade(alembic_config(url), "head")
+                assert kept(engine) == written
+            finally:
+                engine.dispose()

@@ -69,7 +69,7 @@ BEGIN
         'change_from_first_approved', {money("k.change", "e.currency")},
         'change_percent', {PERCENT})
         ORDER BY e.seq) AS estimates
-    FROM estimates e JOIN bt ON bt.visit_id = e.visit_id {ESTIMATE_CHANGE}
+    FROM estimates e JOIN bt ON bt.visit_id = e.visit_id{ESTIMATE_CHANGE}
     GROUP BY e.visit_id
   ),
   wd AS (
