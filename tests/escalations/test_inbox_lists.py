@@ -3,6 +3,7 @@ the module writes them, rebuilt by every change, never older than the last commi
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from direkte.api.app import create_app
 from direkte.clock import FixedClock
 from direkte.config import Settings
-from direkte.db import make_engine, make_sessionmaker
+from direkte.db import MIGRATIONS, make_engine, make_sessionmaker
 from direkte.escalations import inbox_lists
 from direkte.escalations.schemas import GUARDRAIL_FIELDS
 from tests.conftest import T0, fresh_database
@@ -52,6 +53,25 @@ class TestInstalled:
             ).all()
         )
         assert installed == inbox_lists.function_bodies()
+
+    def test_the_newest_migration_installs_the_modules_statements(self) -> None:
+        # The migration holds its SQL as literal text; the module is where the next one
+        # is written from. Functions, triggers, their removal and the backfill alike.
+        versions = MIGRATIONS / "versions"
+        installing = []
+        for path in sorted(versions.glob("0*.py")):
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            assert spec is not None
+            assert spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            if hasattr(module, "INSTALL"):
+                installing.append(module)
+        newest = installing[-1]
+        assert [newest._filled(s) for s in newest.INSTALL] == inbox_lists.install_statements()
+        assert inbox_lists.function_bodies() == newest.BODIES
+        assert inbox_lists.drop_statements() == newest.DROP
+        assert inbox_lists.backfill_statements() == newest.BACKFILL
 
     def test_every_list_table_has_its_three_triggers(self, session: Any) -> None:
         _pg(session)

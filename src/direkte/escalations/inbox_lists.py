@@ -20,10 +20,11 @@ life and are read on every page of every manager. On PostgreSQL, triggers keep t
   passes it through instead of parsing ~2 KB per item.
 
 SQLite keeps no lists (its inbox is built from rows in Python) and has the table empty.
-The SQL below is the page's own (``inbox_sql``'s helpers); migration 0012 installs it.
-Changing it needs a migration that installs it again (``install_statements``):
-``tests/escalations/test_inbox_lists.py`` fails while the database's functions differ
-from this module's.
+The SQL below is the page's own (``inbox_sql``'s helpers); migration 0012 installs it,
+as literal text written from these functions. Changing it needs a new migration that
+installs it again (written from ``install_statements`` and the others):
+``tests/escalations/test_inbox_lists.py`` fails while the newest such migration's
+statements, or the database's functions, differ from this module's.
 """
 
 from __future__ import annotations

@@ -112,12 +112,12 @@ def page_sql(role: Role, user_id: int, center_id: int | None, region_id: int | N
         "coalesce({t}.sla_next_due, {t}.resolution_due) IS NULL, "
         "coalesce({t}.sla_next_due, {t}.resolution_due), {t}.id"
     )
-    # Each visit's lists are aggregated once for the whole page (grouped and hash
-    # joined), not per item in correlated subqueries: a third of the time. Every list
-    # is MATERIALIZED: the statement runs prepared, and PostgreSQL's generic plan
-    # (which cannot know the page's size: it estimates one case) would otherwise
-    # nest the lists' aggregation in a loop over the cases, each aggregated again
-    # for every case (50 ms a page instead of 5).
+    # The earlier visits and the baselines are aggregated once for the whole page
+    # (grouped and hash joined), not per item in correlated subqueries. Every CTE is
+    # MATERIALIZED: the statement runs prepared, and PostgreSQL's generic plan (which
+    # cannot know the page's size: it estimates one case) would otherwise nest their
+    # aggregation in a loop over the cases, each aggregated again for every case (50 ms
+    # a page instead of 5, when the visits' lists were built here too).
     statement = sa.text(
         f"""
 WITH c AS MATERIALIZED (
@@ -248,14 +248,13 @@ def inbox_items_json(
     }
     # On the session's connection (its transaction), prepared from the first run: the
     # statement's parsing and planning (~4 ms) cost as much as running it, and with its
-    # lists materialized the generic plan PostgreSQL keeps after five runs is as fast
+    # CTEs materialized the generic plan PostgreSQL keeps after five runs is as fast
     # as each run's own (measured: 4.6 ms against 4.6 ms, planning 0.06 against 3.7).
     # In binary: the JSON texts come as the bytes the page is made of (no decoding to
     # str and encoding back, 0.15 ms a page).
+    # The inbox is staff's alone (``inbox_tier`` above refused anyone else), and staff
+    # see a decision whole: its kept shown form is theirs as it is.
     rows = prepared_rows(session, sql, params, binary=True)
-    # Staff see a decision whole (the inbox is theirs alone): its kept shown form is
-    # theirs as it is.
-    whole = access.sees_decision_inputs(viewer)
     # A center's hours once a page (the rows' texts of one center are equal).
     hours: dict[int, OpeningHours] = {}
     items = []
@@ -266,8 +265,8 @@ def inbox_items_json(
             if center_id not in hours:
                 hours[center_id] = _hours(zone, country, business, closed)
             minutes = b"%d" % business_minutes_within(hours[center_id], due.astimezone(UTC), now)
-        if shown is None or not whole:
-            shown = orjson.dumps(shown_guardrail(viewer, orjson.loads(guardrail or shown)))
+        if shown is None:  # a decision without its shown form (none should be)
+            shown = orjson.dumps(shown_guardrail(viewer, orjson.loads(guardrail)))
         fields = (shown, minutes, item[1:])
         items.append(b'{"guardrail":%b,"due_in_business_minutes":%b,%b' % fields)
     return items
