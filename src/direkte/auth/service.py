@@ -13,7 +13,7 @@ import jwt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from direkte import access
+from direkte import access, direct
 from direkte.audit.service import Actor, record_event
 from direkte.auth.models import ApiKey, RevokedToken
 from direkte.clock import Clock
@@ -121,10 +121,27 @@ def _signed_claims(token: str, secret: str) -> TokenClaims:
 # with a bearer token runs this one (the session is new, so the identity map that
 # Session.get would look in first is empty). The user's row and whether the token
 # was logged out come back together: one round trip, two primary-key look-ups.
-_USER = sa.select(
-    User,
-    sa.exists().where(RevokedToken.jti == sa.bindparam("jti")).correlate(None).label("revoked"),
-).where(User.id == sa.bindparam("user_id"))
+_REVOKED = sa.exists().where(RevokedToken.jti == sa.bindparam("jti")).correlate(None)
+_USER = sa.select(User, _REVOKED.label("revoked")).where(User.id == sa.bindparam("user_id"))
+# On PostgreSQL the same row read straight through psycopg and made the ORM's object
+# (direkte.direct: about 100 us of CPU less on every request with a token).
+_USER_COLUMNS = tuple(sa.inspect(User).columns)
+_USER_NAMES = tuple(sa.inspect(User).get_property_by_column(c).key for c in _USER_COLUMNS)
+_USER_DIRECT = direct.Select(
+    sa.select(*_USER_COLUMNS, _REVOKED.label("revoked")).where(User.id == sa.bindparam("user_id"))
+)
+
+
+def _user_and_revoked(session: Session, user_id: int, jti: str) -> tuple[User, bool] | None:
+    params = {"user_id": user_id, "jti": jti}
+    if direct.supported(session):
+        rows = _USER_DIRECT.rows(session, params)
+        if not rows:
+            return None
+        *values, revoked = rows[0]
+        return direct.attach(session, User, _USER_NAMES, values), bool(revoked)
+    row = session.execute(_USER, params).first()
+    return None if row is None else (row[0], bool(row[1]))
 
 
 def authenticate_token(session: Session, clock: Clock, *, token: str, secret: str) -> User:
@@ -134,7 +151,7 @@ def authenticate_token(session: Session, clock: Clock, *, token: str, secret: st
     password change or disabling).
     """
     claims = _claims(clock, token, secret)
-    row = session.execute(_USER, {"user_id": claims.user_id, "jti": claims.jti}).first()
+    row = _user_and_revoked(session, claims.user_id, claims.jti)
     if row is None:
         raise InvalidToken("invalid access token")
     user, revoked = row

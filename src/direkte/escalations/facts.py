@@ -13,8 +13,12 @@ from typing import Any
 import sqlalchemy as sa
 from rapidfuzz.distance import Indel
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload, load_only
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 
+from direkte import direct
 from direkte.escalations.models import (
     ACTIVE,
     Category,
@@ -25,6 +29,7 @@ from direkte.escalations.models import (
 from direkte.guardrails.engine import Facts
 from direkte.network.models import Center, Role, User
 from direkte.network.service import MANAGERS_ORDER, MANAGERS_WHERE, pick_managers
+from direkte.policy.service import policy_columns
 from direkte.visits.models import (
     Diagnosis,
     Estimate,
@@ -218,31 +223,44 @@ def _within_coverage(rows: Sequence[sa.Row[Any]], on: date) -> bool:
     return False
 
 
-def _subject_facts(
-    conn: Connection,
-    visit: Visit,
+_SUBJECT = {
+    Category.estimate: _ESTIMATES,
+    Category.warranty: _WARRANTY,
+    Category.diagnosis: _DIAGNOSIS,
+}
+
+
+def _subject_params(
+    visit_id: int,
+    vehicle_id: int | None,
+    started: datetime | None,
     customer: User,
-    category: Category,
     subject_id: int,
     now: datetime,
-) -> tuple[dict[str, Any] | None, int | None]:
-    """The facts about the subject (None when it is not one of this visit's), and the
-    customer's case count of the last 365 days read with it (None: not read)."""
-    started = visit.checked_in_at or now
-    params = {
-        "visit_id": visit.id,
+) -> dict[str, Any]:
+    return {
+        "visit_id": visit_id,
         "subject_id": subject_id,
-        "vehicle_id": visit.vehicle_id,
+        "vehicle_id": vehicle_id,
         "customer_id": customer.id,
         "since": now - timedelta(days=365),
         "started": started,
+        "now": now,
     }
+
+
+def _subject_facts(
+    rows: Sequence[Any], visit: Visit, category: Category, subject_id: int, now: datetime
+) -> tuple[dict[str, Any] | None, int | None]:
+    """The facts about the subject from its statement's rows (None when it is not one of
+    this visit's), and the customer's case count of the last 365 days read with it (None:
+    not read)."""
+    started = visit.checked_in_at or now
     if category == Category.estimate:
-        estimates = conn.execute(_ESTIMATES, params).all()
-        subject = next((e for e in estimates if e.id == subject_id), None)
+        subject = next((e for e in rows if e.id == subject_id), None)
         if subject is None:
-            return None, estimates[0].cases_since if estimates else None
-        base = estimate_baseline(estimates) or subject
+            return None, rows[0].cases_since if rows else None
+        base = estimate_baseline(rows) or subject
         return {
             "currency": subject.currency,
             "estimate_total": str(subject.total),
@@ -250,7 +268,6 @@ def _subject_facts(
             "safety_related": bool(subject.safety_diagnoses),
         }, subject.cases_since
     if category == Category.warranty:
-        rows = conn.execute(_WARRANTY, params).all()
         if not rows:
             return None, None
         decision = rows[0]
@@ -262,9 +279,9 @@ def _subject_facts(
             "safety_related": decision.safety_related,
             "within_coverage": _within_coverage(rows, now.date()),
         }, decision.cases_since
-    diagnosis = conn.execute(_DIAGNOSIS, params).first()
-    if diagnosis is None:
+    if not rows:
         return None, None
+    diagnosis = rows[0]
     previous_codes = diagnosis.previous_codes
     contradicts = bool(
         previous_codes and diagnosis.codes and not set(diagnosis.codes) & set(previous_codes)
@@ -344,15 +361,14 @@ def _manager(row: Sequence[Any], deputy: Manager | None = None) -> Manager:
     return Manager(row[0], row[1], row[2], row[3], row[4], row[5], deputy)
 
 
-def load_staff(session: Session, center: Center) -> Staff:
-    """The center's managers and their open cases, in one statement (two when no local
-    manager is on duty and the deputy standing in has a deputy of their own)."""
-    conn = session.connection()
-    rows = conn.execute(_STAFF, {"center_id": center.id, "region_id": center.region_id}).all()
+def _staff(session: Session, rows: Sequence[Any]) -> Staff:
+    """The center's managers and their open cases from ``_STAFF``'s rows (one statement
+    more when no local manager is on duty and the deputy standing in has a deputy of
+    their own)."""
     managers = [_manager(r, None if r[7] is None else _manager(r[7:])) for r in rows]
     local, regional = pick_managers(managers)
     if local is not None and local.deputy is None and local.deputy_id is not None:
-        row = conn.execute(_MANAGER, {"user_id": local.deputy_id}).one()
+        row = session.connection().execute(_MANAGER, {"user_id": local.deputy_id}).one()
         local = replace(local, deputy=_manager(row))
     return Staff(local, regional, {r[0]: int(r[6]) for r in rows})
 
@@ -390,30 +406,172 @@ def _capacity(session: Session, center: Center, staff: Staff) -> dict[str, Any]:
     }
 
 
-def gather_facts(
+# The customer's own visit with its center (a request's first read): only the columns
+# the facts, the decision and the case read (any other loads on first use), and the
+# policy's columns.
+_VISIT_ATTRS = (
+    "id",
+    "center_id",
+    "customer_id",
+    "vehicle_id",
+    "advisor_id",
+    "status",
+    "currency",
+    "checked_in_at",
+    "closed_at",
+    "drivable",
+    "created_at",
+)
+_CENTER_ATTRS = (
+    "id",
+    "region_id",
+    "program",
+    "time_zone",
+    "country",
+    "business_hours",
+    "closed_dates",
+)
+_OWN_VISIT = (Visit.id == _P("visit_id"), Visit.customer_id == _P("customer_id"))
+_CUSTOMER_VISIT = (
+    sa.select(Visit, *policy_columns(Visit.center_id))
+    .options(
+        load_only(*(getattr(Visit, a) for a in _VISIT_ATTRS)),
+        joinedload(Visit.center).load_only(*(getattr(Center, a) for a in _CENTER_ATTRS)),
+    )
+    .where(*_OWN_VISIT)
+)
+_CUSTOMER_VISIT_LOCKED = _CUSTOMER_VISIT.with_for_update(of=Visit)
+
+
+def _after_visit(statement: Any) -> Any:
+    """``statement`` with the visit's own values (its center, region, vehicle and start)
+    read from the visit by ``visit_id``: sent in one pipeline with the visit's read, it
+    needs nothing that read returns."""
+    visit = aliased(Visit)
+    of_visit = visit.id == _P("visit_id")
+    values = {
+        "center_id": sa.select(visit.center_id).where(of_visit).scalar_subquery(),
+        "region_id": sa.select(Center.region_id)
+        .join(visit, visit.center_id == Center.id)
+        .where(of_visit)
+        .scalar_subquery(),
+        "vehicle_id": sa.select(visit.vehicle_id).where(of_visit).scalar_subquery(),
+        "started": sa.select(
+            sa.func.coalesce(visit.checked_in_at, _P("now", type_=Visit.checked_in_at.type))
+        )
+        .where(of_visit)
+        .scalar_subquery(),
+    }
+
+    def replace_value(element: Any) -> Any:
+        if isinstance(element, BindParameter) and element.key in values:
+            return values[element.key]
+        return None
+
+    return replacement_traverse(statement, {}, replace_value)  # type: ignore[call-overload]
+
+
+_VISIT_ROW = (
+    sa.select(
+        *(getattr(Visit, a) for a in _VISIT_ATTRS),
+        *(getattr(Center, a) for a in _CENTER_ATTRS),
+        *policy_columns(Visit.center_id),
+    )
+    .join(Center, Center.id == Visit.center_id)
+    .where(*_OWN_VISIT)
+)
+# PostgreSQL: the visit's read and the three after it in one round trip (direkte.direct).
+_DIRECT_VISIT = {
+    False: direct.Select(_VISIT_ROW),
+    True: direct.Select(_VISIT_ROW.with_for_update(of=Visit)),
+}
+_DIRECT_STAFF = direct.Select(_after_visit(_STAFF))
+_DIRECT_SUBJECT = {category: direct.Select(_after_visit(s)) for category, s in _SUBJECT.items()}
+_DIRECT_OPEN_AND_OUTCOMES = direct.Select(_OPEN_AND_OUTCOMES)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRead:
+    """What a customer's request reads before the guardrails decide: the visit with its
+    center, the policy's columns (``merged_policy``'s arguments), the center's managers,
+    the subject's rows and the open cases' and recent outcomes' rows."""
+
+    visit: Visit
+    policy: tuple[Any, Any, Any]
+    staff: Staff
+    subject_rows: Sequence[Any]
+    open_rows: Sequence[Any]
+
+
+def read_request(
     session: Session,
     *,
-    visit: Visit,
+    visit_id: int,
+    customer: User,
+    category: Category,
+    subject_id: int,
+    now: datetime,
+    lock: bool,
+) -> RequestRead | None:
+    """Read a request's visit (the customer's own, locked if ``lock``: concurrent
+    requests on one visit then decide one after the other) and what its decision reads;
+    None when the customer has no such visit. PostgreSQL reads all in one round trip,
+    each statement after the lock with its own snapshot; SQLite one statement each."""
+    params = _subject_params(visit_id, None, None, customer, subject_id, now)
+    if direct.supported(session):
+        visits, staff, subject, open_rows = direct.pipeline(
+            session,
+            [
+                (_DIRECT_VISIT[lock], params),
+                (_DIRECT_STAFF, params),
+                (_DIRECT_SUBJECT[category], params),
+                (_DIRECT_OPEN_AND_OUTCOMES, params),
+            ],
+        )
+        if not visits:
+            return None
+        row, width = visits[0], len(_VISIT_ATTRS)
+        visit = direct.attach(session, Visit, _VISIT_ATTRS, row[:width])
+        center = direct.attach(
+            session, Center, _CENTER_ATTRS, row[width : width + len(_CENTER_ATTRS)]
+        )
+        set_committed_value(visit, "center", center)
+        policy = (row[-3], row[-2], row[-1])
+        return RequestRead(visit, policy, _staff(session, staff), subject, open_rows)
+    found = session.execute(_CUSTOMER_VISIT_LOCKED if lock else _CUSTOMER_VISIT, params).first()
+    if found is None:
+        return None
+    visit, center = found[0], found[0].center
+    conn = session.connection()
+    managers = conn.execute(_STAFF, {"center_id": center.id, "region_id": center.region_id}).all()
+    params = _subject_params(
+        visit.id, visit.vehicle_id, visit.checked_in_at or now, customer, subject_id, now
+    )
+    return RequestRead(
+        visit,
+        (found.policy_region, found.policy_version, found.policy_text),
+        _staff(session, managers),
+        conn.execute(_SUBJECT[category], params).all(),
+        conn.execute(_OPEN_AND_OUTCOMES, params).all(),
+    )
+
+
+def gather_facts(
+    session: Session,
+    read: RequestRead,
+    *,
     customer: User,
     category: Category,
     subject_id: int,
     reason: str,
     content: dict[str, Any],
     now: datetime,
-    staff: Staff | None = None,
 ) -> Facts:
-    """The facts for a new request: subject, history, similar open cases, load, content.
-
-    ``staff`` is ``load_staff`` of the visit's center when the caller has it already.
-    """
+    """The facts for a new request: subject, history, similar open cases, load, content."""
+    visit, staff = read.visit, read.staff
     center = visit.center
-    if staff is None:
-        staff = load_staff(session, center)
-    conn = session.connection()
-    subject, count = _subject_facts(conn, visit, customer, category, subject_id, now)
-    rows = conn.execute(
-        _OPEN_AND_OUTCOMES, {"visit_id": visit.id, "customer_id": customer.id}
-    ).all()
+    subject, count = _subject_facts(read.subject_rows, visit, category, subject_id, now)
+    rows = read.open_rows
     open_cases = sorted((r for r in rows if r.part == 0), key=lambda r: r.id)
     recent = sorted(
         ((r.outcome, r.resolved_at) for r in rows if r.part == 1), key=lambda p: p[1], reverse=True
@@ -424,7 +582,7 @@ def gather_facts(
     return Facts(
         kind="create",
         category=category.value,
-        program=visit.center.program.value,
+        program=center.program.value,
         visit_status=visit.status.value,
         visit_checked_in_at=visit.checked_in_at,
         visit_closed_at=visit.closed_at,
@@ -435,7 +593,7 @@ def gather_facts(
         similar_case_id=best[1].id if best else None,
         similar_case_tier=best[1].tier if best else None,
         similarity=best[0] if best else 0.0,
-        **_history(conn, customer, now, count, recent),
+        **_history(session.connection(), customer, now, count, recent),
         **(subject or {}),
         **content,
         **_capacity(session, center, staff),

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload, load_only
+from sqlalchemy.orm import Session
 
 from direkte import access
 from direkte.clock import Clock
 from direkte.escalations.appends import NewCase, insert_new_case
-from direkte.escalations.facts import Manager, Staff, gather_facts, load_staff
+from direkte.escalations.facts import Manager, Staff, gather_facts, read_request
 from direkte.escalations.kernel import (
     INSERT_REQUEST,
     S,
@@ -38,48 +38,13 @@ from direkte.guardrails.engine import Decision, Facts, evaluate
 from direkte.guardrails.explanations import explain
 from direkte.guardrails.policy import Policy
 from direkte.marks import mark_dirty
-from direkte.network.models import Center, User
+from direkte.network.models import User
 from direkte.network.service import find_ops_ids
 from direkte.policy.service import (
     merged_policy,
-    policy_columns,
 )
 from direkte.visits.models import Visit
 from direkte.visits.service import VisitNotFound
-
-# A customer's own visit, locked, with its center (the create path's first read): only
-# the columns the facts, the decision and the case read (18 of 33; any other is read
-# on first use). A preview reads it unlocked (it writes nothing).
-_CUSTOMER_VISIT_READ = (
-    sa.select(Visit, *policy_columns(Visit.center_id))
-    .options(
-        load_only(
-            Visit.id,
-            Visit.center_id,
-            Visit.customer_id,
-            Visit.vehicle_id,
-            Visit.advisor_id,
-            Visit.status,
-            Visit.currency,
-            Visit.checked_in_at,
-            Visit.closed_at,
-            Visit.drivable,
-            Visit.created_at,
-        ),
-        joinedload(Visit.center).load_only(
-            Center.id,
-            Center.region_id,
-            Center.program,
-            Center.time_zone,
-            Center.country,
-            Center.business_hours,
-            Center.closed_dates,
-        ),
-    )
-    .where(Visit.id == sa.bindparam("visit_id"), Visit.customer_id == sa.bindparam("customer_id"))
-)
-_CUSTOMER_VISIT = _CUSTOMER_VISIT_READ.with_for_update(of=Visit)
-
 
 # A new case and the rows that name it are inserted with Core (escalations/appends.py),
 # not flushed by the unit of work (the create path's most frequent writes); the case
@@ -174,13 +139,13 @@ def open_escalation(
     request = _decide(
         session,
         clock,
-        _CUSTOMER_VISIT,
         viewer=viewer,
         visit_id=visit_id,
         category=category,
         subject_id=subject_id,
         reason=reason,
         policy=policy,
+        lock=True,
     )
     if request.decision.decision == "reject":
         return _reject(session, request)
@@ -192,7 +157,6 @@ def open_escalation(
 def _decide(
     session: Session,
     clock: Clock,
-    statement: sa.Select[Any],
     *,
     viewer: User,
     visit_id: int,
@@ -200,32 +164,40 @@ def _decide(
     subject_id: int,
     reason: str,
     policy: Policy | None,
+    lock: bool,
 ) -> _Request:
-    """Gather a customer's request's facts and ask the guardrails.
+    """Gather a customer's request's facts and ask the guardrails (the visit locked if
+    ``lock``).
 
     Raises CustomersOnly, VisitNotFound.
     """
     access.require_customer(viewer)
-    row = session.execute(statement, {"visit_id": visit_id, "customer_id": viewer.id}).first()
-    if row is None:
+    now = clock.now()
+    read = read_request(
+        session,
+        visit_id=visit_id,
+        customer=viewer,
+        category=category,
+        subject_id=subject_id,
+        now=now,
+        lock=lock,
+    )
+    if read is None:
         raise VisitNotFound("visit not found")
-    visit, now = row[0], clock.now()
-    policy = policy or merged_policy(row.policy_region, row.policy_version, row.policy_text)
-    staff = load_staff(session, visit.center)
+    policy = policy or merged_policy(*read.policy)
     facts = gather_facts(
         session,
-        visit=visit,
+        read,
         customer=viewer,
         category=category,
         subject_id=subject_id,
         reason=reason,
         content=content_facts(reason),
         now=now,
-        staff=staff,
     )
     decision = evaluate(policy, facts, now)
     return _Request(
-        now, viewer, visit, category, subject_id, reason, policy, staff, facts, decision
+        now, viewer, read.visit, category, subject_id, reason, policy, read.staff, facts, decision
     )
 
 
@@ -263,13 +235,13 @@ def preview_escalation(
     request = _decide(
         session,
         clock,
-        _CUSTOMER_VISIT_READ,
         viewer=viewer,
         visit_id=visit_id,
         category=category,
         subject_id=subject_id,
         reason=reason,
         policy=None,
+        lock=False,
     )
     decision, policy, visit = request.decision, request.policy, request.visit
     language = language or viewer.language

@@ -1,0 +1,186 @@
+"""Hot reads straight through psycopg, several in one round trip.
+
+A request's first reads (its caller's user row; an escalation create's visit, managers,
+subject and history) cost more in SQLAlchemy's execution machinery and the ORM's row
+loading than in PostgreSQL: about 80 us of CPU for a Core statement and 140 us for an
+ORM entity, against 50 us for the same statement prepared in psycopg alone, and 35 us
+each for several in one psycopg pipeline (one round trip; docs/performance.md, "The
+create's reads in one round trip"). ``Select`` keeps a Core select as it is written
+(the same statement the other databases run through SQLAlchemy), compiles it once for
+the connection's dialect and runs it as a prepared statement on the session's own
+connection, in its transaction; ``pipeline`` sends several in one round trip, each
+statement with its own snapshot as if sent one by one (READ COMMITTED). Rows come back
+as named tuples, each value converted by its column's own SQLAlchemy type, exactly what the
+ORM or Core would have given. ``attach`` makes an ORM object of a row, persistent in
+the session as if the ORM had loaded it.
+
+PostgreSQL only (``supported``); callers keep their SQLAlchemy path for SQLite.
+docs/architecture.md names the modules allowed to use it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.util import await_only
+
+T = TypeVar("T")
+_Processor = Callable[[Any], Any] | None
+
+
+def supported(session: Session) -> bool:
+    """Whether the session's database is PostgreSQL (psycopg), where these reads run."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+class _Compiled:
+    """A statement compiled for one dialect: its SQL, its parameters' defaults and
+    converters, and each result column's converter."""
+
+    __slots__ = ("binds", "defaults", "dialect", "results", "row", "selected", "sql")
+
+    def __init__(
+        self, statement: sa.Select[Any] | sa.CompoundSelect[Any], dialect: Dialect
+    ) -> None:
+        compiled = statement.compile(dialect=dialect)
+        # An IN list is spelled out once, with the values the statement holds (a list
+        # given per call is not supported: its length would change the SQL).
+        state = compiled.construct_expanded_state(compiled.construct_params(_check=False))
+        self.sql = state.statement
+        self.defaults = dict(state.parameters)
+        processors = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for bind, name in compiled.bind_names.items()
+        }
+        processors.update(state.processors or {})
+        self.binds: list[tuple[str, Callable[[Any], Any]]] = []
+        for name in self.defaults:
+            processor = processors.get(name)
+            if processor is not None:
+                self.binds.append((name, processor))
+        self.selected = list(statement.selected_columns)
+        # Each column's converter needs the type the server reports (a numeric's, say):
+        # set from the first execution's description.
+        self.results: list[_Processor] | None = None
+        self.dialect = dialect
+        # Rows read by name as SQLAlchemy's are (a name twice is renamed: read by place).
+        names = [c.key or f"_{i}" for i, c in enumerate(self.selected)]
+        self.row: Any = namedtuple("Row", names, rename=True)  # type: ignore[misc]
+
+    def params(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        params = {name: values.get(name, default) for name, default in self.defaults.items()}
+        for name, processor in self.binds:
+            value = params.get(name)
+            if value is not None:
+                params[name] = processor(value)
+        return params
+
+    def convert(
+        self, rows: Sequence[Sequence[Any]], description: Sequence[Any] | None
+    ) -> list[Any]:
+        results = self.results
+        if results is None:
+            types = (
+                [d.type_code for d in description] if description else [None] * len(self.selected)
+            )
+            results = self.results = [
+                column.type.dialect_impl(self.dialect).result_processor(self.dialect, code)
+                for column, code in zip(self.selected, types, strict=True)
+            ]
+        make = self.row._make
+        if not any(results):
+            return [make(row) for row in rows]
+        return [
+            make(
+                value if processor is None or value is None else processor(value)
+                for processor, value in zip(results, row, strict=True)
+            )
+            for row in rows
+        ]
+
+
+class Select:
+    """A Core select run straight through psycopg (module docstring)."""
+
+    __slots__ = ("_compiled", "statement")
+
+    def __init__(self, statement: sa.Select[Any] | sa.CompoundSelect[Any]) -> None:
+        self.statement = statement
+        self._compiled: _Compiled | None = None
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = _Compiled(self.statement, dialect)
+        return compiled
+
+    def rows(self, session: Session, params: Mapping[str, Any]) -> list[Any]:
+        """The statement's rows, in the session's transaction."""
+        return pipeline(session, [(self, params)])[0]
+
+
+def pipeline(
+    session: Session, statements: Sequence[tuple[Select, Mapping[str, Any]]]
+) -> list[list[Any]]:
+    """Run the statements in order in one round trip (one alone needs no pipeline), in
+    the session's transaction; each one's rows, converted."""
+    connection = session.connection()
+    dialect = connection.dialect
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    work = [(s.compiled(dialect), p) for s, p in statements]
+    if inspect.iscoroutinefunction(driver.execute):
+        fetched = await_only(_run_async(driver, work))
+    else:
+        fetched = _run(driver, work)
+    return [c.convert(rows, d) for (c, _), (rows, d) in zip(work, fetched, strict=True)]
+
+
+def _run(driver: Any, work: list[tuple[_Compiled, Mapping[str, Any]]]) -> list[Any]:
+    if len(work) == 1:
+        compiled, params = work[0]
+        cursor = driver.execute(compiled.sql, compiled.params(params), prepare=True)
+        return [(cursor.fetchall(), cursor.description)]
+    with driver.pipeline():
+        cursors = [driver.execute(c.sql, c.params(p), prepare=True) for c, p in work]
+    return [(cursor.fetchall(), cursor.description) for cursor in cursors]
+
+
+async def _run_async(driver: Any, work: list[tuple[_Compiled, Mapping[str, Any]]]) -> list[Any]:
+    if len(work) == 1:
+        compiled, params = work[0]
+        cursor = await driver.execute(compiled.sql, compiled.params(params), prepare=True)
+        return [(await cursor.fetchall(), cursor.description)]
+    async with driver.pipeline():
+        cursors = [await driver.execute(c.sql, c.params(p), prepare=True) for c, p in work]
+    return [(await cursor.fetchall(), cursor.description) for cursor in cursors]
+
+
+def attach(session: Session, entity: type[T], names: Sequence[str], values: Sequence[Any]) -> T:
+    """The ORM object of a row (``names``: its attributes, the primary key's among them),
+    persistent in the session as if the ORM had loaded it; attributes not named load on
+    first use, as ``load_only``'s, and so do its relationships. An object the session
+    already holds is returned as it is, as the ORM does."""
+    row = dict(zip(names, values, strict=True))
+    key = identity_key(entity, tuple(row[name] for name in _primary_key(entity)))  # type: ignore[arg-type]
+    held: T | None = session.identity_map.get(key)
+    if held is not None:
+        return held
+    instance = entity(**row)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+@cache
+def _primary_key(entity: type[Any]) -> tuple[str, ...]:
+    mapper = sa.inspect(entity)
+    return tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
