@@ -83,11 +83,10 @@ class _Compiled:
                 params[name] = processor(value)
         return params
 
-    def convert(
-        self, rows: Sequence[Sequence[Any]], description: Sequence[Any] | None
-    ) -> list[Any]:
+    def convert(self, rows: Sequence[Sequence[Any]], cursor: Any) -> list[Any]:
         results = self.results
-        if results is None:
+        if results is None:  # the first execution (a cursor builds its description anew)
+            description = cursor.description
             types = (
                 [d.type_code for d in description] if description else [None] * len(self.selected)
             )
@@ -148,20 +147,20 @@ def _run(driver: Any, work: list[tuple[_Compiled, Mapping[str, Any]]]) -> list[A
     if len(work) == 1:
         compiled, params = work[0]
         cursor = driver.execute(compiled.sql, compiled.params(params), prepare=True)
-        return [(cursor.fetchall(), cursor.description)]
+        return [(cursor.fetchall(), cursor)]
     with driver.pipeline():
         cursors = [driver.execute(c.sql, c.params(p), prepare=True) for c, p in work]
-    return [(cursor.fetchall(), cursor.description) for cursor in cursors]
+    return [(cursor.fetchall(), cursor) for cursor in cursors]
 
 
 async def _run_async(driver: Any, work: list[tuple[_Compiled, Mapping[str, Any]]]) -> list[Any]:
     if len(work) == 1:
         compiled, params = work[0]
         cursor = await driver.execute(compiled.sql, compiled.params(params), prepare=True)
-        return [(await cursor.fetchall(), cursor.description)]
+        return [(await cursor.fetchall(), cursor)]
     async with driver.pipeline():
         cursors = [await driver.execute(c.sql, c.params(p), prepare=True) for c, p in work]
-    return [(await cursor.fetchall(), cursor.description) for cursor in cursors]
+    return [(await cursor.fetchall(), cursor) for cursor in cursors]
 
 
 def attach(session: Session, entity: type[T], names: Sequence[str], values: Sequence[Any]) -> T:

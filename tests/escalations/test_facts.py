@@ -201,3 +201,92 @@ class TestSimilarity:
         assert similarity("Café, crème_", "cafe creme") == 1.0
         assert similarity("abc", "xyz") == 0.0
         assert 0 < similarity("the brakes fail", "the brakes squeal") < 1
+
+
+class TestReadInOneRoundTrip:
+    """On PostgreSQL a request's reads go straight through psycopg in one pipeline
+    (direkte.direct); they must read exactly what SQLAlchemy's statements read."""
+
+    def _both(self, session: Session, monkeypatch: Any, **request: Any) -> tuple[Any, Any]:
+        from direkte import direct
+        from direkte.escalations.facts import read_request
+
+        if not direct.supported(session):
+            import pytest
+
+            pytest.skip("the one-round-trip read is PostgreSQL's")
+        with monkeypatch.context() as patched:
+            patched.setattr(direct, "supported", lambda _session: False)
+            core = read_request(session, lock=True, **request)
+        session.expunge_all()  # the piped read makes its own objects
+        return read_request(session, lock=True, **request), core
+
+    @staticmethod
+    def _plain(read: Any) -> dict[str, Any]:
+        from direkte.escalations.facts import _CENTER_ATTRS, _VISIT_ATTRS
+
+        return {
+            "visit": {a: getattr(read.visit, a) for a in _VISIT_ATTRS},
+            "center": {a: getattr(read.visit.center, a) for a in _CENTER_ATTRS},
+            "policy": read.policy,
+            "staff": read.staff,
+            "subject": [tuple(r) for r in read.subject_rows],
+            "open": [tuple(r) for r in read.open_rows],
+        }
+
+    def test_every_category_reads_the_same(
+        self, world: World, session: Session, monkeypatch: Any
+    ) -> None:
+        from direkte.escalations.models import Category
+        from direkte.network.models import User
+
+        world.visit("RO-0", **EARLIER_VISIT)
+        visit_id = world.visit("RO-1", vehicle=_vehicle(BASIC, BATTERY))
+        _diagnosis(world, ["P0300"], safety=False)
+        diagnosis = _diagnosis(world, ["C1101"], safety=True)
+        _estimate(world, "1000.00")
+        estimate = _estimate(world, "5000.00")
+        warranty = _warranty(world)
+        assert world.escalate(visit_id, diagnosis).status_code == 201  # an open case
+        customer = session.scalars(sa.select(User).where(User.email == "ola@example.no")).one()
+        subjects = {
+            Category.diagnosis: diagnosis,
+            Category.estimate: estimate,
+            Category.warranty: warranty,
+        }
+        for category, subject_id in subjects.items():
+            piped, core = self._both(
+                session,
+                monkeypatch,
+                visit_id=visit_id,
+                customer=customer,
+                category=category,
+                subject_id=subject_id,
+                now=world.clock.now(),
+            )
+            assert self._plain(piped) == self._plain(core), category
+            assert piped.subject_rows and piped.open_rows  # something was read
+            assert piped.staff.local is not None and piped.staff.regional is not None
+            # The visit is the ORM's own object: clean, and what was not read loads.
+            assert piped.visit in session and not session.dirty
+            assert piped.visit.concern == "Grinding noise from the front brakes"
+
+    def test_another_customers_visit_is_not_read(
+        self, world: World, session: Session, monkeypatch: Any
+    ) -> None:
+        from direkte.escalations.models import Category
+        from direkte.network.models import User
+
+        visit_id = world.visit("RO-1")
+        diagnosis = _diagnosis(world, ["P0300"], safety=False)
+        other = session.scalars(sa.select(User).where(User.email == "eva@example.no")).one()
+        piped, core = self._both(
+            session,
+            monkeypatch,
+            visit_id=visit_id,
+            customer=other,
+            category=Category.diagnosis,
+            subject_id=diagnosis,
+            now=world.clock.now(),
+        )
+        assert piped is None and core is None
