@@ -265,10 +265,13 @@ class TestReadInOneRoundTrip:
                 now=world.clock.now(),
             )
             assert self._plain(piped) == self._plain(core), category
-            assert piped.subject_rows and piped.open_rows  # something was read
-            assert piped.staff.local is not None and piped.staff.regional is not None
+            assert piped.subject_rows
+            assert piped.open_rows
+            assert piped.staff.local is not None
+            assert piped.staff.regional is not None
             # The visit is the ORM's own object: clean, and what was not read loads.
-            assert piped.visit in session and not session.dirty
+            assert piped.visit in session
+            assert not session.dirty
             assert piped.visit.concern == "Grinding noise from the front brakes"
 
     def test_another_customers_visit_is_not_read(
@@ -289,4 +292,5 @@ class TestReadInOneRoundTrip:
             subject_id=diagnosis,
             now=world.clock.now(),
         )
-        assert piped is None and core is None
+        assert piped is None
+        assert core is None
