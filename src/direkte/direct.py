@@ -34,6 +34,8 @@ from sqlalchemy.util import await_only
 
 T = TypeVar("T")
 _Processor = Callable[[Any], Any] | None
+# A select, or an insert, update or delete with RETURNING.
+_Statement = sa.Select[Any] | sa.CompoundSelect[Any] | sa.UpdateBase
 
 
 def supported(session: Session) -> bool:
@@ -47,9 +49,7 @@ class _Compiled:
 
     __slots__ = ("binds", "defaults", "dialect", "results", "row", "selected", "sql")
 
-    def __init__(
-        self, statement: sa.Select[Any] | sa.CompoundSelect[Any], dialect: Dialect
-    ) -> None:
+    def __init__(self, statement: _Statement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         # An IN list is spelled out once, with the values the statement holds (a list
         # given per call is not supported: its length would change the SQL).
@@ -66,7 +66,7 @@ class _Compiled:
             processor = processors.get(name)
             if processor is not None:
                 self.binds.append((name, processor))
-        self.selected = list(statement.selected_columns)
+        self.selected = list(statement.exported_columns)
         # Each column's converter needs the type the server reports (a numeric's, say):
         # set from the first execution's description.
         self.results: list[_Processor] | None = None
@@ -107,11 +107,12 @@ class _Compiled:
 
 
 class Select:
-    """A Core select run straight through psycopg (module docstring)."""
+    """A Core select (or a DML statement's RETURNING rows) run straight through psycopg
+    (module docstring)."""
 
     __slots__ = ("_compiled", "statement")
 
-    def __init__(self, statement: sa.Select[Any] | sa.CompoundSelect[Any]) -> None:
+    def __init__(self, statement: _Statement) -> None:
         self.statement = statement
         self._compiled: _Compiled | None = None
 
@@ -121,17 +122,17 @@ class Select:
             compiled = self._compiled = _Compiled(self.statement, dialect)
         return compiled
 
-    def rows(self, session: Session, params: Mapping[str, Any]) -> list[Any]:
-        """The statement's rows, in the session's transaction."""
+    def rows(self, session: Session | sa.Connection, params: Mapping[str, Any]) -> list[Any]:
+        """The statement's rows, in the session's (or connection's) transaction."""
         return pipeline(session, [(self, params)])[0]
 
 
 def pipeline(
-    session: Session, statements: Sequence[tuple[Select, Mapping[str, Any]]]
+    session: Session | sa.Connection, statements: Sequence[tuple[Select, Mapping[str, Any]]]
 ) -> list[list[Any]]:
     """Run the statements in order in one round trip (one alone needs no pipeline), in
     the session's transaction; each one's rows, converted."""
-    connection = session.connection()
+    connection = session.connection() if isinstance(session, Session) else session
     dialect = connection.dialect
     driver = connection.connection.driver_connection
     assert driver is not None

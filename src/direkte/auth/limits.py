@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.util import await_only
 from sqlalchemy.util.concurrency import in_greenlet
 
+from direkte import direct
 from direkte.auth.models import RateLimitWindow
 from direkte.clock import Clock
 from direkte.errors import RateLimited
@@ -69,6 +70,7 @@ def _upsert(insert: Any) -> sa.Executable:
 
 
 _UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+_DIRECT_UPSERT = direct.Select(_UPSERT["postgresql"])  # type: ignore[arg-type]
 _GET = sa.select(_T.c.hits, _T.c.expires_at).where(_T.c.key == sa.bindparam("key"))
 
 
@@ -82,7 +84,10 @@ def _incr(engine: Engine, params: dict[str, Any]) -> int:
     for attempt in (1, 2):
         try:
             with engine.connect() as conn:
-                hits = conn.execute(stmt, params).scalar_one()
+                if engine.dialect.name == "postgresql":  # every request: through psycopg
+                    hits = _DIRECT_UPSERT.rows(conn, params)[0][0]
+                else:
+                    hits = conn.execute(stmt, params).scalar_one()
                 conn.commit()
             return int(hits)
         except sa.exc.DBAPIError as exc:

@@ -5,7 +5,8 @@ of its thread, its timeline event, its audit event and its outbox event; and wit
 the daily figures' dirty mark of its center at its time (``direkte.marks``). On
 PostgreSQL all seven go in one statement (data-modifying CTEs: the case is inserted
 and the others take its id, center and time from it), one round trip and one
-statement's worth of SQLAlchemy instead of seven; SQLite inserts them one by one.
+statement sent straight through psycopg (direkte.direct) instead of seven through
+SQLAlchemy; SQLite inserts them one by one.
 Either way they are in the caller's transaction.
 """
 
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from direkte import direct
 from direkte.audit.models import AuditEvent
 from direkte.escalations.models import (
     Escalation,
@@ -191,6 +193,13 @@ def _one_statement() -> sa.Select[Any]:
     return sa.select(new_case.c.id).add_cte(*ctes, mark.cte("d"))
 
 
+@cache
+def _direct_statement() -> direct.Select:
+    """``_one_statement`` run straight through psycopg (direkte.direct: about 60 us of
+    CPU less than through SQLAlchemy for its 45 parameters)."""
+    return direct.Select(_one_statement())
+
+
 def check_new_case(rows: NewCase) -> None:
     """Raise ValueError for rows that set more than a new case does, or disagree with the
     case: the two databases must write the same rows. Run by the tests on the rows the
@@ -224,7 +233,7 @@ def insert_new_case(session: Session, rows: NewCase) -> int:
             for i, column in enumerate(named.columns):
                 if column not in named.from_case:
                     params[f"{named.prefix}{i}"] = row.get(column)
-        return int(conn.execute(_one_statement(), params).scalar_one())
+        return int(_direct_statement().rows(session, params)[0][0])
     case_id = int(conn.execute(_INSERT_CASE, rows.case).scalar_one())
     for named, row in zip(_NAMED, _rows(rows), strict=True):
         values = {**row, next(c for c, v in named.from_case.items() if v == "id"): case_id}
