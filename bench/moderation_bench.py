@@ -3,6 +3,8 @@
     .venv/bin/python bench/moderation_bench.py               # the test part (parts.toml)
     .venv/bin/python bench/moderation_bench.py --split dev   # what the screen is tuned on
     .venv/bin/python bench/moderation_bench.py --misses      # print the texts it gets wrong
+    .venv/bin/python bench/moderation_bench.py --model F     # with the model file F
+    .venv/bin/python bench/moderation_bench.py --against F   # time the model file F too
 
 Recall counts a text of an abuse label as caught when it is held (whatever the
 category named); the table shows which category the screen named first.
@@ -21,6 +23,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from direkte.guardrails import content_model
 from direkte.guardrails.content import HOLD_CATEGORIES, MODEL_LIST, screen_phrases
 
 DATA = Path(__file__).parents[1] / "tests" / "data" / "moderation"
@@ -147,12 +150,53 @@ def _speed(rows: list[dict[str, str]]) -> None:
           + ", ".join(f"{float(w):.3f}/{float(c):.3f} s" for w, c in firsts))  # fmt: skip
 
 
+def _use(path: Path) -> content_model.Model:
+    """Screen with the model file ``path`` instead of the packaged one (in this process)."""
+    with path.open("rb") as file:
+        model = content_model.read(file)
+    content_model.load = lambda: model  # type: ignore[assignment]
+    return model
+
+
+def _against(rows: list[dict[str, str]], path: Path) -> None:
+    """CPU time per screen with the packaged model and with the model file ``path``, in
+    the same run: each text screened with one and then the other, in turns."""
+    texts = [r["text"] for r in rows]
+    models = {"packaged": content_model.load(), path.name: _use(path)}
+    times: dict[str, list[int]] = {name: [] for name in models}
+    for model in models.values():  # warm both (word caches)
+        content_model.load = lambda model=model: model  # type: ignore[assignment]
+        for text in texts:
+            screen_phrases(text)
+    order = list(models.items())
+    for round_ in range(4):
+        for text in texts:
+            for name, model in order if round_ % 2 == 0 else order[::-1]:
+                content_model.load = lambda model=model: model  # type: ignore[assignment]
+                started = time.process_time_ns()
+                screen_phrases(text)
+                times[name].append(time.process_time_ns() - started)
+    print()
+    for name, mine in times.items():
+        mine.sort()
+        print(f"screen per text (cpu), model {name}: p50 {statistics.median(mine) / 1e6:.4f} ms, "
+              f"p99 {mine[int(len(mine) * 0.99)] / 1e6:.4f} ms, "
+              f"mean {statistics.fmean(mine) / 1e6:.4f} ms over {len(mine)} screens")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--split", choices=("dev", "test", "all"), default="test")
     parser.add_argument("--misses", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--model", type=Path, help="screen with this model file")
+    parser.add_argument("--against", type=Path, help="time this model file beside")
     args = parser.parse_args()
+    if args.against:
+        _against(load(args.split), args.against)
+        return
+    if args.model:
+        _use(args.model)
     rows = load(args.split)
     print(f"moderation set, split {args.split}: {len(rows)} texts")
     _confusion(rows, args.misses)

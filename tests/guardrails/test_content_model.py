@@ -332,3 +332,100 @@ class TestClauses:
         assert not chosen((100, 5), (100, 5))  # no gain: run 17's reading stays
         assert not chosen((100, 5), (110, 6))  # holds one more legitimate text
         assert not chosen((100, 5), (99, 4))
+
+
+def _with_net(share: float, seed: int = 0) -> content_model.Model:
+    """The shipped linear model with a small random network over its rows (run 21's
+    kind of file), written and read back as train_net.py writes it."""
+    shipped = content_model.load()
+    rng = np.random.default_rng(seed)
+    index = np.where(rng.random(len(shipped.rows)) < 0.5, -1, 0).astype(np.int32)
+    index[index == 0] = np.arange(int((index == 0).sum()))
+    vectors = rng.integers(-127, 128, ((index >= 0).sum(), 8)).astype(np.int8)
+    buffer = _shipped_file(
+        net_index=index,
+        net_vectors=vectors,
+        net_vector_scale=np.full(len(vectors), 0.01, np.float32),
+        net_hidden_weights=rng.normal(size=(8, 6)).astype(np.float32),
+        net_hidden_bias=rng.normal(size=6).astype(np.float32),
+        net_out_weights=rng.normal(size=(6, len(shipped.classes))).astype(np.float32),
+        net_out_bias=rng.normal(size=len(shipped.classes)).astype(np.float32),
+        net_scale=np.array(0.5),
+        net_share=np.array(share),
+    )
+    return content_model.read(buffer)
+
+
+class TestNet:
+    """Run 21's candidate: a network over the same features, scored with numpy."""
+
+    def test_a_file_without_a_network_reads_as_linear(self) -> None:
+        assert content_model.read(_shipped_file()).net is None
+
+    @pytest.mark.parametrize("share", [1.0, 0.5])
+    def test_the_network_scores_as_written(self, share: float) -> None:
+        model = _with_net(share)
+        net = model.net
+        assert net is not None
+        assert net.share == share
+        normalized = content.normalize(TestClauses.LONG)
+        distinct, rows = model.features_of(normalized)
+        # by hand: the vectors of the rows that have one, summed, weighed n ** -0.5
+        vectors = net.index[rows]
+        summed = net.vectors[vectors[vectors >= 0]].astype(np.float64).sum(axis=0)
+        summed /= np.sqrt(distinct)
+        hidden = np.maximum(summed @ net.hidden_weights + net.hidden_bias, 0)
+        scores = hidden @ net.out_weights + net.out_bias
+        mine = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+        linear = content_model.read(_shipped_file())
+        alone = content_model.opinion(normalized, linear, clauses=False)
+        assert alone is not None
+        said = content_model.opinion(normalized, model, clauses=False)
+        assert said is not None
+        expected = share * (1 - mine[0]) + (1 - share) * alone.probability
+        assert said.probability == pytest.approx(expected, rel=1e-5)
+
+    def test_evidence_is_the_words_whose_removal_lowers_the_margin_most(self) -> None:
+        model = _with_net(1.0, seed=3)
+        net = model.net
+        assert net is not None
+        normalized = content.normalize("Your mechanic will regret it if the brakes fail again")
+        words = normalized.split()
+        best = 2
+        evidence = content_model._evidence(model, normalized, best)
+
+        def margin(text_words: list[str]) -> float:
+            # the whole text's features less those of one word (its own and its pairs)
+            found, first, second = content_model.owners(normalized)
+            keep = np.array([w not in text_words for w in range(len(words))])
+            mine = keep[first] & ((second < 0) | keep[np.maximum(second, 0)])
+            at, known = model.locate(found)
+            vectors = np.where(known, net.index[at], -1)
+            use = mine & (vectors >= 0)
+            summed = net.vectors[vectors[use]].sum(axis=0) / np.sqrt(len(found))
+            scores = net.scores(summed)
+            return float(scores[best] - scores[0])
+
+        whole = margin([])
+        pulls = [whole - margin([w]) for w in range(len(words))]
+        strong = [w for w in np.argsort(pulls, kind="stable")[::-1] if pulls[w] > 0]
+        strong = [w for w in strong if len(words[w]) >= 3][: content_model.EVIDENCE_WORDS]
+        assert evidence == tuple(words[w] for w in sorted(strong))
+
+    def test_a_feature_without_a_vector_reads_the_row_of_zeros(self) -> None:
+        model = _with_net(0.5)
+        net = model.net
+        assert net is not None
+        assert len(net.index) == len(model.rows)
+        assert not net.vectors[-1].any()
+        assert (net.index == len(net.vectors) - 1).sum() > 0  # -1 in the file
+
+    def test_the_shipped_file_holds_run_21s_network(self) -> None:
+        # run 21 (tests/data/moderation/README.md): the mean of the linear model and the
+        # network, chosen out of fold and kept on holdout17
+        net = content_model.load().net
+        assert net is not None
+        assert net.share == 0.5
+        assert net.scale == 0.5
+        assert net.vectors.shape[1] == 32
+        assert net.hidden_weights.shape == (32, 64)

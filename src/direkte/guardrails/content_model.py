@@ -13,6 +13,13 @@ model file may also ask for pairs of words further apart within a clause
 (``Model.skips``) or for a reading clause by clause (``Model.clauses``): candidates of
 runs 16-18 that lost out of fold, kept so that such a file reads as it was trained.
 
+A model file may also hold a small network over the same features (``Net``, run 21's
+candidate, README.md beside the data): each feature a vector, a text the weighted sum
+of its features' vectors, a hidden layer with ReLU and the softmax, so that features
+weigh together and not each on its own; its class probabilities are mixed with the
+linear model's by ``Net.share``. It is trained with PyTorch at development time
+(``tests/data/moderation/train_net.py``) and scored here with numpy.
+
 The weights are packaged data (``content_model.npz``), trained by
 ``tests/data/moderation/train_model.py`` from the moderation set, the hand-written
 training files beside it and the two in-sample sets of ``tests/guardrails``
@@ -129,6 +136,31 @@ def buckets(normalized: str, skips: int = 0) -> npt.NDArray[np.int64]:
 
 
 @dataclass(frozen=True, slots=True)
+class Net:
+    """A network over the model's features (run 21): ``index`` gives each of the
+    model's rows its vector (the row of zeros: none), a text is the sum of its
+    features' vectors, each weighing n ** -scale, then ``hidden`` (ReLU) and ``out``;
+    its class probabilities weigh ``share`` against the linear model's ``1 - share``."""
+
+    # per row of Model.rows: its row of ``vectors``; the last row of ``vectors`` is zeros,
+    # the row of every feature without a vector (-1 in the file), so that a text's sum
+    # needs no filter (adding zeros leaves a float sum as it is)
+    index: npt.NDArray[np.intp]
+    vectors: npt.NDArray[np.float32]  # features (and the row of zeros) x dim
+    hidden_weights: npt.NDArray[np.float32]  # dim x hidden
+    hidden_bias: npt.NDArray[np.float32]
+    out_weights: npt.NDArray[np.float32]  # hidden x classes
+    out_bias: npt.NDArray[np.float32]
+    scale: float
+    share: float
+
+    def scores(self, summed: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """The class scores of texts (rows of ``summed``: their weighted vectors)."""
+        hidden = np.maximum(summed @ self.hidden_weights + self.hidden_bias, 0)
+        return hidden @ self.out_weights + self.out_bias  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
 class Model:
     classes: tuple[str, ...]  # LEGITIMATE first, then the categories of content
     rows: npt.NDArray[np.int64]  # sorted buckets that have weights
@@ -152,6 +184,9 @@ class Model:
     # text of n distinct features weighs n ** -scale (``feature_weight``; 0.5, unit
     # length, until run 17 and for a file without the field)
     scale: float = 0.5
+    # run 21's candidate (README.md beside the data): a network mixed with the linear
+    # model; None: the linear model alone
+    net: Net | None = None
     # word -> its distinct buckets and their rows (words repeat from text to text; a
     # dict of every bucket's row would cost ~50 ms at start for ~200,000 of them)
     words: dict[str, tuple[frozenset[int], frozenset[int]]] = field(
@@ -259,6 +294,26 @@ def read(file: IO[bytes]) -> Model:
         clauses=bool(data["clauses"]) if "clauses" in data.files else False,
         skips=int(data["skips"]) if "skips" in data.files else 0,
         scale=float(data["scale"]) if "scale" in data.files else 0.5,
+        net=_net(data) if "net_vectors" in data.files else None,
+    )
+
+
+def _net(data: np.lib.npyio.NpzFile) -> Net:
+    """The network of a model file (vectors stored as int8 with a scale per row)."""
+    stored = data["net_vectors"]
+    vectors = np.zeros((len(stored) + 1, stored.shape[1]), np.float32)
+    np.multiply(stored, data["net_vector_scale"].astype(np.float32)[:, None], out=vectors[:-1])
+    index = data["net_index"].astype(np.intp)
+    index[index < 0] = len(stored)
+    return Net(
+        index=index,
+        vectors=vectors,
+        hidden_weights=data["net_hidden_weights"].astype(np.float32),
+        hidden_bias=data["net_hidden_bias"].astype(np.float32),
+        out_weights=data["net_out_weights"].astype(np.float32),
+        out_bias=data["net_out_bias"].astype(np.float32),
+        scale=float(data["net_scale"]),
+        share=float(data["net_share"]),
     )
 
 
@@ -280,7 +335,17 @@ def _probabilities(model: Model, distinct: int, rows: npt.NDArray[np.intp]) -> l
         scores = scores + picked.sum(axis=0, dtype=np.float64) * feature_weight(
             distinct, model.scale
         )
-    values = scores.tolist()
+    linear = _softmax(scores.tolist())
+    net = model.net
+    if net is None:
+        return linear
+    summed = net.vectors.take(net.index.take(rows), axis=0).sum(axis=0)
+    summed *= np.float32(feature_weight(distinct, net.scale))
+    mine = _softmax(net.scores(summed).tolist())
+    return [net.share * n + (1 - net.share) * w for n, w in zip(mine, linear, strict=True)]
+
+
+def _softmax(values: list[float]) -> list[float]:
     top = max(values)
     exps = [math.exp(v - top) for v in values]
     total = sum(exps)
@@ -339,9 +404,47 @@ def _evidence(model: Model, normalized: str, best: int) -> tuple[str, ...]:
     pull = np.where(known, model.weights[at, best] - model.weights[at, 0], 0).astype(np.float64)
     pair = second >= 0
     pull[pair] /= 2
-    per_word = np.bincount(first, pull, len(words)) + np.bincount(
+    per_word = np.bincount(first, pull, len(words)).astype(np.float64) + np.bincount(
         second[pair], pull[pair], len(words)
     )
+    if model.net is not None:
+        share = model.net.share
+        per_word = (1 - share) * per_word + share * _occlusion(
+            model.net, len(words), len(found), np.where(known, at, -1), first, second, best
+        )
     strong = [p for p in np.argsort(-per_word, kind="stable").tolist() if per_word[p] > 0]
     top = [p for p in strong if len(words[p]) >= _EVIDENCE_LETTERS][:EVIDENCE_WORDS]
     return tuple(words[p] for p in sorted(top))
+
+
+def _occlusion(
+    net: Net,
+    n_words: int,
+    distinct: int,
+    rows: npt.NDArray[np.intp],
+    first: npt.NDArray[np.intp],
+    second: npt.NDArray[np.intp],
+    best: int,
+) -> npt.NDArray[np.float64]:
+    """Each word's pull towards class ``best`` against legitimate in the network: how
+    much the score's margin falls when the word's own features and the pairs it is part
+    of are taken out of the text (all words at once, one product per layer). ``rows``:
+    each feature's row in the model (-1: none), ``first`` and ``second`` as ``owners``."""
+    has = rows >= 0
+    weighed = net.vectors.take(net.index.take(rows[has]), axis=0)
+    weighed *= np.float32(feature_weight(distinct, net.scale))
+    # which word owns which feature (a pair: both of its words), as a matrix: the words'
+    # parts are one product (np.add.at took 0.25 ms a long text)
+    owned = np.zeros((n_words, len(weighed)), np.float32)
+    columns = np.arange(len(weighed))
+    owned[first[has], columns] = 1
+    pair = second[has] >= 0
+    owned[second[has][pair], columns[pair]] = 1
+    whole = weighed.sum(axis=0)
+    # the margin is linear in the hidden units: one column for the scores' difference
+    towards = net.out_weights[:, best] - net.out_weights[:, 0]
+    hidden = whole @ net.hidden_weights + net.hidden_bias
+    without = hidden - (owned @ weighed) @ net.hidden_weights  # each word taken out
+    margin = np.maximum(without, 0) @ towards
+    pull = np.float64(np.maximum(hidden, 0) @ towards) - margin.astype(np.float64)
+    return pull  # type: ignore[no-any-return]

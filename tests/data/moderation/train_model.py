@@ -1,5 +1,9 @@
 """Train the content screen's classifier (direkte/guardrails/content_model.npz).
 
+Since run 21 the shipped file holds this linear model and a network beside it, and
+train_net.py writes it (it trains the linear model through this module); run alone,
+this script writes a linear model without the network (README.md, run 21).
+
     .venv/bin/python tests/data/moderation/train_model.py          # train and write
     .venv/bin/python tests/data/moderation/train_model.py --check  # cross-validate only
 
