@@ -143,6 +143,9 @@ def _speed(rows: list[dict[str, str]]) -> None:
         "import time; t, c = time.perf_counter(), time.process_time()\n"
         "from direkte.guardrails.content import screen_phrases\n"
         "screen_phrases('Jeg vet hvor du bor, og jeg kommer innom i kveld.')\n"
+        # the lists hold the first text, so the model is read for the second (the first
+        # that reaches it: since run 21; before, the figure left the model's reading out)
+        "screen_phrases('The brakes squeal again and nobody calls me back about it.')\n"
         "print(time.perf_counter() - t, time.process_time() - c)"
     )
     firsts = [subprocess.check_output([sys.executable, "-c", code]).split() for _ in range(3)]

@@ -65,7 +65,7 @@ def _recall(rows: list[dict[str, str]], labels: tuple[str, ...]) -> float:
 # set after adding dev texts must leave it byte for byte as it is. The test part is
 # pinned as a whole.
 TEST_SPLIT_SHA256 = "569a7fa4ea30f2d33d93efb9e3f0c31e3a91710a4f347dd8f95cb698fc32a9a7"
-TEST_PART_SHA256 = "66e68841fd18c6fa154a2b985546ebbf5eda2ddf8261724847939a45d6cc14f1"
+TEST_PART_SHA256 = "4e6ae55beb1d6f4f3b3478c727986cd7cd2ac482c342962657d27aec1e89146c"
 
 
 class TestSet:
@@ -75,7 +75,7 @@ class TestSet:
         assert hashlib.sha256(test.encode()).hexdigest() == TEST_SPLIT_SHA256
 
     def test_test_part_never_changes(self) -> None:
-        assert TEST_PART.name == "holdout15.jsonl"
+        assert TEST_PART.name == "holdout17.jsonl"
         assert hashlib.sha256(TEST_PART.read_bytes()).hexdigest() == TEST_PART_SHA256
 
     def test_overlap_rule_at_its_line(self) -> None:
@@ -146,24 +146,25 @@ def _figures(language: str) -> dict[str, float]:
 
 
 # The figures on the test part (FLOORS_PART) as measured when the lists or the
-# classifier were last changed (docs/guardrails.md: run 19 with screen 6 on holdout15,
-# 240 texts a language, 2026-12-07 twelfth session): a change that loses any fails here,
+# classifier were last changed (docs/guardrails.md: run 21, the linear model and the
+# network with screen 6, on holdout17, 240 texts a language, 2026-12-07 sixteenth
+# session): a change that loses any fails here,
 # and so does one that holds more legitimate texts than then (CEILINGS). While parts.toml
 # names another test part (a run planned, its part not yet measured), the floors and
 # the targets are not checked: the suite must not measure a test part before its
 # run's one measurement.
-FLOORS_PART = "holdout15.jsonl"
+FLOORS_PART = "holdout17.jsonl"
 FIGURES = ("threats", "family_threat", "doxxing", "severe", "abuse")
 FLOORS = {
-    "en": dict(zip(FIGURES, (0.883, 0.900, 1.000, 0.910, 0.926), strict=True)),
-    "nb": dict(zip(FIGURES, (0.816, 0.900, 1.000, 0.870, 0.875), strict=True)),
-    "da": dict(zip(FIGURES, (0.900, 0.850, 0.850, 0.880, 0.904), strict=True)),
-    "sv": dict(zip(FIGURES, (0.850, 0.900, 0.950, 0.880, 0.897), strict=True)),
-    "de": dict(zip(FIGURES, (0.750, 0.850, 0.950, 0.810, 0.860), strict=True)),
+    "en": dict(zip(FIGURES, (0.850, 0.850, 1.000, 0.880, 0.911), strict=True)),
+    "nb": dict(zip(FIGURES, (0.850, 0.950, 0.950, 0.890, 0.919), strict=True)),
+    "da": dict(zip(FIGURES, (0.883, 0.900, 0.950, 0.900, 0.904), strict=True)),
+    "sv": dict(zip(FIGURES, (0.866, 0.950, 0.950, 0.900, 0.919), strict=True)),
+    "de": dict(zip(FIGURES, (0.866, 0.900, 1.000, 0.900, 0.926), strict=True)),
 }
-# The legitimate texts held, of 104 a language: en, da and de 3 (2.9 %), nb and sv 2
-# (1.9 %): under the 3 % target in every language on this part.
-CEILINGS = {"en": 0.029, "nb": 0.02, "da": 0.029, "sv": 0.02, "de": 0.029}
+# The legitimate texts held, of 104 a language: en and de 1 (1.0 %), nb, da and sv none:
+# under the 3 % target in every language on this part.
+CEILINGS = {"en": 0.01, "nb": 0.0, "da": 0.0, "sv": 0.0, "de": 0.01}
 
 
 def _floors_apply() -> None:
@@ -187,10 +188,10 @@ class TestTestSplit:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="on texts of other writers (holdout15, run 19) no language meets every target: "
-    "threats 0.75-0.90, family threats 0.85-0.90, doxxing 0.85-1.00 (met in en, nb, sv, "
-    "de), all abuse 0.86-0.93 (met in en and da); legitimate held 1.9-2.9 % (met "
-    "everywhere); docs/guardrails.md. When this passes, remove the mark",
+    reason="on texts of other writers (holdout17, run 21) no language meets every target: "
+    "threats 0.85-0.88 (met nowhere), family threats 0.85-0.95 (met in nb and sv); "
+    "doxxing 0.95-1.00, all abuse 0.90-0.93 and legitimate held 0-1.0 % met everywhere; "
+    "docs/guardrails.md. When this passes, remove the mark",
 )
 def test_recall_targets_met_in_every_language() -> None:
     _floors_apply()
@@ -252,6 +253,8 @@ class TestSpeed:
             "import time; t = time.process_time()\n"
             "from direkte.guardrails.content import screen_phrases\n"
             "screen_phrases('Jeg vet hvor du bor.')\n"
+            # held by the lists: the model is read for the next text (since run 21)
+            "screen_phrases('The brakes squeal again and nobody calls me back about it.')\n"
             "print(time.process_time() - t)"
         )
         subprocess.run([sys.executable, "-c", code], check=True)  # warms the regex cache
