@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
+from direkte import direct
 from direkte.db import make_engine, on_event_loop, prepared_rows
 from tests.conftest import PG_ENV, fresh_database
 from tests.loops import run_in_own_loop
@@ -152,3 +154,55 @@ def _prepared_rows_on_the_sessions_connection(pg: Engine) -> None:
             assert rows == [(n + 1, txid)]  # in the session's transaction
             # prepared at the first run (psycopg alone would wait for the fifth)
             assert session.execute(prepared).scalar() == 1
+
+
+# direkte.direct: Core statements straight through psycopg, on both engines.
+_DIRECT_ONE = direct.Select(
+    sa.select(
+        sa.cast(sa.bindparam("n", type_=sa.Integer) + 1, sa.Integer).label("n"),
+        sa.cast(sa.literal("1.50"), sa.Numeric(18, 4)).label("amount"),
+        sa.func.txid_current().label("txid"),
+    )
+)
+
+
+def test_direct_rows_in_the_sessions_transaction(pg: Callable[[Body], None]) -> None:
+    pg(_direct_rows_in_the_sessions_transaction)
+
+
+def _direct_rows_in_the_sessions_transaction(pg: Engine) -> None:
+    with Session(pg) as session:
+        txid = session.execute(sa.text("SELECT txid_current()")).scalar()
+        one, two = direct.pipeline(session, [(_DIRECT_ONE, {"n": 1}), (_DIRECT_ONE, {"n": 2})])
+        assert [tuple(r) for r in one + two] == [
+            (2, Decimal("1.5000"), txid),
+            (3, Decimal("1.5000"), txid),
+        ]
+        assert one[0].amount == Decimal("1.5")  # read by name, converted by its type
+
+
+def test_direct_error_is_sqlalchemys_and_a_dead_connection_is_replaced(
+    pg: Callable[[Body], None],
+) -> None:
+    pg(_direct_error_is_sqlalchemys_and_a_dead_connection_is_replaced)
+
+
+def _direct_error_is_sqlalchemys_and_a_dead_connection_is_replaced(pg: Engine) -> None:
+    failing = direct.Select(sa.select(sa.cast(sa.literal("x"), sa.Integer)))
+    with pg.connect() as conn:
+        with pytest.raises(sa.exc.DataError) as refused:
+            failing.rows(conn, {})
+        assert not refused.value.connection_invalidated
+        conn.rollback()
+        pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        admin = sa.create_engine(pg.url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as other:
+            sql = sa.text("SELECT pg_terminate_backend(:p)")
+            assert other.execute(sql, {"p": pid}).scalar()
+        admin.dispose()
+        with pytest.raises(sa.exc.DBAPIError) as gone:
+            _DIRECT_ONE.rows(conn, {"n": 1})
+        assert gone.value.connection_invalidated  # the pool will not hand it out again
+    with pg.connect() as conn:
+        assert _DIRECT_ONE.rows(conn, {"n": 1})[0].n == 2
+        assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid

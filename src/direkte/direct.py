@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -133,15 +134,40 @@ def pipeline(
     """Run the statements in order in one round trip (one alone needs no pipeline), in
     the session's transaction; each one's rows, converted."""
     connection = session.connection() if isinstance(session, Session) else session
+    if not connection.in_transaction():  # as its own statement would (autobegin), so
+        connection.begin()  # that its commit and rollback reach the driver
     dialect = connection.dialect
     driver = connection.connection.driver_connection
     assert driver is not None
     work = [(s.compiled(dialect), p) for s, p in statements]
-    if inspect.iscoroutinefunction(driver.execute):
-        fetched = await_only(_run_async(driver, work))
-    else:
-        fetched = _run(driver, work)
+    try:
+        if inspect.iscoroutinefunction(driver.execute):
+            fetched = await_only(_run_async(driver, work))
+        else:
+            fetched = _run(driver, work)
+    except psycopg.Error as error:
+        raise _as_sqlalchemy(connection, "; ".join(c.sql for c, _ in work), error) from error
     return [c.convert(rows, d) for (c, _), (rows, d) in zip(work, fetched, strict=True)]
+
+
+def _as_sqlalchemy(connection: sa.Connection, sql: str, error: psycopg.Error) -> BaseException:
+    """The driver's error as SQLAlchemy raises it for its own statements: wrapped
+    (``DBAPIError`` and its kinds, which the app maps and logs without the values or
+    PostgreSQL's ``DETAIL``), and, when the server is gone, the connection invalidated
+    so that the pool does not hand it out again."""
+    dialect = connection.dialect
+    gone = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)  # type: ignore[arg-type]
+    if gone:
+        connection.invalidate(error)
+    return sa.exc.DBAPIError.instance(
+        sql,
+        None,
+        error,
+        psycopg.Error,
+        hide_parameters=True,
+        connection_invalidated=gone,
+        dialect=dialect,
+    )
 
 
 def _run(driver: Any, work: list[tuple[_Compiled, Mapping[str, Any]]]) -> list[Any]:

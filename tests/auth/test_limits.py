@@ -228,3 +228,34 @@ def test_limits_hold_across_two_processes(backend: str, tmp_path: Path, store: s
             headers = {"Authorization": f"Bearer {token}"}
             codes = [c.get("/api/v1/me/visits", headers=headers).status_code for c in (a, b) * 4]
             assert codes == [200] * 6 + [429] * 2
+
+
+def test_a_counter_connection_dropped_by_the_server_is_replaced(
+    backend: str, tmp_path: Path
+) -> None:
+    """The counters' engine pings nothing before use (every request counts): a pooled
+    connection the server dropped fails one upsert, which is retried on a new one."""
+    import sqlalchemy as sa
+
+    from direkte.auth.limits import _incr
+    from direkte.db import counter_engine
+
+    if backend != "postgresql":
+        pytest.skip("SQLite has no server to drop a connection")
+    with fresh_database("postgresql", tmp_path) as url:
+        counters = counter_engine(make_engine(url, pool_size=1))
+        params = {"key": "caller", "amount": 1, "expires": 1e12, "now": 1.0}
+        try:
+            assert _incr(counters, params) == 1
+            with counters.connect() as conn:
+                pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+            admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                sql = sa.text("SELECT pg_terminate_backend(:p)")
+                assert conn.execute(sql, {"p": pid}).scalar()
+            admin.dispose()
+            assert _incr(counters, params) == 2  # counted once, on a new connection
+            with counters.connect() as conn:
+                assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+        finally:
+            counters.dispose()
