@@ -206,3 +206,12 @@ def _direct_error_is_sqlalchemys_and_a_dead_connection_is_replaced(pg: Engine) -
     with pg.connect() as conn:
         assert _DIRECT_ONE.rows(conn, {"n": 1})[0].n == 2
         assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+
+
+def test_direct_refuses_a_missing_value(pg: Callable[[Body], None]) -> None:
+    pg(_direct_refuses_a_missing_value)
+
+
+def _direct_refuses_a_missing_value(pg: Engine) -> None:
+    with pg.connect() as conn, pytest.raises(sa.exc.StatementError, match="required"):
+        _DIRECT_ONE.rows(conn, {})  # not run with n NULL, as SQLAlchemy would not

@@ -24,9 +24,8 @@ import inspect
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -39,16 +38,17 @@ _Processor = Callable[[Any], Any] | None
 _Statement = sa.Select[Any] | sa.CompoundSelect[Any] | sa.UpdateBase
 
 
-def supported(session: Session) -> bool:
-    """Whether the session's database is PostgreSQL (psycopg), where these reads run."""
-    return session.get_bind().dialect.name == "postgresql"
+def supported(session: Session | sa.Connection) -> bool:
+    """Whether the database is PostgreSQL through psycopg, where these statements run."""
+    bind = session.get_bind() if isinstance(session, Session) else session
+    return bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg"
 
 
 class _Compiled:
     """A statement compiled for one dialect: its SQL, its parameters' defaults and
     converters, and each result column's converter."""
 
-    __slots__ = ("binds", "defaults", "dialect", "results", "row", "selected", "sql")
+    __slots__ = ("binds", "defaults", "dialect", "required", "results", "row", "selected", "sql")
 
     def __init__(self, statement: _Statement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -57,10 +57,17 @@ class _Compiled:
         state = compiled.construct_expanded_state(compiled.construct_params(_check=False))
         self.sql = state.statement
         self.defaults = dict(state.parameters)
-        processors = {
-            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+        # A value every call must give (as SQLAlchemy requires it), by its name.
+        self.required = {
+            name
             for bind, name in compiled.bind_names.items()
+            if bind.required and not bind.expanding
         }
+        processors: dict[str, Any] = {}
+        for bind, name in compiled.bind_names.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors[name] = processor
         processors.update(state.processors or {})
         self.binds: list[tuple[str, Callable[[Any], Any]]] = []
         for name in self.defaults:
@@ -77,6 +84,9 @@ class _Compiled:
         self.row: Any = namedtuple("Row", names, rename=True)  # type: ignore[misc]
 
     def params(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        missing = self.required.difference(values)
+        if missing:
+            raise sa.exc.InvalidRequestError(f"a value is required for {sorted(missing)}")
         params = {name: values.get(name, default) for name, default in self.defaults.items()}
         for name, processor in self.binds:
             value = params.get(name)
@@ -115,85 +125,99 @@ class Select:
 
     def __init__(self, statement: _Statement) -> None:
         self.statement = statement
-        self._compiled: _Compiled | None = None
+        self._compiled: dict[type[Dialect], _Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> _Compiled:
-        compiled = self._compiled
+        """Compiled once per kind of dialect (its SQL and converters)."""
+        compiled = self._compiled.get(type(dialect))
         if compiled is None:
-            compiled = self._compiled = _Compiled(self.statement, dialect)
+            compiled = self._compiled[type(dialect)] = _Compiled(self.statement, dialect)
         return compiled
 
-    def rows(self, session: Session | sa.Connection, params: Mapping[str, Any]) -> list[Any]:
+    def rows(
+        self,
+        session: Session | sa.Connection,
+        params: Mapping[str, Any],
+        *,
+        prepare: bool | None = True,
+    ) -> list[Any]:
         """The statement's rows, in the session's (or connection's) transaction."""
-        return pipeline(session, [(self, params)])[0]
+        return pipeline(session, [(self, params)], prepare=prepare)[0]
+
+
+# A statement to run: compiled, its values, whether to prepare it.
+_Work = list[tuple[_Compiled, Mapping[str, Any], bool | None]]
 
 
 def pipeline(
-    session: Session | sa.Connection, statements: Sequence[tuple[Select, Mapping[str, Any]]]
+    session: Session | sa.Connection,
+    statements: Sequence[tuple[Select, Mapping[str, Any]]],
+    *,
+    prepare: bool | None = True,
 ) -> list[list[Any]]:
     """Run the statements in order in one round trip (one alone needs no pipeline), in
-    the session's transaction; each one's rows, converted."""
+    the session's transaction; each one's rows, converted.
+
+    ``prepare``: each statement prepared at its first run on a connection (True), or
+    only once psycopg's threshold of runs is reached (None): for statements of requests
+    that may end in ROLLBACK, after which psycopg deallocates every prepared statement of
+    the connection (one round trip more, and the next run prepares again)."""
     connection = session.connection() if isinstance(session, Session) else session
     if not connection.in_transaction():  # as its own statement would (autobegin), so
         connection.begin()  # that its commit and rollback reach the driver
     dialect = connection.dialect
     driver = connection.connection.driver_connection
     assert driver is not None
-    work = [(s.compiled(dialect), p) for s, p in statements]
+    work = [(s.compiled(dialect), p, prepare) for s, p in statements]
     try:
         if inspect.iscoroutinefunction(driver.execute):
             fetched = await_only(_run_async(driver, work))
         else:
             fetched = _run(driver, work)
-    except psycopg.Error as error:
-        raise _as_sqlalchemy(connection, "; ".join(c.sql for c, _ in work), error) from error
-    return [c.convert(rows, d) for (c, _), (rows, d) in zip(work, fetched, strict=True)]
+    except BaseException as error:  # as SQLAlchemy handles its own statements
+        _raise_as_sqlalchemy(connection, error, work)
+    return [c.convert(rows, d) for (c, _, _), (rows, d) in zip(work, fetched, strict=True)]
 
 
-def _as_sqlalchemy(connection: sa.Connection, sql: str, error: psycopg.Error) -> BaseException:
-    """The driver's error as SQLAlchemy raises it for its own statements: wrapped
+def _raise_as_sqlalchemy(connection: sa.Connection, error: BaseException, work: _Work) -> NoReturn:
+    """Raise an error of the driver's work as SQLAlchemy raises one of its own statements,
+    by its own handling (``Connection._handle_dbapi_exception``): a driver error wrapped
     (``DBAPIError`` and its kinds, which the app maps and logs without the values or
-    PostgreSQL's ``DETAIL``), and, when the server is gone, the connection invalidated
-    so that the pool does not hand it out again."""
-    dialect = connection.dialect
-    gone = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)  # type: ignore[arg-type]
-    if gone:
-        connection.invalidate(error)
-    return sa.exc.DBAPIError.instance(
-        sql,
-        None,
-        error,
-        psycopg.Error,
-        hide_parameters=True,
-        connection_invalidated=gone,
-        dialect=dialect,
-    )
-
-
-def _run(driver: Any, work: list[tuple[_Compiled, Mapping[str, Any]]]) -> list[Any]:
+    PostgreSQL's ``DETAIL``), the ``handle_error`` events run, on a disconnect every
+    connection of the pool as old as this one invalidated, and on an exit (a cancelled
+    request) this connection invalidated; anything else raised as it is."""
     if len(work) == 1:
-        compiled, params = work[0]
-        cursor = driver.execute(compiled.sql, compiled.params(params), prepare=True)
+        sql = work[0][0].sql
+    else:  # each statement's first line: the error is one of theirs
+        sql = "pipeline: " + " | ".join(c.sql.split("\n", 1)[0][:80] for c, _, _ in work)
+    connection._handle_dbapi_exception(error, sql, None, None, None)
+
+
+def _run(driver: Any, work: _Work) -> list[Any]:
+    if len(work) == 1:
+        compiled, params, prepare = work[0]
+        cursor = driver.execute(compiled.sql, compiled.params(params), prepare=prepare)
         return [(cursor.fetchall(), cursor)]
     with driver.pipeline():
-        cursors = [driver.execute(c.sql, c.params(p), prepare=True) for c, p in work]
+        cursors = [driver.execute(c.sql, c.params(p), prepare=prep) for c, p, prep in work]
     return [(cursor.fetchall(), cursor) for cursor in cursors]
 
 
-async def _run_async(driver: Any, work: list[tuple[_Compiled, Mapping[str, Any]]]) -> list[Any]:
+async def _run_async(driver: Any, work: _Work) -> list[Any]:
     if len(work) == 1:
-        compiled, params = work[0]
-        cursor = await driver.execute(compiled.sql, compiled.params(params), prepare=True)
+        compiled, params, prepare = work[0]
+        cursor = await driver.execute(compiled.sql, compiled.params(params), prepare=prepare)
         return [(await cursor.fetchall(), cursor)]
     async with driver.pipeline():
-        cursors = [await driver.execute(c.sql, c.params(p), prepare=True) for c, p in work]
+        cursors = [await driver.execute(c.sql, c.params(p), prepare=prep) for c, p, prep in work]
     return [(await cursor.fetchall(), cursor) for cursor in cursors]
 
 
 def attach(session: Session, entity: type[T], names: Sequence[str], values: Sequence[Any]) -> T:
     """The ORM object of a row (``names``: its attributes, the primary key's among them),
-    persistent in the session as if the ORM had loaded it; attributes not named load on
-    first use, as ``load_only``'s, and so do its relationships. An object the session
+    persistent in the session as if the ORM had loaded it; the attributes not named are
+    expired (the first use of any of them loads them all in one SELECT), and its
+    relationships load on first use. An object the session
     already holds is returned as it is, as the ORM does."""
     row = dict(zip(names, values, strict=True))
     key = identity_key(entity, tuple(row[name] for name in _primary_key(entity)))  # type: ignore[arg-type]

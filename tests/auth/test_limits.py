@@ -243,19 +243,21 @@ def test_a_counter_connection_dropped_by_the_server_is_replaced(
     if backend != "postgresql":
         pytest.skip("SQLite has no server to drop a connection")
     with fresh_database("postgresql", tmp_path) as url:
-        counters = counter_engine(make_engine(url, pool_size=1))
+        counters = counter_engine(make_engine(url, pool_size=2))
         params = {"key": "caller", "amount": 1, "expires": 1e12, "now": 1.0}
         try:
             assert _incr(counters, params) == 1
-            with counters.connect() as conn:
-                pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+            # Two pooled connections, both dropped (as by a server restart): the one
+            # retry must not be handed the other dead one.
+            with counters.connect() as one, counters.connect() as two:
+                pids = [c.execute(sa.text("SELECT pg_backend_pid()")).scalar() for c in (one, two)]
             admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
                 sql = sa.text("SELECT pg_terminate_backend(:p)")
-                assert conn.execute(sql, {"p": pid}).scalar()
+                assert all(conn.execute(sql, {"p": pid}).scalar() for pid in pids)
             admin.dispose()
             assert _incr(counters, params) == 2  # counted once, on a new connection
             with counters.connect() as conn:
-                assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+                assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() not in pids
         finally:
             counters.dispose()

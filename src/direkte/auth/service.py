@@ -135,7 +135,8 @@ _USER_DIRECT = direct.Select(
 def _user_and_revoked(session: Session, user_id: int, jti: str) -> tuple[User, bool] | None:
     params = {"user_id": user_id, "jti": jti}
     if direct.supported(session):
-        rows = _USER_DIRECT.rows(session, params)
+        # Not prepared at once: most reads end in ROLLBACK, which deallocates them.
+        rows = _USER_DIRECT.rows(session, params, prepare=None)
         if not rows:
             return None
         *values, revoked = rows[0]

@@ -527,6 +527,8 @@ def read_request(
                 (_DIRECT_SUBJECT[category], params),
                 (_DIRECT_OPEN_AND_OUTCOMES, params),
             ],
+            # a create commits, a preview (unlocked) rolls back: prepared for a create
+            prepare=True if lock else None,
         )
         if not visits:
             return None
