@@ -84,7 +84,7 @@ def _incr(engine: Engine, params: dict[str, Any]) -> int:
     for attempt in (1, 2):
         try:
             with engine.connect() as conn:
-                if engine.dialect.name == "postgresql":  # every request: through psycopg
+                if direct.supported(conn):  # every request: through psycopg
                     hits = _DIRECT_UPSERT.rows(conn, params)[0][0]
                 else:
                     hits = conn.execute(stmt, params).scalar_one()

@@ -233,7 +233,9 @@ def insert_new_case(session: Session, rows: NewCase) -> int:
             for i, column in enumerate(named.columns):
                 if column not in named.from_case:
                     params[f"{named.prefix}{i}"] = row.get(column)
-        return int(_direct_statement().rows(session, params)[0][0])
+        if direct.supported(session):
+            return int(_direct_statement().rows(session, params)[0][0])
+        return int(conn.execute(_one_statement(), params).scalar_one())
     case_id = int(conn.execute(_INSERT_CASE, rows.case).scalar_one())
     for named, row in zip(_NAMED, _rows(rows), strict=True):
         values = {**row, next(c for c, v in named.from_case.items() if v == "id"): case_id}
