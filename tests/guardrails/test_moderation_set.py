@@ -146,25 +146,25 @@ def _figures(language: str) -> dict[str, float]:
 
 
 # The figures on the test part (FLOORS_PART) as measured when the lists or the
-# classifier were last changed (docs/guardrails.md: run 21, the linear model and the
-# network with screen 6, on holdout17, 240 texts a language, 2026-12-07 sixteenth
-# session): a change that loses any fails here,
-# and so does one that holds more legitimate texts than then (CEILINGS). While parts.toml
-# names another test part (a run planned, its part not yet measured), the floors and
-# the targets are not checked: the suite must not measure a test part before its
-# run's one measurement.
-FLOORS_PART = "holdout17.jsonl"
+# classifier were last changed or the test part moved (docs/guardrails.md: run 22, which
+# kept run 21's file, the linear model and the network with screen 6, measured once on
+# holdout18, 240 texts a language, 2026-12-07 seventeenth session): a change that loses
+# any fails here, and so does one that holds more legitimate texts than then (CEILINGS).
+# While parts.toml names another test part (a run planned, its part not yet measured),
+# the floors and the targets are not checked: the suite must not measure a test part
+# before its run's one measurement.
+FLOORS_PART = "holdout18.jsonl"
 FIGURES = ("threats", "family_threat", "doxxing", "severe", "abuse")
 FLOORS = {
-    "en": dict(zip(FIGURES, (0.850, 0.850, 1.000, 0.880, 0.911), strict=True)),
-    "nb": dict(zip(FIGURES, (0.850, 0.950, 0.950, 0.890, 0.919), strict=True)),
-    "da": dict(zip(FIGURES, (0.883, 0.900, 0.950, 0.900, 0.904), strict=True)),
-    "sv": dict(zip(FIGURES, (0.866, 0.950, 0.950, 0.900, 0.919), strict=True)),
-    "de": dict(zip(FIGURES, (0.866, 0.900, 1.000, 0.900, 0.926), strict=True)),
+    "en": dict(zip(FIGURES, (0.850, 0.950, 0.850, 0.870, 0.882), strict=True)),
+    "nb": dict(zip(FIGURES, (0.800, 0.900, 0.950, 0.850, 0.875), strict=True)),
+    "da": dict(zip(FIGURES, (0.816, 0.850, 0.900, 0.840, 0.860), strict=True)),
+    "sv": dict(zip(FIGURES, (0.816, 0.850, 0.900, 0.840, 0.882), strict=True)),
+    "de": dict(zip(FIGURES, (0.800, 0.900, 0.950, 0.850, 0.860), strict=True)),
 }
-# The legitimate texts held, of 104 a language: en and de 1 (1.0 %), nb, da and sv none:
-# under the 3 % target in every language on this part.
-CEILINGS = {"en": 0.01, "nb": 0.0, "da": 0.0, "sv": 0.0, "de": 0.01}
+# The legitimate texts held, of 104 a language: en and nb 5 (4.8 %, over the 3 % target),
+# de 4 (3.8 %, over), sv 3 (2.9 %), da 1 (1.0 %).
+CEILINGS = {"en": 0.049, "nb": 0.049, "da": 0.01, "sv": 0.029, "de": 0.039}
 
 
 def _floors_apply() -> None:
@@ -188,10 +188,10 @@ class TestTestSplit:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="on texts of other writers (holdout17, run 21) no language meets every target: "
-    "threats 0.85-0.88 (met nowhere), family threats 0.85-0.95 (met in nb and sv); "
-    "doxxing 0.95-1.00, all abuse 0.90-0.93 and legitimate held 0-1.0 % met everywhere; "
-    "docs/guardrails.md. When this passes, remove the mark",
+    reason="on texts of other writers (holdout18, run 21) no language meets every target: "
+    "threats 0.80-0.85 and all abuse 0.86-0.88 (met nowhere), family threats 0.85-0.95 "
+    "(met in en), doxxing 0.85-0.95 (met in nb and de), legitimate held 1.0-4.8 % (met in "
+    "da and sv); docs/guardrails.md. When this passes, remove the mark",
 )
 def test_recall_targets_met_in_every_language() -> None:
     _floors_apply()
