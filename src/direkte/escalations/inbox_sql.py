@@ -197,8 +197,9 @@ def page_sql(
     # plan (which cannot know the page's size: it estimates one case) reads them once.
     # Per case the rest are index look-ups: the earlier visits are the newest of the
     # customer's visits of the car (at most ``EARLIER_VISITS_SHOWN``, read backwards
-    # from ``ix_visits_vehicle_id``), where a window over all of them, for the whole
-    # page, cost twice as much; the baseline is read only for an estimate's case.
+    # from ``ix_visits_vehicle_customer_id``: a window over all of them for the whole
+    # page cost twice as much, and a car's long history all of it); the baseline is
+    # read only for an estimate's case.
     statement = sa.text(
         f"""
 WITH c AS MATERIALIZED (
