@@ -12,9 +12,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from direkte import access
 from direkte.clock import FixedClock
 from direkte.escalations import inbox_sql
 from direkte.escalations import service as escalations
+from direkte.escalations.inbox import EARLIER_VISITS_SHOWN
 from direkte.escalations.models import Category, Escalation, EscalationMessage, EscalationStatus
 from direkte.escalations.schemas import InboxPage, inbox_item, inbox_page_json
 from direkte.money import MoneyOut
@@ -409,3 +411,142 @@ class TestInboxPageJson:
         kari = world.client.get("/api/v1/inbox?limit=50", headers=world.as_(KARI)).json()
         stakes = {item["category"]: item["amount_at_stake"] for item in kari["items"]}
         assert stakes.get("warranty") == {"amount": "1000.25", "currency": "NOK"}
+
+    def test_the_page_writes_its_json_as_json_build_object_does(
+        self, world: World, case: Case, session: Session, clock: FixedClock
+    ) -> None:
+        # The page's JSON is concatenated text (escalations/inbox_sql.py, ``_Json``), its
+        # bytes what the API answers: they must be json_build_object's and json_agg's,
+        # byte for byte, on every kind of case and on texts that need escaping.
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("the page's SQL is PostgreSQL's")
+        odd = 'Tab\t"quoted" back\\slash\nnew line \x01 \x1f æøå 😀 </script>'
+        vehicle = {"vin": make_vin(), "model": "Model 3", "model_year": 2021, "odometer_km": 7}
+        for i in range(3):
+            world.visit(f"RO-E{i}", vehicle=vehicle, appointment_date=None)
+        second = world.visit("RO-2", vehicle=vehicle)
+        world.estimate("RO-2", total="400")
+        revised = world.estimate("RO-2", total="12.34")
+        assert world.escalate(second, revised, category="estimate").status_code == 201
+        warranty = world.client.post(
+            "/api/v1/integration/visits/RO-2/warranty-decisions",
+            json={
+                "decision": "goodwill_partial",
+                "claimed": "1234.50",
+                "covered": "234.25",
+                "reason_code": "W-BRAKE.01",
+                "safety_related": False,
+            },
+            headers={"X-API-Key": world.key},
+        )
+        assert warranty.status_code == 201, warranty.text
+        claim = world.escalate(second, int(warranty.json()["id"]), category="warranty")
+        assert claim.status_code == 201, claim.text
+        third = world.visit("RO-3")
+        appealed = world.escalate(third, world.diagnosis("RO-3")).json()["id"]
+        resolved = resolve(world, appealed, KARI, amount_delta="0", note=odd)
+        assert resolved.status_code == 200, resolved.text
+        clock.advance(timedelta(hours=1))
+        appeal(world, appealed)
+        # What no flow leaves on an open case, written straight into the rows.
+        session.execute(
+            sa.text(
+                "UPDATE escalations SET reason = :odd, outcome = 'goodwill', amount_delta = NULL,"
+                " outcome_note = NULL, outcome_tier = 1, resolved_at = :at, rating_score = 4,"
+                " rating_comment = :odd, rated_at = :at, rejection_reason = :odd,"
+                " sla_paused_at = :at, first_response_at = :at, assignee_id = NULL"
+                " WHERE id = :id"
+            ),
+            {"odd": odd, "at": T0.replace(microsecond=0), "id": case.id},
+        )
+        session.execute(
+            sa.text(
+                "UPDATE escalations SET outcome = 'upheld', amount_delta = -12.345,"
+                " outcome_note = :odd, outcome_tier = 1, resolved_at = :at WHERE id = :id"
+            ),
+            {"odd": odd, "at": T0.replace(microsecond=1), "id": appealed},
+        )
+        session.execute(
+            sa.text("UPDATE users SET name = :odd WHERE email = :email"), {"odd": odd, "email": OLA}
+        )
+        session.execute(
+            sa.text("UPDATE vehicles SET model = :odd, delivery_date = NULL WHERE vin = :vin"),
+            {"odd": odd, "vin": vehicle["vin"]},
+        )
+        session.execute(
+            sa.text(
+                "UPDATE visits SET concern = :odd || external_id WHERE external_id LIKE 'RO-%'"
+            ),
+            {"odd": odd},
+        )
+        driver = session.connection().connection.driver_connection
+        assert driver is not None
+        seen: dict[int, Any] = {}
+        for email in (KARI, LARS, SIV):
+            viewer = session.scalars(sa.select(User).where(User.email == email)).one()
+            fast, reference = (
+                inbox_sql.page_sql(
+                    viewer.role, viewer.id, viewer.center_id, viewer.region_id, reference=ref
+                )
+                for ref in (False, True)
+            )
+            assert fast != reference
+            for status in (None, EscalationStatus.open.value):
+                params = {
+                    "tier": access.inbox_tier(viewer),
+                    "now": clock.now(),
+                    "limit": 50,
+                    "offset": 0,
+                    "status": status,
+                    "center": None,
+                }
+                rows = driver.execute(fast, params, binary=True).fetchall()
+                assert rows == driver.execute(reference, params, binary=True).fetchall()
+                seen.update({item["id"]: item for item in map(orjson.loads, (r[-1] for r in rows))})
+        # Every kind of case was on a page: one per category, one with an outcome and a
+        # rating, one without assignee, one appealed; earlier visits with odd texts.
+        assert {item["category"] for item in seen.values()} == {"diagnosis", "estimate", "warranty"}
+        mine = seen[case.id]
+        assert mine["rating"]["comment"] == odd
+        assert mine["outcome"]["amount_delta"] == {"amount": "0.00", "currency": "NOK"}
+        assert mine["assignee"] is None
+        assert seen[appealed]["outcome"]["note"] == odd
+        assert seen[appealed]["outcome"]["amount_delta"]["amount"] == "-12.35"
+        assert seen[appealed]["appealed"] is True
+        stakes = next(item for item in seen.values() if item["category"] == "estimate")
+        assert stakes["amount_at_stake"] == {"amount": "-387.66", "currency": "NOK"}
+        assert stakes["context"]["vehicle"]["model"] == odd
+        assert stakes["context"]["vehicle"]["delivery_date"] is None
+        assert stakes["customer"] == odd
+        assert [e["concern"] for e in stakes["context"]["earlier_visits"]] == [
+            f"{odd}{ro}" for ro in ("RO-3", "RO-E2", "RO-E1", "RO-E0", "RO-1")
+        ]
+
+
+class TestEarlierVisits:
+    def test_the_newest_shown_of_the_customers_car_at_or_before_the_visit(
+        self, world: World, session: Session, clock: FixedClock
+    ) -> None:
+        # Both databases' pages (PostgreSQL's statement, SQLite's list_inbox): the same
+        # customer's visits of the car that the viewer may see, created at or before the
+        # case's visit, the newest EARLIER_VISITS_SHOWN, newest first.
+        vehicle = {"vin": make_vin(), "model": "Model Y", "model_year": 2022, "odometer_km": 9}
+        shown = EARLIER_VISITS_SHOWN
+        for i in range(shown + 2):
+            world.visit(f"RO-E{i:02}", vehicle=vehicle, concern=f"earlier {i:02}")
+            clock.advance(timedelta(minutes=1))
+        world.visit("RO-EVA", vehicle=vehicle, customer_email="eva@example.no", concern="Eva's")
+        world.visit("RO-CPH", vehicle=vehicle, center="CPH-01", concern="at another center")
+        clock.advance(timedelta(minutes=1))
+        visit_id = world.visit("RO-1", vehicle=vehicle)
+        clock.advance(timedelta(minutes=1))
+        world.visit("RO-LATER", vehicle=vehicle, concern="created after the case's visit")
+        assert world.escalate(visit_id, world.diagnosis("RO-1")).status_code == 201
+        expected = [f"earlier {i:02}" for i in range(shown + 1, 1, -1)]
+        for _ in range(7):  # the prepared statement's own plans, then its generic plan
+            page = world.client.get("/api/v1/inbox?limit=50", headers=world.as_(KARI))
+            assert page.status_code == 200, page.text
+            (item,) = [i for i in page.json()["items"] if i["visit_id"] == visit_id]
+            earlier = item["context"]["earlier_visits"]
+            assert [e["concern"] for e in earlier] == expected
+            assert [e["id"] for e in earlier] == sorted((e["id"] for e in earlier), reverse=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from direkte.guardrails import content_model, regex_cache
+from direkte.guardrails import language as by_words
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
@@ -748,14 +749,21 @@ def _has_letters(text: str, wanted: int) -> bool:
 
 
 def detect_language(text: str) -> str | None:
-    """Return the text's language as "en", "nb", "da", "sv" or "de"; None if too short to tell."""
+    """Return the text's language as "en", "nb", "da", "sv" or "de"; None if too short to
+    tell. Its words decide (``language.py``); where they do not, lingua."""
     if not _has_letters(text, _MIN_LETTERS):
         return None
     text = text[:_DETECT_CHARS]
-    language = _detector(len(text) >= _LOW_ACCURACY_FROM).detect_language_of(text)
-    if language is None:
+    return by_words.load().guess(text) or guess_by_lingua(text)
+
+
+def guess_by_lingua(text: str) -> str | None:
+    """lingua's guess of the text's language (its high-accuracy mode below
+    ``_LOW_ACCURACY_FROM`` characters)."""
+    found = _detector(len(text) >= _LOW_ACCURACY_FROM).detect_language_of(text[:_DETECT_CHARS])
+    if found is None:
         return None
-    code = language.iso_code_639_1.name.lower()
+    code = found.iso_code_639_1.name.lower()
     return "nb" if code == "nn" else code
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from direkte.guardrails.content import SCREEN_VERSION, screen
+from direkte.guardrails.content import SCREEN_VERSION, guess_by_lingua, screen
 
 
 def content_facts(text: str) -> dict[str, Any]:
@@ -22,7 +22,10 @@ def content_facts(text: str) -> dict[str, Any]:
 
 
 def warm_up() -> None:
-    """Compile the phrase lists and load the language models before the first request."""
+    """Compile the phrase lists and load the language models before the first request:
+    the words' model, and lingua's two detectors, which a text the words do not decide
+    would otherwise build in its request (a second or more)."""
     short = "Warm-up: the estimate went up without anyone calling me first."
     screen(short)
-    screen(f"{short} {short}")  # long enough for the low-accuracy detector
+    guess_by_lingua(short)
+    guess_by_lingua(f"{short} {short}")  # long enough for the low-accuracy detector

@@ -87,7 +87,7 @@ class Visit(Base):
     external_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
     center_id: Mapped[int] = mapped_column(sa.ForeignKey("centers.id"), index=True)
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    vehicle_id: Mapped[int] = mapped_column(sa.ForeignKey("vehicles.id"), index=True)
+    vehicle_id: Mapped[int] = mapped_column(sa.ForeignKey("vehicles.id"))
     advisor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     concern: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[VisitStatus] = mapped_column(enum_column(VisitStatus, "visit_status"))
@@ -119,6 +119,9 @@ class Visit(Base):
     __table_args__ = (
         sa.Index("ix_visits_customer_id_id", "customer_id", "id"),
         sa.Index("ix_visits_center_checked_in", "center_id", "checked_in_at"),
+        # A car's visits, and the inbox's earlier visits: a customer's visits of the
+        # car newest first (escalations/inbox_sql.py).
+        sa.Index("ix_visits_vehicle_customer_id", "vehicle_id", "customer_id", "id"),
     )
 
 
