@@ -30,23 +30,12 @@ def _train_module() -> ModuleType:
     return module
 
 
-# The training set of the shipped file, run 21's (holdout17 the test part then). Run 22
-# (tests/data/moderation/README.md) made holdout18 the test part and holdout17 training
-# data, and its candidate, trained on that set, did not ship by the plan's rule: so the
-# shipped file was trained on the set as it was before run 22. A file trained again must
-# be trained on the set as it is now.
-RUN_21_TRAINING = "d4653c619d00000e7ee9b5a634ae3f57d2e371fd5f9841b08a96c517e5b9e402"
-
-
 class TestShippedWeights:
     def test_trained_from_the_training_set_as_it_is(self) -> None:
         # Editing the moderation set's dev split or the in-sample sets without training
         # again (tests/data/moderation/train_model.py) fails here.
         train = _train_module()
-        shipped = content_model.load().training
-        if shipped == RUN_21_TRAINING:
-            pytest.skip("run 21's file, kept by run 22's rule: trained before holdout17 joined")
-        assert shipped == train.training_hash(train.examples())
+        assert content_model.load().training == train.training_hash(train.examples())
 
     def test_never_trained_on_the_test_part(self) -> None:
         train = _train_module()

@@ -146,25 +146,25 @@ def _figures(language: str) -> dict[str, float]:
 
 
 # The figures on the test part (FLOORS_PART) as measured when the lists or the
-# classifier were last changed or the test part moved (docs/guardrails.md: run 22, which
-# kept run 21's file, the linear model and the network with screen 6, measured once on
-# holdout18, 240 texts a language, 2026-12-07 seventeenth session): a change that loses
-# any fails here, and so does one that holds more legitimate texts than then (CEILINGS).
-# While parts.toml names another test part (a run planned, its part not yet measured),
-# the floors and the targets are not checked: the suite must not measure a test part
-# before its run's one measurement.
+# classifier were last changed or the test part moved (docs/guardrails.md: run 22, the
+# linear model and the network with screen 6, measured once on holdout18, 240 texts a
+# language, 2026-12-07 seventeenth session): a change that loses any fails here, and so
+# does one that holds more legitimate texts than then (CEILINGS). While parts.toml names
+# another test part (a run planned, its part not yet measured), the floors and the
+# targets are not checked: the suite must not measure a test part before its run's one
+# measurement.
 FLOORS_PART = "holdout18.jsonl"
 FIGURES = ("threats", "family_threat", "doxxing", "severe", "abuse")
 FLOORS = {
-    "en": dict(zip(FIGURES, (0.850, 0.950, 0.850, 0.870, 0.882), strict=True)),
+    "en": dict(zip(FIGURES, (0.833, 0.950, 0.900, 0.870, 0.882), strict=True)),
     "nb": dict(zip(FIGURES, (0.800, 0.900, 0.950, 0.850, 0.875), strict=True)),
-    "da": dict(zip(FIGURES, (0.816, 0.850, 0.900, 0.840, 0.860), strict=True)),
-    "sv": dict(zip(FIGURES, (0.816, 0.850, 0.900, 0.840, 0.882), strict=True)),
-    "de": dict(zip(FIGURES, (0.800, 0.900, 0.950, 0.850, 0.860), strict=True)),
+    "da": dict(zip(FIGURES, (0.800, 0.850, 0.900, 0.830, 0.845), strict=True)),
+    "sv": dict(zip(FIGURES, (0.900, 0.900, 0.900, 0.900, 0.926), strict=True)),
+    "de": dict(zip(FIGURES, (0.883, 0.900, 0.900, 0.890, 0.882), strict=True)),
 }
 # The legitimate texts held, of 104 a language: en and nb 5 (4.8 %, over the 3 % target),
-# de 4 (3.8 %, over), sv 3 (2.9 %), da 1 (1.0 %).
-CEILINGS = {"en": 0.049, "nb": 0.049, "da": 0.01, "sv": 0.029, "de": 0.039}
+# sv and de 3 (2.9 %), da 2 (1.9 %).
+CEILINGS = {"en": 0.049, "nb": 0.049, "da": 0.02, "sv": 0.029, "de": 0.029}
 
 
 def _floors_apply() -> None:
@@ -188,10 +188,10 @@ class TestTestSplit:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="on texts of other writers (holdout18, run 21) no language meets every target: "
-    "threats 0.80-0.85 and all abuse 0.86-0.88 (met nowhere), family threats 0.85-0.95 "
-    "(met in en), doxxing 0.85-0.95 (met in nb and de), legitimate held 1.0-4.8 % (met in "
-    "da and sv); docs/guardrails.md. When this passes, remove the mark",
+    reason="on texts of other writers (holdout18, run 22) no language meets every target: "
+    "threats 0.80-0.90 (met nowhere), all abuse 0.85-0.93 (met in sv), family threats "
+    "0.85-0.95 (met in en), doxxing 0.90-0.95 (met in nb), legitimate held 1.9-4.8 % (met "
+    "in da, sv and de); docs/guardrails.md. When this passes, remove the mark",
 )
 def test_recall_targets_met_in_every_language() -> None:
     _floors_apply()
