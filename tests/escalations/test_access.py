@@ -288,6 +288,25 @@ class TestInboxStatements:
         assert statements_50 <= 12
 
 
+def _escalate_goodwill(world: World, visit: int) -> None:
+    """A partial goodwill warranty decision on RO-2 (1,234.50 claimed, 234.25 covered),
+    escalated by the customer of ``visit``."""
+    warranty = world.client.post(
+        "/api/v1/integration/visits/RO-2/warranty-decisions",
+        json={
+            "decision": "goodwill_partial",
+            "claimed": "1234.50",
+            "covered": "234.25",
+            "reason_code": "W-BRAKE.01",
+            "safety_related": False,
+        },
+        headers={"X-API-Key": world.key},
+    )
+    assert warranty.status_code == 201, warranty.text
+    claim = world.escalate(visit, int(warranty.json()["id"]), category="warranty")
+    assert claim.status_code == 201, claim.text
+
+
 class TestInboxPageJson:
     @pytest.mark.parametrize("microsecond", [0, 500000, 1, 123456])
     def test_the_page_sql_writes_times_as_orjson_does(
@@ -367,20 +386,7 @@ class TestInboxPageJson:
         second = world.visit("RO-2")
         subject = world.estimate("RO-2", total="400")
         assert world.escalate(second, subject, category="estimate").status_code == 201
-        warranty = world.client.post(
-            "/api/v1/integration/visits/RO-2/warranty-decisions",
-            json={
-                "decision": "goodwill_partial",
-                "claimed": "1234.50",
-                "covered": "234.25",
-                "reason_code": "W-BRAKE.01",
-                "safety_related": False,
-            },
-            headers={"X-API-Key": world.key},
-        )
-        assert warranty.status_code == 201, warranty.text
-        claim = world.escalate(second, int(warranty.json()["id"]), category="warranty")
-        assert claim.status_code == 201, claim.text
+        _escalate_goodwill(world, second)
         third = world.visit("RO-3")
         appealed = world.escalate(third, world.diagnosis("RO-3")).json()["id"]
         resolved = resolve(world, appealed, KARI, amount_delta="0", note='Fixed, see "notes": æøå')
@@ -428,20 +434,7 @@ class TestInboxPageJson:
         world.estimate("RO-2", total="400")
         revised = world.estimate("RO-2", total="12.34")
         assert world.escalate(second, revised, category="estimate").status_code == 201
-        warranty = world.client.post(
-            "/api/v1/integration/visits/RO-2/warranty-decisions",
-            json={
-                "decision": "goodwill_partial",
-                "claimed": "1234.50",
-                "covered": "234.25",
-                "reason_code": "W-BRAKE.01",
-                "safety_related": False,
-            },
-            headers={"X-API-Key": world.key},
-        )
-        assert warranty.status_code == 201, warranty.text
-        claim = world.escalate(second, int(warranty.json()["id"]), category="warranty")
-        assert claim.status_code == 201, claim.text
+        _escalate_goodwill(world, second)
         third = world.visit("RO-3")
         appealed = world.escalate(third, world.diagnosis("RO-3")).json()["id"]
         resolved = resolve(world, appealed, KARI, amount_delta="0", note=odd)
