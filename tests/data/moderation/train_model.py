@@ -486,7 +486,7 @@ def main() -> None:
     w, vocabulary = model.weights, model.rows
     keep = np.abs(w).max(axis=1) >= 1e-3  # features that barely weigh are left out
     buffer = io.BytesIO()
-    np.savez_compressed(
+    np.savez(  # uncompressed: no inflating at each start
         buffer,
         classes=np.array(CLASSES),
         rows=vocabulary[keep].astype(np.int32),
