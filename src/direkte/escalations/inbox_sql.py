@@ -64,9 +64,15 @@ def _odd_scales() -> str:
     return f"jsonb_object('{{{','.join(pairs)}}}'::text[])"
 
 
+def _rounded(amount: str, currency: str) -> str:
+    """An amount rounded half up to its currency's minor units (``money.quantize``)."""
+    return f"round({amount}, coalesce(({_odd_scales()} ->> {currency})::int, 2))"
+
+
 def money(amount: str, currency: str) -> str:
-    scale = f"coalesce(({_odd_scales()} ->> {currency})::int, 2)"
-    return f"json_build_object('amount', round({amount}, {scale})::text, 'currency', {currency})"
+    return (
+        f"json_build_object('amount', {_rounded(amount, currency)}::text, 'currency', {currency})"
+    )
 
 
 def utc_time(column: str) -> str:
@@ -133,9 +139,8 @@ class _Json:
         """An amount rounded to its currency's minor units, as ``money``."""
         if not self.fast:
             return money(amount, currency)
-        scale = f"coalesce(({_odd_scales()} ->> {currency})::int, 2)"
-        rounded = f"""coalesce('"' || round({amount}, {scale})::text || '"', 'null')"""
-        return self.object(("amount", rounded), ("currency", self.string(currency)))
+        text = f"""coalesce('"' || {_rounded(amount, currency)}::text || '"', 'null')"""
+        return self.object(("amount", text), ("currency", self.string(currency)))
 
     def unless(self, condition: str, value: str) -> str:
         """``null`` when the condition holds, else the value."""
