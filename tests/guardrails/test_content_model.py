@@ -4,7 +4,6 @@ those trained from the training set as it is, and its holds name a category and 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import io
 import zlib
 from collections.abc import Callable
@@ -17,17 +16,11 @@ import numpy as np
 import pytest
 
 from direkte.guardrails import content, content_model
-
-TRAIN = Path(__file__).parents[1] / "data" / "moderation" / "train_model.py"
+from tests.guardrails import moderation_scripts
 
 
 def _train_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("train_model", TRAIN)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return moderation_scripts.load("train_model")
 
 
 class TestShippedWeights:

@@ -4,7 +4,6 @@ least as right as lingua on the test part's unseen writers."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from pathlib import Path
 from types import ModuleType
@@ -12,18 +11,12 @@ from types import ModuleType
 import pytest
 
 from direkte.guardrails import content, content_facts, language
-
-TRAIN = Path(__file__).parents[1] / "data" / "moderation" / "train_language.py"
+from tests.guardrails import moderation_scripts
 
 
 @pytest.fixture(scope="module")
 def train() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("train_language", TRAIN)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return moderation_scripts.load("train_language")
 
 
 class TestShippedModel:

@@ -11,33 +11,19 @@ tests/data/moderation/README.md.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from direkte.guardrails import content
+from tests.guardrails import moderation_scripts
+from tests.guardrails.moderation_scripts import DATA
 
-DATA = Path(__file__).parents[1] / "data" / "moderation"
-
-
-def _parts() -> ModuleType:
-    """parts.py beside the data: which text is in which part (README.md beside it)."""
-    spec = importlib.util.spec_from_file_location("moderation_parts", DATA / "parts.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-parts = _parts()
+parts = moderation_scripts.load("parts", "moderation_parts")  # which text is in which part
 SET = parts.GENERATED
 DEV3 = DATA / "dev3.jsonl"
 TEST_PART = parts.TEST
