@@ -116,6 +116,17 @@ class World:
         assert response.status_code == 201, response.text
         return int(response.json()["id"])
 
+    def warranty(self, external_id: str = "RO-1", **decision: Any) -> int:
+        """A warranty decision of the visit (``decision``: its fields), as the
+        integration posts it."""
+        response = self.client.post(
+            f"/api/v1/integration/visits/{external_id}/warranty-decisions",
+            json=decision,
+            headers={"X-API-Key": self.key},
+        )
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
     def escalate(
         self,
         visit_id: int,

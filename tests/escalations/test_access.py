@@ -291,19 +291,15 @@ class TestInboxStatements:
 def _escalate_goodwill(world: World, visit: int) -> None:
     """A partial goodwill warranty decision on RO-2 (1,234.50 claimed, 234.25 covered),
     escalated by the customer of ``visit``."""
-    warranty = world.client.post(
-        "/api/v1/integration/visits/RO-2/warranty-decisions",
-        json={
-            "decision": "goodwill_partial",
-            "claimed": "1234.50",
-            "covered": "234.25",
-            "reason_code": "W-BRAKE.01",
-            "safety_related": False,
-        },
-        headers={"X-API-Key": world.key},
+    warranty = world.warranty(
+        "RO-2",
+        decision="goodwill_partial",
+        claimed="1234.50",
+        covered="234.25",
+        reason_code="W-BRAKE.01",
+        safety_related=False,
     )
-    assert warranty.status_code == 201, warranty.text
-    claim = world.escalate(visit, int(warranty.json()["id"]), category="warranty")
+    claim = world.escalate(visit, warranty, category="warranty")
     assert claim.status_code == 201, claim.text
 
 

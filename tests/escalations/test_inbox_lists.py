@@ -125,18 +125,14 @@ class TestKeptAtWriteTime:
         )
         assert approved.status_code == 200, approved.text
         assert context()["estimates"][-1]["approved"] is True
-        warranty = world.client.post(
-            "/api/v1/integration/visits/RO-L/warranty-decisions",
-            json={
-                "decision": "not_covered",
-                "claimed": "500",
-                "covered": "0",
-                "reason_code": "W-WEAR",
-                "safety_related": False,
-            },
-            headers={"X-API-Key": world.key},
+        world.warranty(
+            "RO-L",
+            decision="not_covered",
+            claimed="500",
+            covered="0",
+            reason_code="W-WEAR",
+            safety_related=False,
         )
-        assert warranty.status_code == 201, warranty.text
         decisions = context()["warranty_decisions"]
         assert [(d["decision"], d["claimed"]["amount"]) for d in decisions] == [
             ("not_covered", "500.00")
