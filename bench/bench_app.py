@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from direkte.api.app import create_app
 from direkte.api.routing import fence_routes
+from direkte.api.serving import settle_heap
 from direkte.errors import NotFound
 from direkte.guardrails.content_facts import warm_up
 from direkte.kit.deps import ClockDep, SessionDep
@@ -76,3 +77,4 @@ fence_routes(app)  # as create_app does for its own routers
 # As direkte.api.asgi does: load the language models and phrase lists at start-up,
 # not in the first requests (which would otherwise each build them at once).
 warm_up()
+settle_heap()

@@ -140,3 +140,38 @@ def test_serve_passes_the_stack_and_a_patient_worker_healthcheck(
     # Starting workers load the language models holding the GIL: uvicorn's 5 s
     # health check killed them on a busy machine, again and again.
     assert seen["timeout_worker_healthcheck"] == WORKER_HEALTHCHECK_SECONDS >= 30
+
+
+def test_a_worker_settles_its_heap_once_the_app_is_loaded(tmp_path: Any) -> None:
+    """Importing the ASGI module (what each uvicorn worker does) leaves the start-up's
+    objects in the collector's permanent generation and the serving thresholds set, so
+    that no later collection walks them; the app still answers."""
+    import json
+    import os
+    import subprocess
+
+    from direkte.api.serving import GC_THRESHOLDS
+
+    probe = (
+        "import gc, json\n"
+        "from starlette.testclient import TestClient\n"
+        "from direkte.api.asgi import app\n"
+        "frozen, thresholds = gc.get_freeze_count(), gc.get_threshold()\n"
+        "with TestClient(app) as client:\n"
+        "    status = client.get('/openapi.json').status_code\n"
+        "print(json.dumps([frozen, thresholds, status]))\n"
+    )
+    env = {
+        **os.environ,
+        "DIREKTE_DATABASE_URL": f"sqlite:///{tmp_path / 'probe.db'}",
+        "DIREKTE_DATA_DIR": str(tmp_path),
+        "DIREKTE_SECRET_KEY": "probe-secret-probe-secret-probe-secret",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    frozen, thresholds, status = json.loads(out.stdout.strip().splitlines()[-1])
+    assert frozen > 100_000  # the app, the models and the lists: not a handful of objects
+    assert tuple(thresholds) == GC_THRESHOLDS
+    assert status == 200
