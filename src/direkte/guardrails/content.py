@@ -17,6 +17,7 @@ time; the language detector is built once, lazily.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from direkte.guardrails import content_model, regex_cache
+from direkte.guardrails import content_model, prefilter, regex_cache
 from direkte.guardrails import language as by_words
 
 if TYPE_CHECKING:
@@ -509,6 +510,46 @@ def _lists() -> _Lists:
 _ALTERNATIONS: dict[tuple[int, ...], re.Pattern[str]] = {}
 
 
+class _Prefilters:
+    """The lists' prefilter (``prefilter``) once there is one in this process: read
+    from its cache file at the first screen, or built in the background by
+    ``build_prefilter``; until then the lists are read without it."""
+
+    current: prefilter.Prefilter | None = None
+    read = False
+    lock = threading.Lock()
+
+
+def _prefilter() -> prefilter.Prefilter | None:
+    if not _Prefilters.read:
+        with _Prefilters.lock:
+            if not _Prefilters.read:
+                _Prefilters.current = prefilter.cached(_phrase_regexes())
+                _Prefilters.read = True
+    return _Prefilters.current
+
+
+def _phrase_regexes() -> list[str]:
+    return [phrase.pattern.pattern for phrase in _lists().phrases]
+
+
+def build_prefilter() -> threading.Thread | None:
+    """Where no prefilter could be read from its cache, compile it in a background
+    thread (seconds, without the GIL) and use it from then on; the thread, or None
+    when there is nothing to build. For serving processes (``warm_up``)."""
+    if _prefilter() is not None or not prefilter.AVAILABLE:
+        return None
+
+    def run() -> None:
+        built = prefilter.build(_phrase_regexes())
+        if built is not None:
+            _Prefilters.current = built
+
+    thread = threading.Thread(target=run, name="direkte-prefilter", daemon=True)
+    thread.start()
+    return thread
+
+
 def _alternation_source(regexes: Sequence[str], chosen: tuple[int, ...]) -> str:
     """One regex of the ``chosen`` phrases' regexes (each phrase's own, or its compact
     one for spaced-out runs), each a named group ``p<index>``."""
@@ -672,7 +713,10 @@ def _hits(normalized: _Normalized) -> list[tuple[Phrase, str]]:
     found: dict[Category, list[re.Match[str]]] = {c: [] for c in CATEGORIES}
     by_start, abuse_by_start = lists.by_start, lists.abuse_by_start
     by_next = lists.anywhere_by_next
+    fast = _prefilter()
     for number, text in enumerate(texts):
+        if fast is not None and not fast.may_match(text):
+            continue  # no phrase can match this reading anywhere
         mended = mended_until >= 0 and number == len(texts) - 1
         for start in _WORD_STARTS.finditer(text):
             at = start.start()

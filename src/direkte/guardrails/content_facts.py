@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from direkte.guardrails.content import SCREEN_VERSION, guess_by_lingua, screen
+from direkte.guardrails.content import SCREEN_VERSION, build_prefilter, guess_by_lingua, screen
 
 
 def content_facts(text: str) -> dict[str, Any]:
@@ -24,8 +24,10 @@ def content_facts(text: str) -> dict[str, Any]:
 def warm_up() -> None:
     """Compile the phrase lists and load the language models before the first request:
     the words' model, and lingua's two detectors, which a text the words do not decide
-    would otherwise build in its request (a second or more)."""
+    would otherwise build in its request (a second or more); and where the lists'
+    prefilter is not in its cache yet, start building it in the background."""
     short = "Warm-up: the estimate went up without anyone calling me first."
     screen(short)
+    build_prefilter()
     guess_by_lingua(short)
     guess_by_lingua(f"{short} {short}")  # long enough for the low-accuracy detector

@@ -144,22 +144,32 @@ def _load(path: Path, key: str) -> tuple[Any, list[_Entry]] | None:
 
 
 def _store(path: Path, name: str, key: str, data: Any, entries: list[_Entry]) -> None:
-    """Write the file atomically (processes starting together may race: last one
-    wins, with the same content) and remove the files of earlier fingerprints."""
+    """Write the file (processes starting together may race: last one wins, with the
+    same content) and remove the files of earlier fingerprints."""
+    try:
+        blob = marshal.dumps((key, data, entries))
+    except ValueError:  # not marshallable: stay uncached
+        return
+    write_cache_file(path, f"{name}-*.marshal", blob)
+
+
+def write_cache_file(path: Path, earlier: str, blob: bytes) -> None:
+    """Write ``blob`` to ``path`` atomically and remove the other files matching the
+    glob ``earlier`` (earlier fingerprints') beside it; an unwritable folder is logged
+    and otherwise ignored: the file is a cache."""
     tmp: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        blob = marshal.dumps((key, data, entries))
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as file:
             tmp = Path(file.name)
             file.write(blob)
         os.replace(tmp, path)
-        for old in path.parent.glob(f"{name}-*.marshal"):
+        for old in path.parent.glob(earlier):
             if old != path:
                 old.unlink(missing_ok=True)
-    except (OSError, ValueError):  # read-only home, full disk: stay uncached
+    except OSError:  # read-only home, full disk: stay uncached
         logger.warning(
-            "regex cache: cannot write %s (each new process builds the patterns again;"
+            "regex cache: cannot write %s (each new process builds it again;"
             " set DIREKTE_CACHE_DIR to a writable folder)",
             path,
         )
