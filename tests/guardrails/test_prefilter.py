@@ -110,8 +110,10 @@ def test_a_serving_process_builds_it_in_the_background(
 ) -> None:
     monkeypatch.setenv("DIREKTE_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(content._Prefilters, "read", False)
+    monkeypatch.setattr(content._Prefilters, "building", None)
     thread = content.build_prefilter()
     assert thread is not None
+    assert content.build_prefilter() is thread  # one build at a time
     held = content.screen_rules("Jeg vet hvor du bor.")  # read meanwhile, by the lists alone
     thread.join(timeout=120)
     assert content._Prefilters.current is not None

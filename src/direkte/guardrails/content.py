@@ -518,6 +518,7 @@ class _Prefilters:
     current: prefilter.Prefilter | None = None
     read = False
     lock = threading.Lock()
+    building: threading.Thread | None = None
 
 
 def _prefilter() -> prefilter.Prefilter | None:
@@ -535,19 +536,24 @@ def _phrase_regexes() -> list[str]:
 
 def build_prefilter() -> threading.Thread | None:
     """Where no prefilter could be read from its cache, compile it in a background
-    thread (seconds, without the GIL) and use it from then on; the thread, or None
-    when there is nothing to build. For serving processes (``warm_up``)."""
+    thread (seconds, without the GIL) and use it from then on; the thread (the one
+    already building, if any), or None when there is nothing to build. For serving
+    processes (``warm_up``), and for an image's build, which joins the thread."""
     if _prefilter() is not None or not prefilter.AVAILABLE:
         return None
+    with _Prefilters.lock:
+        if _Prefilters.building is None:
 
-    def run() -> None:
-        built = prefilter.build(_phrase_regexes())
-        if built is not None:
-            _Prefilters.current = built
+            def run() -> None:
+                built = prefilter.build(_phrase_regexes())
+                if built is not None:
+                    _Prefilters.current = built
 
-    thread = threading.Thread(target=run, name="direkte-prefilter", daemon=True)
-    thread.start()
-    return thread
+            _Prefilters.building = threading.Thread(
+                target=run, name="direkte-prefilter", daemon=True
+            )
+            _Prefilters.building.start()
+        return _Prefilters.building
 
 
 def _alternation_source(regexes: Sequence[str], chosen: tuple[int, ...]) -> str:
