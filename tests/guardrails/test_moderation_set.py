@@ -51,7 +51,7 @@ def _recall(rows: list[dict[str, str]], labels: tuple[str, ...]) -> float:
 # set after adding dev texts must leave it byte for byte as it is. The test part is
 # pinned as a whole.
 TEST_SPLIT_SHA256 = "569a7fa4ea30f2d33d93efb9e3f0c31e3a91710a4f347dd8f95cb698fc32a9a7"
-TEST_PART_SHA256 = "1f21ac195c1395306a5978d568eee0e71cee8e85a409d0d59410714fb3e48421"
+TEST_PART_SHA256 = "578156cd82e2bbc9d6f1e163a31602cc0fbd6e9b4378ae2681c9538d47605cc8"
 
 
 class TestSet:
@@ -61,7 +61,7 @@ class TestSet:
         assert hashlib.sha256(test.encode()).hexdigest() == TEST_SPLIT_SHA256
 
     def test_test_part_never_changes(self) -> None:
-        assert TEST_PART.name == "holdout18.jsonl"
+        assert TEST_PART.name == "holdout19.jsonl"
         assert hashlib.sha256(TEST_PART.read_bytes()).hexdigest() == TEST_PART_SHA256
 
     def test_overlap_rule_at_its_line(self) -> None:
@@ -132,25 +132,25 @@ def _figures(language: str) -> dict[str, float]:
 
 
 # The figures on the test part (FLOORS_PART) as measured when the lists or the
-# classifier were last changed or the test part moved (docs/guardrails.md: run 22, the
-# linear model and the network with screen 6, measured once on holdout18, 240 texts a
-# language, 2026-12-07 seventeenth session): a change that loses any fails here, and so
+# classifier were last changed or the test part moved (docs/guardrails.md: run 23, the
+# linear model and the network with screen 6, measured once on holdout19, 240 texts a
+# language, 2026-12-07 eighteenth session): a change that loses any fails here, and so
 # does one that holds more legitimate texts than then (CEILINGS). While parts.toml names
 # another test part (a run planned, its part not yet measured), the floors and the
 # targets are not checked: the suite must not measure a test part before its run's one
 # measurement.
-FLOORS_PART = "holdout18.jsonl"
+FLOORS_PART = "holdout19.jsonl"
 FIGURES = ("threats", "family_threat", "doxxing", "severe", "abuse")
 FLOORS = {
-    "en": dict(zip(FIGURES, (0.833, 0.950, 0.900, 0.870, 0.882), strict=True)),
-    "nb": dict(zip(FIGURES, (0.800, 0.900, 0.950, 0.850, 0.875), strict=True)),
-    "da": dict(zip(FIGURES, (0.800, 0.850, 0.900, 0.830, 0.845), strict=True)),
-    "sv": dict(zip(FIGURES, (0.900, 0.900, 0.900, 0.900, 0.926), strict=True)),
-    "de": dict(zip(FIGURES, (0.883, 0.900, 0.900, 0.890, 0.882), strict=True)),
+    "en": dict(zip(FIGURES, (0.883, 0.900, 1.000, 0.910, 0.919), strict=True)),
+    "nb": dict(zip(FIGURES, (0.950, 0.900, 0.950, 0.940, 0.948), strict=True)),
+    "da": dict(zip(FIGURES, (0.866, 0.800, 1.000, 0.880, 0.904), strict=True)),
+    "sv": dict(zip(FIGURES, (0.783, 1.000, 0.900, 0.850, 0.867), strict=True)),
+    "de": dict(zip(FIGURES, (0.816, 0.850, 0.900, 0.840, 0.882), strict=True)),
 }
-# The legitimate texts held, of 104 a language: en and nb 5 (4.8 %, over the 3 % target),
-# sv and de 3 (2.9 %), da 2 (1.9 %).
-CEILINGS = {"en": 0.049, "nb": 0.049, "da": 0.02, "sv": 0.029, "de": 0.029}
+# The legitimate texts held, of 104 a language: en 3 (2.9 %), da, sv and de 2 (1.9 %),
+# nb 1 (1.0 %): every language within the 3 % target.
+CEILINGS = {"en": 0.029, "nb": 0.01, "da": 0.02, "sv": 0.02, "de": 0.02}
 
 
 def _floors_apply() -> None:
@@ -174,10 +174,11 @@ class TestTestSplit:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="on texts of other writers (holdout18, run 22) no language meets every target: "
-    "threats 0.80-0.90 (met nowhere), all abuse 0.85-0.93 (met in sv), family threats "
-    "0.85-0.95 (met in en), doxxing 0.90-0.95 (met in nb), legitimate held 1.9-4.8 % (met "
-    "in da, sv and de); docs/guardrails.md. When this passes, remove the mark",
+    reason="on texts of other writers (holdout19, run 23) no language meets every target: "
+    "threats 0.78-0.95 (met in nb), family threats 0.80-1.00 (met in sv), doxxing 0.90-1.00 "
+    "(met in en, nb and da), severe 0.84-0.94 (met nowhere), all abuse 0.87-0.95 (met in "
+    "en, nb and da), legitimate held 1.0-2.9 % (met in every language); docs/guardrails.md. "
+    "When this passes, remove the mark",
 )
 def test_recall_targets_met_in_every_language() -> None:
     _floors_apply()
