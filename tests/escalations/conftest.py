@@ -92,40 +92,30 @@ class World:
         assert response.status_code in (200, 201), response.text
         return int(response.json()["id"])
 
-    def estimate(self, external_id: str = "RO-1", total: str = "9000") -> int:
+    def revise(self, kind: str, body: dict[str, Any], external_id: str = "RO-1") -> int:
+        """Post a revision of the visit (``kind``: diagnoses, estimates or
+        warranty-decisions) as the integration does; its id."""
         response = self.client.post(
-            f"/api/v1/integration/visits/{external_id}/estimates",
-            json={
-                "lines": [
-                    {"kind": "part", "description": "Pads", "quantity": 1, "unit_price": total}
-                ],
-                "currency": "NOK",
-                "reason": "Pads and discs",
-            },
+            f"/api/v1/integration/visits/{external_id}/{kind}",
+            json=body,
             headers={"X-API-Key": self.key},
         )
         assert response.status_code == 201, response.text
         return int(response.json()["id"])
 
+    def estimate(self, external_id: str = "RO-1", total: str = "9000") -> int:
+        line = {"kind": "part", "description": "Pads", "quantity": 1, "unit_price": total}
+        body = {"lines": [line], "currency": "NOK", "reason": "Pads and discs"}
+        return self.revise("estimates", body, external_id)
+
     def diagnosis(self, external_id: str = "RO-1") -> int:
-        response = self.client.post(
-            f"/api/v1/integration/visits/{external_id}/diagnoses",
-            json={"findings": "Pads worn", "codes": ["C1101"], "safety_related": True},
-            headers={"X-API-Key": self.key},
-        )
-        assert response.status_code == 201, response.text
-        return int(response.json()["id"])
+        body = {"findings": "Pads worn", "codes": ["C1101"], "safety_related": True}
+        return self.revise("diagnoses", body, external_id)
 
     def warranty(self, external_id: str = "RO-1", **decision: Any) -> int:
         """A warranty decision of the visit (``decision``: its fields), as the
         integration posts it."""
-        response = self.client.post(
-            f"/api/v1/integration/visits/{external_id}/warranty-decisions",
-            json=decision,
-            headers={"X-API-Key": self.key},
-        )
-        assert response.status_code == 201, response.text
-        return int(response.json()["id"])
+        return self.revise("warranty-decisions", decision, external_id)
 
     def escalate(
         self,

@@ -37,19 +37,9 @@ def _vehicle(*coverages: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _post(world: World, kind: str, body: dict[str, Any], external_id: str = "RO-1") -> int:
-    response = world.client.post(
-        f"/api/v1/integration/visits/{external_id}/{kind}",
-        json=body,
-        headers={"X-API-Key": world.key},
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
 def _diagnosis(world: World, codes: list[str], *, safety: bool) -> int:
     body = {"findings": "Checked", "codes": codes, "safety_related": safety}
-    return _post(world, "diagnoses", body)
+    return world.revise("diagnoses", body)
 
 
 def _estimate_body(price: str) -> dict[str, Any]:
@@ -58,7 +48,7 @@ def _estimate_body(price: str) -> dict[str, Any]:
 
 
 def _estimate(world: World, price: str) -> int:
-    return _post(world, "estimates", _estimate_body(price))
+    return world.revise("estimates", _estimate_body(price))
 
 
 def _warranty(world: World) -> int:
@@ -69,7 +59,7 @@ def _warranty(world: World) -> int:
         "reason_code": "W-BRAKE.01",
         "safety_related": False,
     }
-    return _post(world, "warranty-decisions", body)
+    return world.revise("warranty-decisions", body)
 
 
 def _facts(session: Session) -> list[dict[str, Any]]:
@@ -132,8 +122,8 @@ class TestRecordedFacts:
         self, world: World, session: Session
     ) -> None:
         world.visit("RO-0", **EARLIER_VISIT)
-        other = _post(
-            world, "diagnoses", {"findings": "x", "codes": [], "safety_related": False}, "RO-0"
+        other = world.revise(
+            "diagnoses", {"findings": "x", "codes": [], "safety_related": False}, "RO-0"
         )
         visit_id = world.visit("RO-1")
         refused = world.escalate(visit_id, other)
@@ -172,8 +162,8 @@ class TestRecordedFacts:
             assert resolved.status_code == 200, resolved.text
             world.clock.advance(timedelta(hours=1))
         visit_id = world.visit("RO-3")
-        _post(world, "estimates", _estimate_body("1000.00"), "RO-3")
-        raised = _post(world, "estimates", _estimate_body("5000.00"), "RO-3")
+        world.revise("estimates", _estimate_body("1000.00"), "RO-3")
+        raised = world.revise("estimates", _estimate_body("5000.00"), "RO-3")
         open_case = world.escalate(visit_id, raised, category="estimate")
         assert open_case.status_code == 201, open_case.text
         third = world.escalate(visit_id, world.diagnosis("RO-3"))
