@@ -46,7 +46,7 @@ WORKER_HEALTHCHECK_SECONDS = 60
 # 10). A request frees nearly everything it allocates by reference counting, so the
 # count of the youngest generation (allocations less deallocations) grows slowly and
 # 10,000 is reached a few times a minute under load instead of several times a second
-# (docs/performance.md, "The garbage collector").
+# (docs/performance.md, "Three cuts in the create").
 GC_THRESHOLDS = (10_000, 10, 10)
 
 

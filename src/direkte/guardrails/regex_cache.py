@@ -148,7 +148,8 @@ def _store(path: Path, name: str, key: str, data: Any, entries: list[_Entry]) ->
     same content) and remove the files of earlier fingerprints."""
     try:
         blob = marshal.dumps((key, data, entries))
-    except ValueError:  # not marshallable: stay uncached
+    except ValueError:  # not marshallable: stay uncached, as when the folder is not writable
+        _not_written(path)
         return
     write_cache_file(path, f"{name}-*.marshal", blob)
 
@@ -168,10 +169,14 @@ def write_cache_file(path: Path, earlier: str, blob: bytes) -> None:
             if old != path:
                 old.unlink(missing_ok=True)
     except OSError:  # read-only home, full disk: stay uncached
-        logger.warning(
-            "regex cache: cannot write %s (each new process builds it again;"
-            " set DIREKTE_CACHE_DIR to a writable folder)",
-            path,
-        )
+        _not_written(path)
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+
+
+def _not_written(path: Path) -> None:
+    logger.warning(
+        "regex cache: cannot write %s (each new process builds it again;"
+        " set DIREKTE_CACHE_DIR to a writable folder)",
+        path,
+    )
