@@ -31,6 +31,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state, manager_of_class
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.elements import _anonymous_label
+from sqlalchemy.sql.visitors import replacement_traverse
 from sqlalchemy.util import await_only
 
 T = TypeVar("T")
@@ -45,6 +47,39 @@ def supported(session: Session | sa.Connection) -> bool:
     return bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg"
 
 
+# Values written into the SQL when a statement holds them as constants.
+_INLINE_TYPES = (str, int, bool)
+
+
+def _constant(element: Any) -> bool:
+    """An anonymous bound parameter that holds a plain constant (``status.in_(ACTIVE)``,
+    ``role == Role.local_manager``): its value is the statement's own, no caller names
+    it."""
+    if not isinstance(element, sa.BindParameter) or element.callable is not None:
+        return False
+    if not isinstance(element.key, _anonymous_label) or element.required:
+        return False
+    value = element.value
+    values = value if element.expanding and isinstance(value, (list, tuple)) else [value]
+    return bool(values) and all(isinstance(v, _INLINE_TYPES) for v in values)
+
+
+def _with_constants_inline(statement: _Statement) -> _Statement:
+    """The statement with its constants written into the SQL, not sent as parameters.
+
+    PostgreSQL plans a prepared statement for the values it is given, again at every
+    run, as long as that plan looks cheaper than one for any values: with a status list
+    and two roles as parameters, the managers' read was planned afresh at each of 951
+    of 983 runs, 0.38 ms of the database's CPU a create (pg_stat_statements). With the
+    constants in the SQL, the plan for any values is as good, and it keeps that one
+    after five runs."""
+
+    def inline(element: Any, **_: Any) -> Any:
+        return element.render_literal_execute() if _constant(element) else None
+
+    return replacement_traverse(statement, {}, inline)  # type: ignore[no-any-return]
+
+
 class _Compiled:
     """A statement compiled for one dialect: its SQL, its parameters' defaults and
     converters, and each result column's converter."""
@@ -52,7 +87,7 @@ class _Compiled:
     __slots__ = ("binds", "defaults", "dialect", "required", "results", "row", "selected", "sql")
 
     def __init__(self, statement: _Statement, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+        compiled = _with_constants_inline(statement).compile(dialect=dialect)
         # An IN list is spelled out once, with the values the statement holds (a list
         # given per call is not supported: its length would change the SQL).
         state = compiled.construct_expanded_state(compiled.construct_params(_check=False))
