@@ -77,7 +77,7 @@ def _with_constants_inline(statement: _Statement) -> _Statement:
     def inline(element: Any, **_: Any) -> Any:
         return element.render_literal_execute() if _constant(element) else None
 
-    return replacement_traverse(statement, {}, inline)  # type: ignore[no-any-return]
+    return replacement_traverse(statement, {}, inline)  # type: ignore[return-value]
 
 
 class _Compiled:
