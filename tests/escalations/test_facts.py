@@ -62,6 +62,23 @@ def _warranty(world: World) -> int:
     return world.revise("warranty-decisions", body)
 
 
+def _diagnosis_request(world: World, session: Session, email: str) -> dict[str, Any]:
+    """A visit (RO-1) with a diagnosis, and the request to escalate it as ``email``'s
+    user: ``read_request``'s arguments but the lock."""
+    from direkte.escalations.models import Category
+    from direkte.network.models import User
+
+    visit_id = world.visit("RO-1")
+    diagnosis = _diagnosis(world, ["P0300"], safety=False)
+    return {
+        "visit_id": visit_id,
+        "customer": session.scalars(sa.select(User).where(User.email == email)).one(),
+        "category": Category.diagnosis,
+        "subject_id": diagnosis,
+        "now": world.clock.now(),
+    }
+
+
 def _facts(session: Session) -> list[dict[str, Any]]:
     rows = session.scalars(sa.select(EscalationRequest).order_by(EscalationRequest.id))
     return [row.facts for row in rows]
@@ -267,20 +284,9 @@ class TestReadInOneRoundTrip:
     def test_another_customers_visit_is_not_read(
         self, world: World, session: Session, monkeypatch: Any
     ) -> None:
-        from direkte.escalations.models import Category
-        from direkte.network.models import User
 
-        visit_id = world.visit("RO-1")
-        diagnosis = _diagnosis(world, ["P0300"], safety=False)
-        other = session.scalars(sa.select(User).where(User.email == "eva@example.no")).one()
         piped, core = self._both(
-            session,
-            monkeypatch,
-            visit_id=visit_id,
-            customer=other,
-            category=Category.diagnosis,
-            subject_id=diagnosis,
-            now=world.clock.now(),
+            session, monkeypatch, **_diagnosis_request(world, session, "eva@example.no")
         )
         assert piped is None
         assert core is None
@@ -296,24 +302,12 @@ class TestReadInOneRoundTrip:
 
         from direkte import direct
         from direkte.escalations.facts import read_request
-        from direkte.escalations.models import Category
-        from direkte.network.models import User
 
         if not direct.supported(session):
             pytest.skip("prepared statements and their plans are PostgreSQL's")
-        visit_id = world.visit("RO-1")
-        diagnosis = _diagnosis(world, ["P0300"], safety=False)
-        customer = session.scalars(sa.select(User).where(User.email == "ola@example.no")).one()
+        request = _diagnosis_request(world, session, "ola@example.no")
         for _ in range(8):  # on the test's one connection, where psycopg keeps them
-            read = read_request(
-                session,
-                visit_id=visit_id,
-                customer=customer,
-                category=Category.diagnosis,
-                subject_id=diagnosis,
-                now=world.clock.now(),
-                lock=True,
-            )
+            read = read_request(session, lock=True, **request)
             assert read is not None
             assert read.staff.local is not None
             session.commit()
