@@ -213,3 +213,38 @@ def test_rows_disagreeing_with_the_case_are_refused_by_the_check() -> None:
     )
     with pytest.raises(ValueError, match="does not set"):
         appends.check_new_case(rows)
+
+
+def test_the_answer_is_the_models_json(
+    client: TestClient, visit: dict[str, int], session: Session
+) -> None:
+    """The create's answer is made from plain values (no model built): it must be exactly
+    what ``EscalationOut`` validates and dumps, for a new case (201) and for a request
+    folded into it (200), with and without an Idempotency-Key (whose replay is stored)."""
+    from direkte.escalations.schemas import EscalationOut
+
+    customer = login(client, "ola@example.no")
+    url = f"/api/v1/visits/{visit['visit_id']}/escalations"
+    body = {"category": "diagnosis", "subject_id": visit["diagnosis_id"]}
+    created = client.post(
+        url, json={**body, "reason": "The pads were changed last month"}, headers=customer
+    )
+    folded = client.post(
+        url,
+        json={**body, "reason": "They squeal again after a week"},
+        headers={**customer, "Idempotency-Key": "fold-1"},
+    )
+    replayed = client.post(
+        url,
+        json={**body, "reason": "They squeal again after a week"},
+        headers={**customer, "Idempotency-Key": "fold-1"},
+    )
+    assert (created.status_code, folded.status_code, replayed.status_code) == (201, 200, 200)
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    for answer in (created.json(), folded.json(), replayed.json()):
+        assert answer == EscalationOut.model_validate(answer).model_dump(mode="json")
+        assert answer["created_at"].endswith("Z")
+        assert answer["sla"]["first_response_due"].endswith("Z")
+    assert folded.json()["folded"] is True
+    assert created.json()["folded"] is False
+    assert replayed.json() == folded.json()

@@ -90,7 +90,7 @@ def open_escalation(
     return run_idempotent(
         session,
         request=request,
-        body=body.model_dump(mode="json"),
+        body=body,
         scope=f"user:{user.id}",
         key=idempotency_key,
         now=clock.now(),
@@ -161,7 +161,7 @@ def post_message(
     return run_idempotent(
         session,
         request=request,
-        body=body.model_dump(mode="json"),
+        body=body,
         scope=f"user:{user.id}",
         key=idempotency_key,
         now=clock.now(),
@@ -297,7 +297,7 @@ def resolve_escalation(
     return run_idempotent(
         session,
         request=request,
-        body=body.model_dump(mode="json"),
+        body=body,
         scope=f"user:{user.id}",
         key=idempotency_key,
         now=clock.now(),

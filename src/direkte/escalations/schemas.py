@@ -362,8 +362,12 @@ def opened_answer(opened: Opened, *, now: datetime, viewer: User) -> tuple[int, 
         return 422, error_body(error.code, error.message, error.details)
     # The assignee as the use case read it (a new case's is a row, not a relationship).
     fields = _case_fields(opened.escalation, _person(opened.assignee), now=now, viewer=viewer)
-    out = EscalationOut.model_validate({**fields, "folded": opened.folded})
-    return (200 if opened.folded else 201), out.model_dump(mode="json")
+    # ``EscalationOut``'s JSON from the plain values, as the inbox's page is made (building
+    # and dumping the model was ~0.1 ms of a create's 4 ms); a test checks it equals the
+    # validated model's. Through orjson's text, so that the body is JSON-ready as stored
+    # under an Idempotency-Key.
+    body = orjson.loads(orjson.dumps({**fields, "folded": opened.folded}, option=orjson.OPT_UTC_Z))
+    return (200 if opened.folded else 201), body
 
 
 def preview_out(preview: Preview, *, viewer: User) -> PreviewOut:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from direkte import idempotency
@@ -38,7 +39,7 @@ def run_idempotent(
     session: Session,
     *,
     request: Request,
-    body: Any,
+    body: BaseModel,
     scope: str,
     key: str | None,
     now: datetime,
@@ -47,7 +48,9 @@ def run_idempotent(
     """Run ``action`` once per (caller, key); commit; answer, or replay the first answer.
 
     ``action`` returns the status and the JSON body; it may leave records in the
-    session even when its answer is an error (they are committed with it).
+    session even when its answer is an error (they are committed with it). ``body`` is
+    the request's validated body: its JSON form is the key's fingerprint, made only
+    when a key is given.
     Raises InvalidIdempotencyKey for a malformed key, IdempotencyKeyReused.
     """
     if key is None:
@@ -59,7 +62,7 @@ def run_idempotent(
             "Idempotency-Key must be 1 to 200 printable characters",
             [{"field": "Idempotency-Key", "message": "1 to 200 printable characters"}],
         )
-    print_ = idempotency.fingerprint(request.method, request.url.path, body)
+    print_ = idempotency.fingerprint(request.method, request.url.path, body.model_dump(mode="json"))
     claimed = idempotency.claim(session, now=now, scope=scope, key=key, print_=print_)
     if isinstance(claimed, idempotency.Replay):
         session.commit()

@@ -139,7 +139,7 @@ def write_message(
         run_idempotent(
             session,
             request=request,
-            body=message.model_dump(mode="json"),
+            body=message,
             scope=f"user:{user.id}",
             key=idempotency_key or None,
             now=clock.now(),

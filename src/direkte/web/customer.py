@@ -226,7 +226,7 @@ def escalate(
     answer = run_idempotent(
         session,
         request=request,
-        body=body.model_dump(mode="json"),
+        body=body,
         scope=f"user:{user.id}",
         key=idempotency_key or None,
         now=clock.now(),
