@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
@@ -33,7 +34,7 @@ from direkte.escalations.schemas import (
     guardrail_for,
     held_out,
     message_out,
-    opened_answer,
+    open_and_answer,
     page_json,
     preview_out,
 )
@@ -74,19 +75,6 @@ def open_escalation(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Escalate a diagnosis, estimate or warranty decision of a visit."""
-
-    def act() -> tuple[int, Any]:
-        opened = service.open_escalation(
-            session,
-            clock,
-            viewer=user,
-            visit_id=visit_id,
-            category=body.category,
-            subject_id=body.subject_id,
-            reason=body.reason,
-        )
-        return opened_answer(opened, now=clock.now(), viewer=user)
-
     return run_idempotent(
         session,
         request=request,
@@ -94,7 +82,7 @@ def open_escalation(
         scope=f"user:{user.id}",
         key=idempotency_key,
         now=clock.now(),
-        action=act,
+        action=partial(open_and_answer, session, clock, viewer=user, visit_id=visit_id, body=body),
     )
 
 

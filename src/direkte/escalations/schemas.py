@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.orm import Session
 
 from direkte import access
+from direkte.clock import Clock
 from direkte.escalations.errors import NotEligible
 from direkte.escalations.facts import Manager
 from direkte.escalations.inbox import EarlierVisit as EarlierVisitRow
@@ -23,7 +25,7 @@ from direkte.escalations.models import (
     MessageKind,
     Outcome,
 )
-from direkte.escalations.opening import Opened, Preview
+from direkte.escalations.opening import Opened, Preview, open_escalation
 from direkte.fields import TRIMMED, AmountText, Instant, RowRef
 from direkte.guardrails.content import parse_match
 from direkte.guardrails.disclosure import customer_view
@@ -351,6 +353,24 @@ def shown_guardrail(viewer: User, guardrail: dict[str, Any]) -> dict[str, Any]:
     """``GuardrailOut``'s fields of the stored decision, as the viewer may see it."""
     shown = guardrail_for(viewer, guardrail)
     return {k: shown.get(k) for k in GUARDRAIL_FIELDS}
+
+
+def open_and_answer(
+    session: Session, clock: Clock, *, viewer: User, visit_id: int, body: EscalationCreate
+) -> tuple[int, Any]:
+    """A customer's request to escalate, decided and acted on (``open_escalation``), and
+    its answer: the use case of ``POST /visits/{id}/escalations`` and of the web app's
+    escalate form, each run under ``run_idempotent``."""
+    opened = open_escalation(
+        session,
+        clock,
+        viewer=viewer,
+        visit_id=visit_id,
+        category=body.category,
+        subject_id=body.subject_id,
+        reason=body.reason,
+    )
+    return opened_answer(opened, now=clock.now(), viewer=viewer)
 
 
 def opened_answer(opened: Opened, *, now: datetime, viewer: User) -> tuple[int, Any]:

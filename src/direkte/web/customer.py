@@ -6,6 +6,7 @@ Each page calls the use case its API route calls and shows the API's output sche
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from direkte.auth.deps import SessionUser
 from direkte.escalations import service as escalations
 from direkte.escalations.models import Category
-from direkte.escalations.schemas import EscalationCreate, opened_answer, preview_out
+from direkte.escalations.schemas import EscalationCreate, open_and_answer, preview_out
 from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
 from direkte.kit.idempotent import run_idempotent
@@ -211,18 +212,6 @@ def escalate(
             request, visit, user, subject=subject, reason=reason, status_code=422, errors=fields
         )
 
-    def act() -> tuple[int, Any]:
-        opened = escalations.open_escalation(
-            session,
-            clock,
-            viewer=user,
-            visit_id=visit_id,
-            category=body.category,
-            subject_id=body.subject_id,
-            reason=body.reason,
-        )
-        return opened_answer(opened, now=clock.now(), viewer=user)
-
     answer = run_idempotent(
         session,
         request=request,
@@ -230,7 +219,7 @@ def escalate(
         scope=f"user:{user.id}",
         key=idempotency_key or None,
         now=clock.now(),
-        action=act,
+        action=partial(open_and_answer, session, clock, viewer=user, visit_id=visit_id, body=body),
     )
     content = orjson.loads(answer.body)
     if answer.status_code in (200, 201):
