@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Form, Path, Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -26,16 +26,15 @@ from direkte.escalations.schemas import (
     guardrail_for,
     message_out,
 )
-from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
 from direkte.kit.idempotent import run_idempotent
+from direkte.kit.params import RowId
 from direkte.network.models import User
 from direkte.web import language, staff
 from direkte.web.rendering import render
 from direkte.web.routing import page_router
 
 router = page_router()
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 # Statuses in which the customer can still write in the thread (the use case decides;
 # the page only leaves out a form that would be refused).
 WRITABLE = ("open", "acknowledged", "awaiting_customer")

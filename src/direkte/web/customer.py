@@ -10,7 +10,7 @@ from functools import partial
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Form, Path, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -18,9 +18,9 @@ from direkte.auth.deps import SessionUser
 from direkte.escalations import service as escalations
 from direkte.escalations.models import Category
 from direkte.escalations.schemas import EscalationCreate, open_and_answer, preview_out
-from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
 from direkte.kit.idempotent import run_idempotent
+from direkte.kit.params import RowId
 from direkte.notifications import inbox as notifications
 from direkte.overview import service as overview
 from direkte.overview.schemas import VisitOut, visit_out
@@ -31,7 +31,6 @@ from direkte.web.views import diagnosis_revisions, estimate_revisions, warranty_
 
 router = page_router()
 PAGE_SIZE = 20
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 ACTIVE = ("held", "open", "acknowledged", "awaiting_customer")
 
 

@@ -13,7 +13,7 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import Form, Path, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -25,9 +25,9 @@ from direkte.auth.deps import SessionUser
 from direkte.errors import Conflict, DomainError
 from direkte.escalations import service as escalations
 from direkte.escalations.schemas import RejectIn, escalation_out
-from direkte.fields import MAX_ROW_ID
 from direkte.guardrails.policy import validate_document
 from direkte.kit.deps import ClockDep, SessionDep
+from direkte.kit.params import RowId
 from direkte.network.models import User
 from direkte.policy import service as policy
 from direkte.web.charts import backtest_chart
@@ -35,7 +35,6 @@ from direkte.web.rendering import render
 from direkte.web.routing import page_router
 
 router = page_router()
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 HELD_PAGE = 50
 VERSIONS_SHOWN = 20
 BACKTEST_DAYS = 90

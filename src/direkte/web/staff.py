@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Form, Path, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -28,14 +28,13 @@ from direkte.escalations.schemas import (
     escalation_detail,
     inbox_item,
 )
-from direkte.fields import MAX_ROW_ID
 from direkte.kit.deps import ClockDep, SessionDep
+from direkte.kit.params import RowId
 from direkte.network.models import Role, User
 from direkte.web.rendering import render
 from direkte.web.routing import page_router
 
 router = page_router()
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 INBOX_PAGE = 50
 Text = Annotated[str, Form(max_length=8000)]
 
