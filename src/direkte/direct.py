@@ -61,10 +61,8 @@ def _constant(element: Any) -> bool:
         return False
     value = element.value
     values = value if element.expanding and isinstance(value, (list, tuple)) else [value]
-    # (a "%" is left a parameter: psycopg would read it as a placeholder's start)
-    return bool(values) and all(
-        isinstance(v, _INLINE_TYPES) and not (isinstance(v, str) and "%" in v) for v in values
-    )
+    # (SQLAlchemy's literal rendering doubles a "%" for psycopg's placeholders)
+    return bool(values) and all(isinstance(v, _INLINE_TYPES) for v in values)
 
 
 def _with_constants_inline(statement: _Statement) -> _Statement:
