@@ -132,7 +132,7 @@ def rollout_state(session: Session, clock: Clock, viewer: User | None) -> dict[s
 def _actor(viewer: User | None) -> tuple[Actor, str]:
     if viewer is None:
         return Actor.system("cli"), "system"
-    return Actor("user", viewer.id, viewer.email), viewer.email
+    return Actor.user(viewer), viewer.email
 
 
 def put_rollout(

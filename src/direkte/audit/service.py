@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from direkte.audit.models import AuditEvent
+
+
+class _Person(Protocol):
+    """What ``Actor.user`` reads from a signed-in user (``network.models.User``)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def email(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +33,11 @@ class Actor:
     @classmethod
     def system(cls, label: str = "system") -> Actor:
         return cls("system", None, label)
+
+    @classmethod
+    def user(cls, person: _Person) -> Actor:
+        """A signed-in user, labelled by e-mail."""
+        return cls("user", person.id, person.email)
 
 
 def audit_row(

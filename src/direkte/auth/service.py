@@ -189,7 +189,7 @@ def change_password(session: Session, clock: Clock, *, user: User, current: str,
     record_event(
         session,
         at=clock.now(),
-        actor=Actor("user", user.id, user.email),
+        actor=Actor.user(user),
         action="user.password_changed",
         subject_kind="user",
         subject_id=user.id,
@@ -207,7 +207,7 @@ def disable_user(session: Session, clock: Clock, *, viewer: User, user_id: int) 
     user = session.get(User, user_id)
     if user is None:
         raise UserNotFound("no such user")
-    return _disable(session, clock, user, Actor("user", viewer.id, viewer.email))
+    return _disable(session, clock, user, Actor.user(viewer))
 
 
 def disable_user_by_email(session: Session, clock: Clock, *, email: str) -> User:

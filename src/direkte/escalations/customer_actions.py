@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from direkte import access
+from direkte.audit.service import Actor
 from direkte.clock import Clock
 from direkte.escalations import sla
 from direkte.escalations.errors import (
@@ -22,7 +23,6 @@ from direkte.escalations.errors import (
 from direkte.escalations.facts import earlier_resolvers
 from direkte.escalations.kernel import (
     S,
-    actor_of,
     add_message,
     assign,
     get_escalation,
@@ -51,7 +51,7 @@ def withdraw_escalation(
     access.require_customer(viewer)
     case = get_escalation(session, viewer=viewer, escalation_id=escalation_id, lock=True)
     now = clock.now()
-    transition(session, case, S.withdrawn, at=now, actor=actor_of(viewer))
+    transition(session, case, S.withdrawn, at=now, actor=Actor.user(viewer))
     sla.stop_clock(case)
     case.closed_at = now
     notify(session, case, "escalation.withdrawn", now)
@@ -180,7 +180,7 @@ def _reopen_at_tier_2(
         "amount_delta": str(case.amount_delta),
         "tier": case.tier,
     }
-    actor = actor_of(customer)
+    actor = Actor.user(customer)
     transition(session, case, S.open, at=now, actor=actor, kind="appealed", data=previous)
     case.appealed_at, case.appeal_reason = now, reason
     case.outcome = case.amount_delta = case.outcome_note = case.resolved_at = None
@@ -276,6 +276,6 @@ def rate_escalation(
     now = clock.now()
     case.rating_score, case.rating_comment, case.rated_at = score, comment, now
     touch(case, now)
-    log_change(session, case, "rated", at=now, actor=actor_of(viewer), data={"score": score})
+    log_change(session, case, "rated", at=now, actor=Actor.user(viewer), data={"score": score})
     notify(session, case, "escalation.rated", now, score=score)
     return case

@@ -50,10 +50,6 @@ _TRANSITIONS: dict[EscalationStatus, frozenset[EscalationStatus]] = {
 }
 
 
-def actor_of(user: User) -> Actor:
-    return Actor("user", user.id, user.email)
-
-
 def transition(
     session: Session,
     case: Escalation,

@@ -6,12 +6,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from direkte import access
+from direkte.audit.service import Actor
 from direkte.clock import Clock
 from direkte.escalations import sla
 from direkte.escalations.errors import InvalidTransition
 from direkte.escalations.kernel import (
     S,
-    actor_of,
     get_escalation,
     notify,
     place,
@@ -49,7 +49,7 @@ def approve_held(session: Session, clock: Clock, *, viewer: User, escalation_id:
             {"current_status": case.status.value},
         )
     now = clock.now()
-    transition(session, case, S.open, at=now, actor=actor_of(viewer), kind="approved")
+    transition(session, case, S.open, at=now, actor=Actor.user(viewer), kind="approved")
     case.held_back = False
     center = session.get_one(Center, case.center_id)
     place(session, case, center, case.visit, None, policy_for_center(session, center), now)
@@ -72,7 +72,7 @@ def reject_held(
         case,
         S.rejected,
         at=now,
-        actor=actor_of(viewer),
+        actor=Actor.user(viewer),
         kind="rejected",
         data={"reason": reason},
     )

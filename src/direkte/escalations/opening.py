@@ -10,13 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from direkte import access
+from direkte.audit.service import Actor
 from direkte.clock import Clock
 from direkte.escalations.appends import NewCase, insert_new_case
 from direkte.escalations.facts import Manager, Staff, gather_facts, read_request
 from direkte.escalations.kernel import (
     INSERT_REQUEST,
     S,
-    actor_of,
     add_message,
     guardrail_json,
     log_change,
@@ -326,7 +326,7 @@ def _fold(session: Session, request: _Request, case_id: int) -> Opened:
         open_case,
         "folded",
         at=request.at,
-        actor=actor_of(request.customer),
+        actor=Actor.user(request.customer),
         data={"subject_id": request.subject_id, "category": request.category.value},
     )
     return Opened(
@@ -372,7 +372,7 @@ def _open_case(session: Session, request: _Request) -> Opened:
         case,
         "held" if held else "opened",
         at=now,
-        actor=actor_of(request.customer),
+        actor=Actor.user(request.customer),
         to_status=case.status.value,
         data={"tier": case.tier, "assignee_id": case.assignee_id},
     )

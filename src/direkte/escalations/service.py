@@ -23,7 +23,7 @@ from direkte.escalations.inbox import (
     list_manager_load,
 )
 from direkte.escalations.inbox_sql import inbox_items_json
-from direkte.escalations.kernel import actor_of, get_escalation, visible_cases
+from direkte.escalations.kernel import get_escalation, visible_cases
 from direkte.escalations.moderation import approve_held, list_held, reject_held
 from direkte.escalations.opening import Opened, Preview, open_escalation, preview_escalation
 from direkte.escalations.staff_actions import (
@@ -43,7 +43,6 @@ __all__ = [
     "Opened",
     "Preview",
     "acknowledge_escalation",
-    "actor_of",
     "add_note",
     "appeal_escalation",
     "appeal_refusal",

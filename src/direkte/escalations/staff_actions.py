@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from direkte import access, money
-from direkte.audit.service import record_event
+from direkte.audit.service import Actor, record_event
 from direkte.clock import Clock
 from direkte.escalations import sla
 from direkte.escalations.errors import (
@@ -19,7 +19,6 @@ from direkte.escalations.errors import (
 from direkte.escalations.facts import earlier_resolvers, money_in_dispute
 from direkte.escalations.kernel import (
     S,
-    actor_of,
     add_message,
     get_case_to_act_on,
     get_escalation,
@@ -47,7 +46,7 @@ def acknowledge_escalation(
     """
     case = get_case_to_act_on(session, viewer=viewer, escalation_id=escalation_id)
     now = clock.now()
-    transition(session, case, S.acknowledged, at=now, actor=actor_of(viewer))
+    transition(session, case, S.acknowledged, at=now, actor=Actor.user(viewer))
     sla.record_first_response(case, now)
     notify(session, case, "escalation.acknowledged", now)
     return case
@@ -98,7 +97,7 @@ def resolve_escalation(
         case,
         S.resolved,
         at=now,
-        actor=actor_of(viewer),
+        actor=Actor.user(viewer),
         data={"outcome": outcome.value, "amount_delta": str(delta)},
     )
     sla.record_first_response(case, now)
@@ -145,7 +144,7 @@ def post_message(
             f"the case is {case.status.value}", {"current_status": case.status.value}
         )
     now = clock.now()
-    actor = actor_of(viewer)
+    actor = Actor.user(viewer)
     message = add_message(session, case, viewer, MessageKind.message, body, now)
     hours = sla.hours_of(case.visit.center)
     if viewer.role == Role.customer:
@@ -178,7 +177,7 @@ def add_note(
     record_event(
         session,
         at=now,
-        actor=actor_of(viewer),
+        actor=Actor.user(viewer),
         action="escalation.note_added",
         subject_kind="escalation",
         subject_id=case.id,
@@ -218,7 +217,7 @@ def log_call(
         case,
         "call_logged",
         at=now,
-        actor=actor_of(viewer),
+        actor=Actor.user(viewer),
         data={"duration_seconds": duration_seconds},
     )
     return call

@@ -24,31 +24,17 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from direkte.guardrails import content_model, prefilter, regex_cache
 from direkte.guardrails import language as by_words
+from direkte.guardrails.categories import CATEGORIES, THREAT_CATEGORIES, Category
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
 
 LANGUAGES = ("en", "nb", "da", "sv", "de")
-# What a hold names (DESIGN.md §5), most severe and most specific first: threats to
-# staff's families or homes; threats of violence (direct, conditional or implied);
-# doxxing; sexual harassment; stalking and harassment; slurs and insults aimed at a
-# person. Where phrases of two categories start at the same word, the first names it.
-Category = Literal["family_threat", "threat", "doxxing", "sexual_harassment", "harassment", "abuse"]
-CATEGORIES: tuple[Category, ...] = (
-    "family_threat",
-    "threat",
-    "doxxing",
-    "sexual_harassment",
-    "harassment",
-    "abuse",
-)
 HOLD_CATEGORIES = CATEGORIES
-# The two flags the policy has switched since the first screen: a threat, or abuse.
-THREAT_CATEGORIES: frozenset[str] = frozenset({"threat", "family_threat"})
 # Bump when the lists or the matching change what is held: recorded with every
 # request, so that a backtest knows which screen decided it.
 SCREEN_VERSION = "6"

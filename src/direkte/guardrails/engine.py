@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from direkte.guardrails.content import THREAT_CATEGORIES, parse_match
+from direkte.guardrails.categories import THREAT_CATEGORIES
+from direkte.guardrails.content import parse_match
 from direkte.guardrails.policy import (
     DiagnosisMateriality,
     EstimateMateriality,

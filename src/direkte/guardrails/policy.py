@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from direkte.fields import DecimalNumber, check_currency
+from direkte.guardrails.categories import CATEGORIES as HOLD_CATEGORIES
+from direkte.guardrails.categories import Category
 
 CategoryName = Literal["diagnosis", "warranty", "estimate"]
 CATEGORIES: tuple[CategoryName, ...] = ("diagnosis", "warranty", "estimate")
@@ -97,24 +99,11 @@ class Materiality(_Part):
     diagnosis: DiagnosisMateriality = DiagnosisMateriality()
 
 
-HoldCategory = Literal[
-    "family_threat", "threat", "doxxing", "sexual_harassment", "harassment", "abuse"
-]
-HOLD_CATEGORIES: tuple[HoldCategory, ...] = (
-    "family_threat",
-    "threat",
-    "doxxing",
-    "sexual_harassment",
-    "harassment",
-    "abuse",
-)
-
-
 class Content(_Part):
     moderate_threats: bool = True  # threat, family_threat
     moderate_abuse: bool = True  # the other categories
-    # The categories the screen finds that are held (DESIGN.md §5; content.CATEGORIES).
-    hold: tuple[HoldCategory, ...] = HOLD_CATEGORIES
+    # The categories the screen finds that are held (DESIGN.md §5).
+    hold: tuple[Category, ...] = HOLD_CATEGORIES
     near_duplicate_similarity: float = Field(default=0.85, gt=0, le=1)
 
 

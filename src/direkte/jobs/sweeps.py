@@ -76,28 +76,26 @@ class SweepReport:
         )
 
 
-def sla_sweep(factory: sessionmaker[Session], *, now: datetime, batch: int = 200) -> int:
-    """Move every breached tier-1 case to tier 2, a committed batch at a time."""
+def _in_batches(factory: sessionmaker[Session], step: Callable[[Session], int], batch: int) -> int:
+    """Run ``step`` in committed transactions until it does less than ``batch``; the total."""
     total = 0
     while True:
         with session_scope(factory) as session:
-            moved = escalate_breached(session, now=now, batch=batch)
+            done = step(session)
             session.commit()
-        total += moved
-        if moved < batch:
+        total += done
+        if done < batch:
             return total
+
+
+def sla_sweep(factory: sessionmaker[Session], *, now: datetime, batch: int = 200) -> int:
+    """Move every breached tier-1 case to tier 2, a committed batch at a time."""
+    return _in_batches(factory, lambda s: escalate_breached(s, now=now, batch=batch), batch)
 
 
 def settle(factory: sessionmaker[Session], *, now: datetime, batch: int = 500) -> int:
     """Close every resolved case past its appeal window, a committed batch at a time."""
-    total = 0
-    while True:
-        with session_scope(factory) as session:
-            closed = close_settled(session, now=now, batch=batch)
-            session.commit()
-        total += closed
-        if closed < batch:
-            return total
+    return _in_batches(factory, lambda s: close_settled(s, now=now, batch=batch), batch)
 
 
 def deliver_outbox(
@@ -137,14 +135,7 @@ def expire_keys(factory: sessionmaker[Session], *, now: datetime) -> int:
 def refresh_figures(factory: sessionmaker[Session], *, now: datetime, batch: int = 5000) -> int:
     """Recompute the daily figures of every day a change marked, a committed batch of
     marks at a time; the number of marks handled."""
-    total = 0
-    while True:
-        with session_scope(factory) as session:
-            handled = analytics.refresh_dirty(session, now=now, batch=batch)
-            session.commit()
-        total += handled
-        if handled < batch:
-            return total
+    return _in_batches(factory, lambda s: analytics.refresh_dirty(s, now=now, batch=batch), batch)
 
 
 def _escalate(

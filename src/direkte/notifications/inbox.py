@@ -105,7 +105,7 @@ def set_quiet_hours(
     record_event(
         session,
         at=now,
-        actor=Actor("user", viewer.id, viewer.email),
+        actor=Actor.user(viewer),
         action="user.quiet_hours_set",
         subject_kind="user",
         subject_id=viewer.id,

@@ -27,10 +27,6 @@ from direkte.notifications.service import EVENT_NAMES, WEBHOOK_EVENTS
 from direkte.notifications.webhooks import UnsafeTarget, check_url, new_secret
 
 
-def _actor(user: User) -> Actor:
-    return Actor("user", user.id, user.email)
-
-
 def register_webhook(
     session: Session,
     clock: Clock,
@@ -66,7 +62,7 @@ def register_webhook(
     record_event(
         session,
         at=now,
-        actor=_actor(viewer),
+        actor=Actor.user(viewer),
         action="webhook.registered",
         subject_kind="webhook",
         subject_id=hook.id,
@@ -111,7 +107,7 @@ def delete_webhook(session: Session, clock: Clock, *, viewer: User, webhook_id: 
     record_event(
         session,
         at=now,
-        actor=_actor(viewer),
+        actor=Actor.user(viewer),
         action="webhook.deleted",
         subject_kind="webhook",
         subject_id=hook.id,
@@ -195,7 +191,7 @@ def replay_delivery(
     record_event(
         session,
         at=now,
-        actor=_actor(viewer),
+        actor=Actor.user(viewer),
         action="webhook.delivery_replayed",
         subject_kind="webhook",
         subject_id=webhook_id,

@@ -42,7 +42,7 @@ def put_policy(
     published = service.publish_policy(
         session,
         clock,
-        actor=Actor("user", user.id, user.email),
+        actor=Actor.user(user),
         document=body.document,
         expected_version=body.version,
         note=body.note,

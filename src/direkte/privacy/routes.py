@@ -43,9 +43,7 @@ def erase_customer(
 ) -> ErasedOut:
     """Replace a customer's name, e-mail, phone and free texts with placeholders and
     disable their log-in; figures stay the same (ops); audited."""
-    erased = service.erase_customer(
-        session, clock, actor=Actor("user", user.id, user.email), customer_id=customer_id
-    )
+    erased = service.erase_customer(session, clock, actor=Actor.user(user), customer_id=customer_id)
     session.commit()
     return ErasedOut(customer_id=erased.customer_id, erased_at=erased.erased_at, rows=erased.rows)
 

@@ -111,9 +111,7 @@ def export_customer(
         raise CustomerNotFound("customer not found")
     if viewer.role != Role.customer:
         access.require_ops(viewer)
-    return _export(
-        session, clock, actor=Actor("user", viewer.id, viewer.email), customer_id=customer_id
-    )
+    return _export(session, clock, actor=Actor.user(viewer), customer_id=customer_id)
 
 
 def customer_id_by_email(session: Session, email: str) -> int:

@@ -103,7 +103,7 @@ def record_reveals(
     session: Session, *, at: datetime, viewer: User, visit_id: int, contacts: list[Contact]
 ) -> None:
     """Write one audit event per contact shown: who saw which contact, on which visit."""
-    actor = Actor("user", viewer.id, viewer.email)
+    actor = Actor.user(viewer)
     record_events(
         session,
         [

@@ -309,7 +309,7 @@ def _approve(
     record_event(
         session,
         at=now,
-        actor=Actor("user", viewer.id, viewer.email),
+        actor=Actor.user(viewer),
         action="estimate.approved",
         subject_kind="estimate",
         subject_id=estimate.id,

@@ -216,43 +216,34 @@ def backtest_page(
     access.require_ops(user)
     dates = {"date_from": date_from, "date_to": date_to}
     raw, problems = _parse(document)
-    if problems:
-        return _policy_page(
-            request,
-            session,
-            clock,
-            user,
-            candidate=document,
-            extra={"problems": problems, **dates},
-            status_code=422,
-        )
-    try:
-        start, end = _day(date_from, "from"), _day(date_to, "to") + timedelta(days=1)
-        report = backtest.backtest_policy(session, document=raw, date_from=start, date_to=end)
-    except _BadDate as bad:
-        problems = [{"field": str(bad), "message": "a date as YYYY-MM-DD"}]
-    except DomainError as refused:
-        if refused.status != 422:
-            raise
-        details = refused.details if isinstance(refused.details, list) else []
-        problems = details or [{"field": "", "message": refused.message}]
-    if problems:
-        return _policy_page(
-            request,
-            session,
-            clock,
-            user,
-            candidate=document,
-            extra={"problems": problems, **dates},
-            status_code=422,
-        )
+    if not problems:
+        try:
+            start, end = _day(date_from, "from"), _day(date_to, "to") + timedelta(days=1)
+            report = backtest.backtest_policy(session, document=raw, date_from=start, date_to=end)
+        except _BadDate as bad:
+            problems = [{"field": str(bad), "message": "a date as YYYY-MM-DD"}]
+        except DomainError as refused:
+            if refused.status != 422:
+                raise
+            details = refused.details if isinstance(refused.details, list) else []
+            problems = details or [{"field": "", "message": refused.message}]
+        else:
+            return _policy_page(
+                request,
+                session,
+                clock,
+                user,
+                candidate=document,
+                extra={"report": report, "chart": backtest_chart(report), **dates},
+            )
     return _policy_page(
         request,
         session,
         clock,
         user,
         candidate=document,
-        extra={"report": report, "chart": backtest_chart(report), **dates},
+        extra={"problems": problems, **dates},
+        status_code=422,
     )
 
 
@@ -275,7 +266,7 @@ def publish_page(
             policy.publish_policy(
                 session,
                 clock,
-                actor=Actor("user", user.id, user.email),
+                actor=Actor.user(user),
                 document=raw,
                 expected_version=version,
                 note=note.strip() or None,

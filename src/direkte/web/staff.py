@@ -167,49 +167,33 @@ def _act(
     """Run one staff action and commit; a conflict (someone changed the case, or its
     status no longer allows the action) or a refused field shows the case again, as it
     is now, with what was typed kept."""
+    errors: dict[str, str] | None = None
+    changed: str | None = None
     try:
         run()
     except ValidationError as invalid:
-        session.rollback()
-        return staff_case_page(
-            request,
-            session,
-            clock,
-            user,
-            case_id,
-            errors=_field_errors(invalid),
-            form={"action": action, **form},
-            status_code=422,
-        )
+        errors = _field_errors(invalid)
     except Conflict:
-        session.rollback()
-        return staff_case_page(
-            request,
-            session,
-            clock,
-            user,
-            case_id,
-            changed=action,
-            form={"action": action, **form},
-            status_code=409,
-        )
+        changed = action
     except DomainError as refused:
         if refused.status != 422:
             raise
-        session.rollback()
         errors = {"form": refused.message}
-        return staff_case_page(
-            request,
-            session,
-            clock,
-            user,
-            case_id,
-            errors=errors,
-            form={"action": action, **form},
-            status_code=422,
-        )
-    session.commit()
-    return _back(case_id)
+    else:
+        session.commit()
+        return _back(case_id)
+    session.rollback()
+    return staff_case_page(
+        request,
+        session,
+        clock,
+        user,
+        case_id,
+        errors=errors,
+        changed=changed,
+        form={"action": action, **form},
+        status_code=409 if changed else 422,
+    )
 
 
 @router.post("/app/cases/{case_id}/acknowledge")
