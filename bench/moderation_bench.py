@@ -24,7 +24,8 @@ from collections import Counter
 from pathlib import Path
 
 from direkte.guardrails import content_model
-from direkte.guardrails.content import HOLD_CATEGORIES, MODEL_LIST, screen_phrases
+from direkte.guardrails.categories import CATEGORIES as HOLD_CATEGORIES
+from direkte.guardrails.content import MODEL_LIST, screen_phrases
 
 DATA = Path(__file__).parents[1] / "tests" / "data" / "moderation"
 # Which text is in the test part and which in the development part (what training

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from lingua import LanguageDetector
 
 LANGUAGES = ("en", "nb", "da", "sv", "de")
-HOLD_CATEGORIES = CATEGORIES
 # Bump when the lists or the matching change what is held: recorded with every
 # request, so that a backtest knows which screen decided it.
 SCREEN_VERSION = "6"

@@ -202,6 +202,13 @@ class _BadDate(Exception):
     pass
 
 
+def _refusal_problems(refused: DomainError) -> list[Any]:
+    """A 422 refusal's problems as the policy page lists them: its details, or its
+    message when it names none."""
+    details = refused.details if isinstance(refused.details, list) else []
+    return details or [{"field": "", "message": refused.message}]
+
+
 @router.post("/app/ops/policy/backtest")
 def backtest_page(
     request: Request,
@@ -225,8 +232,7 @@ def backtest_page(
         except DomainError as refused:
             if refused.status != 422:
                 raise
-            details = refused.details if isinstance(refused.details, list) else []
-            problems = details or [{"field": "", "message": refused.message}]
+            problems = _refusal_problems(refused)
         else:
             return _policy_page(
                 request,
@@ -286,7 +292,7 @@ def publish_page(
             if refused.status != 422:
                 raise
             session.rollback()
-            problems = refused.details if isinstance(refused.details, list) else []
+            problems = _refusal_problems(refused)
     if problems:
         return _policy_page(
             request,
